@@ -1,0 +1,13 @@
+//! sea-orm entities: one per table. They never leave this crate; queries return core types.
+
+pub mod api_token;
+pub mod audit_entry;
+pub mod channel;
+pub mod incident;
+pub mod incident_update;
+pub mod login_attempt;
+pub mod policy;
+pub mod session;
+pub mod team;
+pub mod team_member;
+pub mod user;

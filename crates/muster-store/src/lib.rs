@@ -1,0 +1,18 @@
+//! Muster's storage over SQLite or PostgreSQL. Entities stay inside; callers get core types.
+
+mod entity;
+
+pub mod audit;
+mod convert;
+pub mod db;
+pub mod error;
+pub mod incidents;
+pub mod login_throttle;
+pub mod password;
+pub mod sessions;
+pub mod teams;
+pub mod tokens;
+pub mod users;
+
+pub use db::{Engine, Store};
+pub use error::StoreError;

@@ -1,0 +1,5 @@
+//! The JSON API under `/api/v1`, for integrations and scripts. Bearer tokens.
+
+pub mod auth;
+pub mod incidents;
+pub mod openapi;

@@ -1,0 +1,354 @@
+//! A manager's view of one incident: edit its text, post updates, set policies and channels.
+
+use std::collections::HashMap;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::web::{Data, Form, Path, Query};
+use actix_web::{HttpResponse, get, post};
+use muster_core::incident::{ChannelKind, Incident, PolicyKind};
+use muster_core::language::Lang;
+use muster_core::localized::Localized;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::console::auth::{ConsoleUser, Manager};
+use crate::console::page::{base_context, extend, render_with_status};
+use crate::error::{WebError, WebResult};
+use crate::i18n::endonym;
+use crate::incident_input::{
+    ChannelText, FieldErrors, IncidentTextEdit, PolicyText, parse_channels, parse_policies,
+};
+use crate::state::AppState;
+
+const UPDATE_MAX: usize = 20_000;
+
+#[derive(Debug, Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+async fn load(state: &AppState, slug: &str) -> WebResult<Incident> {
+    state
+        .store
+        .incident_by_slug(slug)
+        .await?
+        .ok_or(WebError::NotFound)
+}
+
+fn editing_language(incident: &Incident, raw: Option<&str>) -> Lang {
+    incident.pick_language(raw.and_then(|l| Lang::parse(l).ok()).as_ref())
+}
+
+/// Renders the incident page; `typed` overrides stored values so nothing typed is lost.
+fn incident_page(
+    state: &AppState,
+    user: &ConsoleUser,
+    incident: &Incident,
+    lang: &Lang,
+    typed: &HashMap<String, String>,
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> WebResult<HttpResponse> {
+    let fallback = &incident.default_language;
+    let own = |l: &Localized| l.get(lang, fallback).to_owned();
+    let value = |key: &str, stored: String| typed.get(key).cloned().unwrap_or(stored);
+    let policy_rows: Vec<Value> = PolicyKind::ALL
+        .iter()
+        .map(|kind| {
+            let stored = incident.policy(*kind);
+            let k = kind.as_str();
+            json!({
+                "kind": k,
+                "title": value(&format!("{k}_title"), stored.map(|p| own(&p.title)).unwrap_or_default()),
+                "body": value(&format!("{k}_body"), stored.map(|p| own(&p.body)).unwrap_or_default()),
+                "standard": value(&format!("{k}_standard"), stored.map(|p| own(&p.standard)).unwrap_or_default()),
+            })
+        })
+        .collect();
+    let channel_rows: Vec<Value> = ChannelKind::ALL
+        .iter()
+        .map(|kind| {
+            let stored = incident.channel(*kind);
+            let k = kind.as_str();
+            let wait = stored.and_then(|c| c.posted_wait);
+            json!({
+                "kind": k,
+                "label": value(&format!("{k}_label"), stored.map(|c| own(&c.label)).unwrap_or_default()),
+                "address": value(&format!("{k}_address"), stored.map(|c| c.address.clone()).unwrap_or_default()),
+                "wait_low": value(&format!("{k}_wait_low"), wait.map(|w| w.low_minutes.to_string()).unwrap_or_default()),
+                "wait_high": value(&format!("{k}_wait_high"), wait.map(|w| w.high_minutes.to_string()).unwrap_or_default()),
+                "error": errors.get(&format!("{k}_wait")),
+            })
+        })
+        .collect();
+    let languages: Vec<Value> = incident
+        .languages
+        .iter()
+        .map(|l| json!({"code": l.as_str(), "name": endonym(l), "current": l == lang}))
+        .collect();
+    let updates: Vec<Value> = incident
+        .updates
+        .iter()
+        .map(|u| json!({"at": muster_core::incident::local_time_label(&incident.time_zone, u.published_at), "body": own(&u.body)}))
+        .collect();
+    let context = extend(
+        base_context(user, &own(&incident.title)),
+        json!({
+            "slug": incident.slug.as_str(),
+            "lang": lang.as_str(),
+            "languages": languages,
+            "status": value("status", incident.status.as_str().to_owned()),
+            "severity": value("severity", incident.severity.as_str().to_owned()),
+            "time_zone": value("time_zone", incident.time_zone.clone()),
+            "language_list": value("languages", incident.languages.iter().map(Lang::as_str).collect::<Vec<_>>().join(", ")),
+            "incident_title": value("title", own(&incident.title)),
+            "summary": value("summary", own(&incident.summary)),
+            "letter": value("letter", own(&incident.letter)),
+            "letter_signature": value("letter_signature", incident.letter_signature.clone()),
+            "contact_guidance": value("contact_guidance", own(&incident.contact_guidance)),
+            "update_body": typed.get("update_body").cloned().unwrap_or_default(),
+            "policies": policy_rows,
+            "channels": channel_rows,
+            "updates": updates,
+            "errors": errors,
+            "public_url": format!("/i/{}?lang={}", incident.slug, lang),
+        }),
+    );
+    render_with_status(state, "console_incident", &context, status)
+}
+
+#[get("/console/incidents/{slug}")]
+pub async fn show(
+    state: Data<AppState>,
+    Manager(user): Manager,
+    slug: Path<String>,
+    query: Query<LangQuery>,
+) -> WebResult<HttpResponse> {
+    let incident = load(&state, &slug).await?;
+    let lang = editing_language(&incident, query.lang.as_deref());
+    incident_page(
+        &state,
+        &user,
+        &incident,
+        &lang,
+        &HashMap::new(),
+        &FieldErrors::new(),
+        StatusCode::OK,
+    )
+}
+
+type Fields = Form<HashMap<String, String>>;
+
+fn field(form: &HashMap<String, String>, key: &str) -> Option<String> {
+    form.get(key).cloned()
+}
+
+/// Checks the CSRF token and finds the incident and the language being edited.
+async fn prepare(
+    state: &AppState,
+    user: &ConsoleUser,
+    slug: &str,
+    form: &HashMap<String, String>,
+) -> WebResult<(Incident, Lang)> {
+    user.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let incident = load(state, slug).await?;
+    let lang = editing_language(&incident, form.get("lang").map(String::as_str));
+    Ok((incident, lang))
+}
+
+fn back_to(slug: &str, lang: &Lang) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/console/incidents/{slug}?lang={lang}"),
+        ))
+        .finish()
+}
+
+#[post("/console/incidents/{slug}")]
+pub async fn edit(
+    state: Data<AppState>,
+    Manager(user): Manager,
+    slug: Path<String>,
+    form: Fields,
+) -> WebResult<HttpResponse> {
+    let (incident, lang) = prepare(&state, &user, &slug, &form).await?;
+    let typed = IncidentTextEdit {
+        lang: Some(lang.as_str().to_owned()),
+        title: field(&form, "title"),
+        summary: field(&form, "summary"),
+        letter: field(&form, "letter"),
+        letter_signature: field(&form, "letter_signature"),
+        contact_guidance: field(&form, "contact_guidance"),
+        status: field(&form, "status"),
+        severity: field(&form, "severity"),
+        time_zone: field(&form, "time_zone"),
+        languages: field(&form, "languages"),
+    };
+    match typed.parse(&incident) {
+        Ok(edit) => {
+            state
+                .store
+                .edit_incident(&slug, edit, &user.actor())
+                .await?;
+            state.render_incident(&slug).await?;
+            Ok(back_to(&slug, &lang))
+        }
+        Err(errors) => incident_page(
+            &state,
+            &user,
+            &incident,
+            &lang,
+            &form,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    }
+}
+
+#[post("/console/incidents/{slug}/updates")]
+pub async fn post_update(
+    state: Data<AppState>,
+    Manager(user): Manager,
+    slug: Path<String>,
+    form: Fields,
+) -> WebResult<HttpResponse> {
+    let (incident, lang) = prepare(&state, &user, &slug, &form).await?;
+    let body = form.get("update_body").map(|b| b.trim()).unwrap_or("");
+    let problem = if body.is_empty() {
+        Some("write the update before publishing it".to_owned())
+    } else if body.chars().count() > UPDATE_MAX {
+        Some(format!("too long: at most {UPDATE_MAX} characters"))
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let errors = FieldErrors::from([("update_body".to_owned(), problem)]);
+        return incident_page(
+            &state,
+            &user,
+            &incident,
+            &lang,
+            &form,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    state
+        .store
+        .post_update(
+            &slug,
+            Localized::single(lang.clone(), body),
+            Some(user.user.id),
+            &user.actor(),
+        )
+        .await?;
+    state.render_incident(&slug).await?;
+    Ok(back_to(&slug, &lang))
+}
+
+#[post("/console/incidents/{slug}/policies")]
+pub async fn policies(
+    state: Data<AppState>,
+    Manager(user): Manager,
+    slug: Path<String>,
+    form: Fields,
+) -> WebResult<HttpResponse> {
+    let (incident, lang) = prepare(&state, &user, &slug, &form).await?;
+    let typed: Vec<PolicyText> = PolicyKind::ALL
+        .iter()
+        .map(|kind| {
+            let k = kind.as_str();
+            let get = |suffix: &str| {
+                form.get(&format!("{k}_{suffix}"))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            PolicyText {
+                kind: k.to_owned(),
+                title: get("title"),
+                body: get("body"),
+                standard: get("standard"),
+            }
+        })
+        .collect();
+    match parse_policies(&lang, &typed, &incident.policies) {
+        Ok(inputs) => {
+            state
+                .store
+                .replace_policies(&slug, inputs, &user.actor())
+                .await?;
+            state.render_incident(&slug).await?;
+            Ok(back_to(&slug, &lang))
+        }
+        Err(errors) => incident_page(
+            &state,
+            &user,
+            &incident,
+            &lang,
+            &form,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    }
+}
+
+#[post("/console/incidents/{slug}/channels")]
+pub async fn channels(
+    state: Data<AppState>,
+    Manager(user): Manager,
+    slug: Path<String>,
+    form: Fields,
+) -> WebResult<HttpResponse> {
+    let (incident, lang) = prepare(&state, &user, &slug, &form).await?;
+    let typed: Vec<ChannelText> = ChannelKind::ALL
+        .iter()
+        .map(|kind| {
+            let k = kind.as_str();
+            let get = |suffix: &str| form.get(&format!("{k}_{suffix}")).cloned();
+            ChannelText {
+                kind: k.to_owned(),
+                label: get("label").unwrap_or_default(),
+                address: get("address").unwrap_or_default(),
+                wait_low_minutes: get("wait_low"),
+                wait_high_minutes: get("wait_high"),
+            }
+        })
+        .collect();
+    match parse_channels(&lang, &typed, &incident.channels) {
+        Ok(inputs) => {
+            state
+                .store
+                .replace_channels(&slug, inputs, &user.actor())
+                .await?;
+            state.render_incident(&slug).await?;
+            Ok(back_to(&slug, &lang))
+        }
+        Err(errors) => {
+            // Errors are keyed channels[i].x; show them by kind so the page can place them.
+            let by_kind: FieldErrors = errors
+                .into_iter()
+                .map(|(key, message)| {
+                    let index = key
+                        .trim_start_matches("channels[")
+                        .split(']')
+                        .next()
+                        .and_then(|i| i.parse::<usize>().ok())
+                        .and_then(|i| ChannelKind::ALL.get(i))
+                        .map(|k| k.as_str())
+                        .unwrap_or("channels");
+                    (format!("{index}_wait"), message)
+                })
+                .collect();
+            incident_page(
+                &state,
+                &user,
+                &incident,
+                &lang,
+                &form,
+                &by_kind,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Signing in and out. The login form is protected by a double-submit CSRF cookie (there
+//! is no session yet); repeated failures per account or per address are throttled.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::header;
+use actix_web::web::{Data, Form};
+use actix_web::{HttpRequest, HttpResponse, get, post};
+use muster_store::tokens::random_token;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::console::auth::{ConsoleUser, SESSION_COOKIE, constant_time_eq};
+use crate::console::page::render_with_status;
+use crate::error::{WebError, WebResult};
+use crate::state::AppState;
+
+const LOGIN_CSRF_COOKIE: &str = "muster_login_csrf";
+
+fn cookie<'a>(state: &AppState, name: &'a str, value: String) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies())
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+fn login_page(
+    state: &AppState,
+    email: &str,
+    error: Option<&str>,
+    status: actix_web::http::StatusCode,
+) -> WebResult<HttpResponse> {
+    let csrf = random_token();
+    let mut response = render_with_status(
+        state,
+        "console_login",
+        &json!({ "title": "Sign in", "csrf": csrf, "email": email, "error": error }),
+        status,
+    )?;
+    let mut login_cookie = cookie(state, LOGIN_CSRF_COOKIE, csrf);
+    login_cookie.set_path("/console/login");
+    response
+        .add_cookie(&login_cookie)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(response)
+}
+
+#[get("/console/login")]
+pub async fn login_form(state: Data<AppState>) -> WebResult<HttpResponse> {
+    login_page(&state, "", None, actix_web::http::StatusCode::OK)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+}
+
+#[post("/console/login")]
+pub async fn login(
+    state: Data<AppState>,
+    req: HttpRequest,
+    form: Form<LoginForm>,
+) -> WebResult<HttpResponse> {
+    let expected = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(&expected, &form.csrf) {
+        return Err(WebError::CsrfRejected);
+    }
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let config = &state.config;
+    let (by_email, by_address) = state
+        .store
+        .recent_failed_logins(&form.email, &address, config.login_window)
+        .await?;
+    // An address may try several accounts (a shared office), but not endlessly.
+    if by_email >= config.login_max_failures || by_address >= config.login_max_failures * 4 {
+        tracing::warn!("login throttled");
+        return Err(WebError::TooManyRequests {
+            retry_after_secs: u64::try_from(config.login_window.whole_seconds()).unwrap_or(900),
+        });
+    }
+    let Some(user) = state
+        .store
+        .authenticate(&form.email, &form.password)
+        .await?
+    else {
+        state
+            .store
+            .record_failed_login(&form.email, &address)
+            .await?;
+        return login_page(
+            &state,
+            &form.email,
+            Some("That email and password do not match an account."),
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        );
+    };
+    state.store.clear_failed_logins(&user.email).await?;
+    // Any session token the browser held before is ignored: a fresh one is issued.
+    let token = state
+        .store
+        .create_session(user.id, config.session_lifetime)
+        .await?;
+    state
+        .store
+        .audit(
+            &format!("user:{}", user.email),
+            "session.login",
+            &user.email,
+            json!({}),
+        )
+        .await?;
+    let mut session = cookie(&state, SESSION_COOKIE, token);
+    session.set_max_age(CookieDuration::seconds(
+        config.session_lifetime.whole_seconds(),
+    ));
+    let mut expired_login_cookie = cookie(&state, LOGIN_CSRF_COOKIE, String::new());
+    expired_login_cookie.set_path("/console/login");
+    expired_login_cookie.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/console"))
+        .cookie(session)
+        .cookie(expired_login_cookie)
+        .finish())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+#[post("/console/logout")]
+pub async fn logout(
+    state: Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+    form: Form<CsrfOnly>,
+) -> WebResult<HttpResponse> {
+    user.check_csrf(&form.csrf)?;
+    if let Some(token) = req.cookie(SESSION_COOKIE) {
+        state.store.delete_session(token.value()).await?;
+    }
+    state
+        .store
+        .audit(&user.actor(), "session.logout", &user.user.email, json!({}))
+        .await?;
+    let mut removal = cookie(&state, SESSION_COOKIE, String::new());
+    removal.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/console/login"))
+        .cookie(removal)
+        .finish())
+}

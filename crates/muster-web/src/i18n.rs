@@ -1,0 +1,92 @@
+//! The page's own words in each language Muster speaks; English fills any gap.
+
+use std::collections::HashMap;
+
+use muster_core::language::Lang;
+use muster_core::wait::WaitPhrase;
+use serde_json::{Map, Value};
+
+const BUNDLES: [(&str, &str); 5] = [
+    ("en", include_str!("../i18n/en.json")),
+    ("nb", include_str!("../i18n/nb.json")),
+    ("ru", include_str!("../i18n/ru.json")),
+    ("lv", include_str!("../i18n/lv.json")),
+    ("fa", include_str!("../i18n/fa.json")),
+];
+
+/// Each language's name in itself, for the language switcher.
+pub fn endonym(lang: &Lang) -> &'static str {
+    match lang.as_str() {
+        "en" => "English",
+        "nb" => "Norsk bokmål",
+        "nn" => "Norsk nynorsk",
+        "ru" => "Русский",
+        "lv" => "Latviešu",
+        "fa" => "فارسی",
+        "de" => "Deutsch",
+        "fr" => "Français",
+        "es" => "Español",
+        "sv" => "Svenska",
+        "da" => "Dansk",
+        "uk" => "Українська",
+        "ar" => "العربية",
+        _ => "—",
+    }
+}
+
+#[derive(Debug)]
+pub struct Translations {
+    bundles: HashMap<&'static str, Map<String, Value>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the {lang} translations are not valid JSON: {source}")]
+pub struct TranslationError {
+    lang: &'static str,
+    source: serde_json::Error,
+}
+
+impl Translations {
+    pub fn load() -> Result<Self, TranslationError> {
+        let mut bundles = HashMap::new();
+        for (lang, text) in BUNDLES {
+            let map: Map<String, Value> =
+                serde_json::from_str(text).map_err(|source| TranslationError { lang, source })?;
+            bundles.insert(lang, map);
+        }
+        Ok(Self { bundles })
+    }
+
+    /// Every string for `lang`, with English for any key it lacks.
+    pub fn bundle(&self, lang: &Lang) -> Value {
+        let mut merged = self.bundles.get("en").cloned().unwrap_or_default();
+        if let Some(own) = self.bundles.get(lang.as_str()) {
+            merged.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        Value::Object(merged)
+    }
+
+    pub fn text(&self, lang: &Lang, key: &str) -> String {
+        [lang.as_str(), "en"]
+            .iter()
+            .find_map(|l| self.bundles.get(l)?.get(key)?.as_str())
+            .unwrap_or(key)
+            .to_owned()
+    }
+
+    /// "2 to 4 hours" in the reader's language.
+    pub fn wait(&self, lang: &Lang, phrase: WaitPhrase) -> String {
+        let fill = |key: &str, low: i64, high: i64| {
+            self.text(lang, key)
+                .replace("{low}", &low.to_string())
+                .replace("{high}", &high.to_string())
+        };
+        match phrase {
+            WaitPhrase::Minutes { low, high } => fill("wait_minutes", low, high),
+            WaitPhrase::UnderHours { high: 1 } => self.text(lang, "wait_under_one_hour"),
+            WaitPhrase::UnderHours { high } => fill("wait_under_hours", 0, high),
+            WaitPhrase::Hours { low, high } => fill("wait_hours", low, high),
+            WaitPhrase::Days { low, high } => fill("wait_days", low, high),
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! What a manager types to open or edit an incident, parsed into store input with a
+//! message per bad field. Shared by the console, the JSON API and the CLI.
+
+use std::collections::BTreeMap;
+
+use muster_core::incident::{
+    ChannelKind, IncidentSettings, IncidentStatus, PolicyKind, Severity, parse_time_zone,
+};
+use muster_core::language::Lang;
+use muster_core::localized::Localized;
+use muster_core::slug::Slug;
+use muster_core::wait::WaitRange;
+use muster_store::incidents::{ChannelInput, IncidentDraft, IncidentEdit, PolicyInput};
+use serde::{Deserialize, Serialize};
+
+/// Field name → what is wrong with it.
+pub type FieldErrors = BTreeMap<String, String>;
+
+const TITLE_MAX: usize = 200;
+const TEXT_MAX: usize = 20_000;
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewIncident {
+    pub slug: String,
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default = "default_zone")]
+    pub time_zone: String,
+    /// Comma-separated language codes; the first is the default.
+    #[serde(default = "default_languages")]
+    pub languages: String,
+    #[serde(default = "default_severity")]
+    pub severity: String,
+    #[serde(default = "default_status")]
+    pub status: String,
+    #[serde(default)]
+    pub letter: String,
+    #[serde(default)]
+    pub letter_signature: String,
+    #[serde(default)]
+    pub contact_guidance: String,
+}
+
+fn default_zone() -> String {
+    "UTC".to_owned()
+}
+fn default_languages() -> String {
+    "en".to_owned()
+}
+fn default_severity() -> String {
+    "major".to_owned()
+}
+fn default_status() -> String {
+    "active".to_owned()
+}
+
+fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
+    if value.chars().count() > max {
+        errors.insert(
+            field.to_owned(),
+            format!("too long: at most {max} characters"),
+        );
+    }
+}
+
+pub fn parse_languages(raw: &str) -> Result<Vec<Lang>, String> {
+    let mut languages = Vec::new();
+    for code in raw.split([',', ' ']).filter(|c| !c.trim().is_empty()) {
+        let lang = Lang::parse(code).map_err(|e| e.to_string())?;
+        if !languages.contains(&lang) {
+            languages.push(lang);
+        }
+    }
+    if languages.is_empty() {
+        return Err("list at least one language, e.g. en, nb".to_owned());
+    }
+    Ok(languages)
+}
+
+fn parse_status(raw: &str) -> Result<IncidentStatus, String> {
+    IncidentStatus::parse(raw.trim())
+        .ok_or_else(|| "use draft, active, monitoring or resolved".to_owned())
+}
+
+fn parse_severity(raw: &str) -> Result<Severity, String> {
+    Severity::parse(raw.trim()).ok_or_else(|| "use minor, major or critical".to_owned())
+}
+
+impl NewIncident {
+    pub fn parse(&self) -> Result<IncidentDraft, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let slug = Slug::parse(&self.slug)
+            .map_err(|e| errors.insert("slug".into(), e.to_string()))
+            .ok();
+        if self.title.trim().is_empty() {
+            errors.insert("title".into(), "a title is required".into());
+        }
+        check_len(&mut errors, "title", &self.title, TITLE_MAX);
+        for (field, value) in [
+            ("summary", &self.summary),
+            ("letter", &self.letter),
+            ("contact_guidance", &self.contact_guidance),
+        ] {
+            check_len(&mut errors, field, value, TEXT_MAX);
+        }
+        let zone = parse_time_zone(&self.time_zone)
+            .map_err(|e| errors.insert("time_zone".into(), e.to_string()))
+            .ok();
+        let languages = parse_languages(&self.languages)
+            .map_err(|e| errors.insert("languages".into(), e))
+            .ok();
+        let severity = parse_severity(&self.severity)
+            .map_err(|e| errors.insert("severity".into(), e))
+            .ok();
+        let status = parse_status(&self.status)
+            .map_err(|e| errors.insert("status".into(), e))
+            .ok();
+        match (slug, zone, languages, severity, status) {
+            (Some(slug), Some(time_zone), Some(languages), Some(severity), Some(status))
+                if errors.is_empty() =>
+            {
+                let default_language = languages.first().cloned().unwrap_or_else(Lang::english);
+                let text = |value: &str| Localized::single(default_language.clone(), value.trim());
+                Ok(IncidentDraft {
+                    slug,
+                    status,
+                    severity,
+                    time_zone,
+                    title: text(&self.title),
+                    summary: text(&self.summary),
+                    letter: text(&self.letter),
+                    letter_signature: self.letter_signature.trim().to_owned(),
+                    contact_guidance: text(&self.contact_guidance),
+                    settings: IncidentSettings::default(),
+                    default_language,
+                    languages,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// An edit of the incident's text in one language, and of its language-free fields.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct IncidentTextEdit {
+    pub lang: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub letter: Option<String>,
+    pub letter_signature: Option<String>,
+    pub contact_guidance: Option<String>,
+    pub status: Option<String>,
+    pub severity: Option<String>,
+    pub time_zone: Option<String>,
+    pub languages: Option<String>,
+}
+
+impl IncidentTextEdit {
+    /// Applies this edit over the incident's current text, so other languages are kept.
+    pub fn parse(
+        &self,
+        current: &muster_core::incident::Incident,
+    ) -> Result<IncidentEdit, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let lang = match self.lang.as_deref().filter(|l| !l.trim().is_empty()) {
+            Some(raw) => Lang::parse(raw)
+                .map_err(|e| errors.insert("lang".into(), e.to_string()))
+                .ok(),
+            None => Some(current.default_language.clone()),
+        };
+        let mut edit = IncidentEdit::default();
+        if let Some(raw) = &self.status {
+            edit.status = parse_status(raw)
+                .map_err(|e| errors.insert("status".into(), e))
+                .ok();
+        }
+        if let Some(raw) = &self.severity {
+            edit.severity = parse_severity(raw)
+                .map_err(|e| errors.insert("severity".into(), e))
+                .ok();
+        }
+        if let Some(raw) = &self.time_zone {
+            edit.time_zone = parse_time_zone(raw)
+                .map_err(|e| errors.insert("time_zone".into(), e.to_string()))
+                .ok();
+        }
+        if let Some(raw) = &self.languages {
+            edit.languages = parse_languages(raw)
+                .map_err(|e| errors.insert("languages".into(), e))
+                .ok();
+        }
+        if let Some(title) = &self.title {
+            if title.trim().is_empty() {
+                errors.insert("title".into(), "a title is required".into());
+            }
+            check_len(&mut errors, "title", title, TITLE_MAX);
+        }
+        if let Some(lang) = lang {
+            let localized = |field: &str,
+                             value: &Option<String>,
+                             current: &Localized,
+                             errors: &mut FieldErrors| {
+                value.as_ref().map(|text| {
+                    check_len(errors, field, text, TEXT_MAX);
+                    let mut merged = current.clone();
+                    merged.set(lang.clone(), text.trim());
+                    merged
+                })
+            };
+            edit.title = localized("title", &self.title, &current.title, &mut errors);
+            edit.summary = localized("summary", &self.summary, &current.summary, &mut errors);
+            edit.letter = localized("letter", &self.letter, &current.letter, &mut errors);
+            edit.contact_guidance = localized(
+                "contact_guidance",
+                &self.contact_guidance,
+                &current.contact_guidance,
+                &mut errors,
+            );
+        }
+        edit.letter_signature = self.letter_signature.as_ref().map(|s| s.trim().to_owned());
+        if errors.is_empty() {
+            Ok(edit)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// One policy as typed, in one language.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct PolicyText {
+    pub kind: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub standard: String,
+}
+
+/// Merges policies typed in `lang` over the current ones; a policy left wholly empty is removed.
+pub fn parse_policies(
+    lang: &Lang,
+    typed: &[PolicyText],
+    current: &[muster_core::incident::Policy],
+) -> Result<Vec<PolicyInput>, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut out = Vec::new();
+    for (i, p) in typed.iter().enumerate() {
+        let Some(kind) = PolicyKind::parse(p.kind.trim()) else {
+            errors.insert(
+                format!("policies[{i}].kind"),
+                "use refund, cancellation, rebooking or other".into(),
+            );
+            continue;
+        };
+        check_len(
+            &mut errors,
+            &format!("policies[{i}].body"),
+            &p.body,
+            TEXT_MAX,
+        );
+        check_len(
+            &mut errors,
+            &format!("policies[{i}].standard"),
+            &p.standard,
+            500,
+        );
+        let existing = current.iter().find(|c| c.kind == kind);
+        let merge = |now: Option<&Localized>, text: &str| {
+            let mut merged = now.cloned().unwrap_or_default();
+            merged.set(lang.clone(), text.trim());
+            merged
+        };
+        let input = PolicyInput {
+            kind,
+            title: merge(existing.map(|e| &e.title), &p.title),
+            body: merge(existing.map(|e| &e.body), &p.body),
+            standard: merge(existing.map(|e| &e.standard), &p.standard),
+        };
+        if !(input.title.is_empty() && input.body.is_empty() && input.standard.is_empty()) {
+            out.push(input);
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// One channel as typed: its address, label in one language and posted wait in minutes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct ChannelText {
+    pub kind: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub wait_low_minutes: Option<String>,
+    #[serde(default)]
+    pub wait_high_minutes: Option<String>,
+}
+
+fn parse_minutes(raw: &Option<String>) -> Result<Option<i64>, String> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => text
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| format!("\"{text}\" is not a whole number of minutes")),
+    }
+}
+
+pub fn parse_wait(
+    low: &Option<String>,
+    high: &Option<String>,
+) -> Result<Option<WaitRange>, String> {
+    match (parse_minutes(low)?, parse_minutes(high)?) {
+        (None, None) => Ok(None),
+        (Some(low), Some(high)) => WaitRange::new(low, high)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        _ => Err("give both the shortest and the longest wait, or neither".to_owned()),
+    }
+}
+
+/// Channels typed in `lang`; a channel with no address is removed.
+pub fn parse_channels(
+    lang: &Lang,
+    typed: &[ChannelText],
+    current: &[muster_core::incident::Channel],
+) -> Result<Vec<ChannelInput>, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut out = Vec::new();
+    for (i, c) in typed.iter().enumerate() {
+        let Some(kind) = ChannelKind::parse(c.kind.trim()) else {
+            errors.insert(
+                format!("channels[{i}].kind"),
+                "use form, email, phone, chat or social".into(),
+            );
+            continue;
+        };
+        let posted_wait = parse_wait(&c.wait_low_minutes, &c.wait_high_minutes)
+            .map_err(|e| errors.insert(format!("channels[{i}].wait"), e))
+            .ok()
+            .flatten();
+        check_len(
+            &mut errors,
+            &format!("channels[{i}].address"),
+            &c.address,
+            300,
+        );
+        if c.address.trim().is_empty() {
+            continue;
+        }
+        let mut label = current
+            .iter()
+            .find(|e| e.kind == kind)
+            .map(|e| e.label.clone())
+            .unwrap_or_default();
+        label.set(lang.clone(), c.label.trim());
+        out.push(ChannelInput {
+            kind,
+            label,
+            address: c.address.trim().to_owned(),
+            posted_wait,
+        });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_incident_reports_every_bad_field() {
+        let typed = NewIncident {
+            slug: "Bad Slug".into(),
+            title: " ".into(),
+            time_zone: "Mars/Base".into(),
+            languages: "en, x".into(),
+            severity: "apocalyptic".into(),
+            status: "active".into(),
+            ..Default::default()
+        };
+        let errors = typed.parse().err().unwrap_or_default();
+        let fields: Vec<&str> = errors.keys().map(String::as_str).collect();
+        assert_eq!(
+            fields,
+            ["languages", "severity", "slug", "time_zone", "title"]
+        );
+    }
+
+    #[test]
+    fn waits_need_both_ends() {
+        assert!(parse_wait(&Some("10".into()), &None).is_err());
+        assert_eq!(parse_wait(&None, &Some(" ".into())), Ok(None));
+        assert!(parse_wait(&Some("30".into()), &Some("10".into())).is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! Muster's HTTP face: public pages, console, JSON API, health and metrics.
+
+pub mod api;
+pub mod console;
+pub mod error;
+pub mod health;
+pub mod i18n;
+pub mod incident_input;
+pub mod metrics;
+mod observe;
+pub mod page_cache;
+pub mod public;
+pub mod server;
+pub mod state;
+mod templates;
+
+pub use server::{configure, run};
+pub use state::{AppState, WebConfig};

@@ -1,0 +1,63 @@
+//! One span per request, with a request id; metrics by route. Query strings are never
+//! logged: they can carry a customer's case token.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web::Data;
+use tracing::Instrument;
+
+use crate::state::AppState;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let started = Instant::now();
+    let id = request_id(&req);
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().to_string();
+    let state = req.app_data::<Data<AppState>>().cloned();
+    let span = tracing::info_span!("request", request_id = %id, %method, %route);
+    let result = next.call(req).instrument(span.clone()).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let status = match &result {
+        Ok(response) => response.status().as_u16(),
+        Err(err) => err.as_response_error().status_code().as_u16(),
+    };
+    if let Some(state) = state {
+        state.metrics.observe(&route, status, seconds);
+    }
+    // Per-request lines are debug: at a surge's request rate, info would drown the logs.
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, latency_ms = seconds * 1000.0, "request failed");
+        } else {
+            tracing::debug!(status, latency_ms = seconds * 1000.0, "request");
+        }
+    });
+    result.map(|mut response| {
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert(REQUEST_ID.clone(), value);
+        }
+        response
+    })
+}

@@ -1,0 +1,66 @@
+//! Serving the pre-rendered landing page, JSON and Atom feed from memory.
+
+use actix_web::http::header;
+use actix_web::web::{Data, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, get};
+use muster_core::language::Lang;
+use serde::Deserialize;
+
+use crate::error::{WebError, WebResult};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+/// The short address for IVR messages and social posts: follows the current crisis.
+#[get("/crisis")]
+pub async fn crisis(state: Data<AppState>) -> WebResult<HttpResponse> {
+    let slug = state.crisis_slug().ok_or(WebError::NotFound)?;
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, format!("/i/{slug}")))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=10"))
+        .finish())
+}
+
+#[get("/i/{slug:[a-z0-9-]+}")]
+pub async fn page(
+    state: Data<AppState>,
+    slug: Path<String>,
+    query: Query<LangQuery>,
+    req: HttpRequest,
+) -> WebResult<HttpResponse> {
+    let pages = state.pages.get(&slug).ok_or(WebError::NotFound)?;
+    let asked = query.lang.as_deref().and_then(|l| Lang::parse(l).ok());
+    let by_header = asked.is_none();
+    let lang = asked
+        .filter(|l| pages.languages.contains(l))
+        .or_else(|| {
+            let accept = req.headers().get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+            Lang::negotiate(accept, &pages.languages)
+        })
+        .unwrap_or_else(|| pages.default_language.clone());
+    let body = pages.landing_for(&lang).ok_or(WebError::NotFound)?;
+    Ok(body.respond(&req, by_header))
+}
+
+#[get("/i/{slug:[a-z0-9-]+}.json")]
+pub async fn json(
+    state: Data<AppState>,
+    slug: Path<String>,
+    req: HttpRequest,
+) -> WebResult<HttpResponse> {
+    let pages = state.pages.get(&slug).ok_or(WebError::NotFound)?;
+    Ok(pages.json.respond(&req, false))
+}
+
+#[get("/i/{slug:[a-z0-9-]+}/feed.atom")]
+pub async fn feed(
+    state: Data<AppState>,
+    slug: Path<String>,
+    req: HttpRequest,
+) -> WebResult<HttpResponse> {
+    let pages = state.pages.get(&slug).ok_or(WebError::NotFound)?;
+    Ok(pages.atom.respond(&req, false))
+}

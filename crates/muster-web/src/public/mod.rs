@@ -1,0 +1,4 @@
+//! The public face: the landing page, its JSON and feed, and `/crisis`.
+
+pub mod landing;
+pub mod render;

@@ -1,0 +1,104 @@
+//! The route table and the HTTP server with graceful shutdown.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::middleware::from_fn;
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError};
+use serde_json::json;
+
+use crate::error::WebError;
+use crate::state::AppState;
+use crate::{api, console, health, public};
+
+/// Largest body accepted anywhere: enough for a long form, not for an attack.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+fn body_error(message: String) -> actix_web::Error {
+    let response = HttpResponse::BadRequest().json(json!({ "error": message }));
+    actix_web::error::InternalError::from_response(message, response).into()
+}
+
+async fn not_found(state: Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if req.path().starts_with("/api/") || req.path().starts_with("/console") {
+        return WebError::NotFound.error_response();
+    }
+    let lang = muster_core::language::Lang::english();
+    let context = json!({
+        "lang": "en", "dir": "ltr", "title": state.translations.text(&lang, "not_found_title"),
+        "css": public::render::STYLE, "t": state.translations.bundle(&lang),
+    });
+    match state.templates.render("not_found", &context) {
+        Ok(html) => HttpResponse::NotFound()
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(_) => WebError::NotFound.error_response(),
+    }
+}
+
+/// Every route, shared by the server and the tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(|err, _| body_error(format!("the JSON body is not valid: {err}"))),
+    )
+    .app_data(
+        web::FormConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(|err, _| body_error(format!("the form could not be read: {err}"))),
+    )
+    .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+    .service(health::healthz)
+    .service(health::readyz)
+    .service(health::metrics)
+    .service(public::landing::crisis)
+    .service(public::landing::json)
+    .service(public::landing::feed)
+    .service(public::landing::page)
+    .service(console::login::login_form)
+    .service(console::login::login)
+    .service(console::login::logout)
+    .service(console::home::home)
+    .service(console::home::open_incident)
+    .service(console::audit::audit)
+    .service(console::incidents::show)
+    .service(console::incidents::edit)
+    .service(console::incidents::post_update)
+    .service(console::incidents::policies)
+    .service(console::incidents::channels)
+    .service(api::openapi::document)
+    .service(api::incidents::list)
+    .service(api::incidents::open)
+    .service(api::incidents::show)
+    .service(api::incidents::edit)
+    .service(api::incidents::post_update)
+    .service(api::incidents::policies)
+    .service(api::incidents::channels)
+    .service(api::incidents::channel_wait)
+    .default_service(web::to(not_found));
+}
+
+/// Serves until the returned server handle is stopped; in-flight requests get
+/// `shutdown_timeout` to finish.
+pub fn run(
+    listener: TcpListener,
+    state: Data<AppState>,
+    workers: usize,
+    shutdown_timeout: Duration,
+) -> std::io::Result<actix_web::dev::Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(crate::observe::observe))
+            .configure(configure)
+    })
+    .workers(workers.max(1))
+    .shutdown_timeout(shutdown_timeout.as_secs())
+    // Signals are handled by the binary, which also stops the workers.
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

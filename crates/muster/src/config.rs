@@ -1,0 +1,332 @@
+//! Configuration: embedded defaults, then a file, then `MUSTER__SECTION__KEY` variables.
+//! Anything unknown or malformed stops start-up with the key and the problem named.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::{Table, Value};
+use url::Url;
+
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+const ENV_PREFIX: &str = "MUSTER__";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub public: PublicConfig,
+    pub database: DatabaseConfig,
+    pub mail: MailConfig,
+    pub log: LogConfig,
+    pub security: SecurityConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicConfig {
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    pub url: String,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: String,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityConfig {
+    pub session_hours: i64,
+    pub login_max_failures: u64,
+    pub login_window_minutes: i64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("configuration {source_name} is not valid TOML: {reason}")]
+    Syntax { source_name: String, reason: String },
+    #[error("configuration key {key}: {problem}")]
+    Key { key: String, problem: String },
+}
+
+fn key_error(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Key {
+        key: key.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+fn parse_table(text: &str, source_name: &str) -> Result<Table, ConfigError> {
+    text.parse::<Table>().map_err(|e| ConfigError::Syntax {
+        source_name: source_name.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Lays `overlay` over `base`, table by table; names that do not exist in the defaults
+/// are refused here, so a typo is reported with its full key.
+fn merge(base: &mut Table, overlay: Table, prefix: &str) -> Result<(), ConfigError> {
+    for (name, value) in overlay {
+        let key = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        match (base.get_mut(&name), value) {
+            (None, _) => return Err(key_error(&key, "unknown key")),
+            (Some(Value::Table(inner)), Value::Table(over)) => merge(inner, over, &key)?,
+            (Some(Value::Table(_)), _) => return Err(key_error(&key, "must be a section")),
+            (Some(slot), value) => *slot = value,
+        }
+    }
+    Ok(())
+}
+
+/// An environment value typed like the default it replaces.
+fn env_value(key: &str, raw: &str, like: Option<&Value>) -> Result<Value, ConfigError> {
+    match like {
+        Some(Value::Integer(_)) => raw
+            .trim()
+            .parse::<i64>()
+            .map(Value::Integer)
+            .map_err(|_| key_error(key, format!("\"{raw}\" is not a whole number"))),
+        Some(Value::Boolean(_)) => raw
+            .trim()
+            .parse::<bool>()
+            .map(Value::Boolean)
+            .map_err(|_| key_error(key, format!("\"{raw}\" is not true or false"))),
+        _ => Ok(Value::String(raw.to_owned())),
+    }
+}
+
+fn apply_env(
+    table: &mut Table,
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    for (name, raw) in vars {
+        let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let parts: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+        let key = parts.join(".");
+        let [section, field] = parts.as_slice() else {
+            return Err(key_error(
+                &key,
+                format!("set by {name}: use MUSTER__SECTION__KEY"),
+            ));
+        };
+        let Some(Value::Table(section_table)) = table.get_mut(section) else {
+            return Err(key_error(&key, format!("unknown section (set by {name})")));
+        };
+        let Some(current) = section_table.get(field) else {
+            return Err(key_error(&key, format!("unknown key (set by {name})")));
+        };
+        let value = env_value(&key, &raw, Some(current))?;
+        section_table.insert(field.clone(), value);
+    }
+    Ok(())
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    pub fn load_from(
+        file: Option<&Path>,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = parse_table(DEFAULTS, "defaults")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            merge(
+                &mut table,
+                parse_table(&text, &path.display().to_string())?,
+                "",
+            )?;
+        }
+        apply_env(&mut table, vars)?;
+        let config: Config = Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                source_name: "values".to_owned(),
+                reason: e.message().to_owned(),
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.bind_addr()?;
+        let base = Url::parse(&self.public.base_url).map_err(|e| {
+            key_error(
+                "public.base_url",
+                format!("\"{}\" is not a URL: {e}", self.public.base_url),
+            )
+        })?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(key_error(
+                "public.base_url",
+                "must start with http:// or https://",
+            ));
+        }
+        let db = &self.database.url;
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(key_error(
+                "database.url",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(key_error("database.max_connections", "must be at least 1"));
+        }
+        let mail = Url::parse(&self.mail.url).map_err(|e| {
+            key_error(
+                "mail.url",
+                format!("\"{}\" is not a URL: {e}", self.mail.url),
+            )
+        })?;
+        if !matches!(mail.scheme(), "file" | "smtp" | "smtps") {
+            return Err(key_error(
+                "mail.url",
+                "must start with file://, smtp:// or smtps://",
+            ));
+        }
+        if !self.mail.from.contains('@') {
+            return Err(key_error(
+                "mail.from",
+                "must be an address like \"Name <crisis@example.com>\"",
+            ));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(key_error(
+                "log.format",
+                format!("\"{}\" is not text or json", self.log.format),
+            ));
+        }
+        if self.security.session_hours < 1 {
+            return Err(key_error("security.session_hours", "must be at least 1"));
+        }
+        if self.security.login_max_failures < 1 || self.security.login_window_minutes < 1 {
+            return Err(key_error(
+                "security.login_max_failures",
+                "the limit and window must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        let raw = &self.server.bind;
+        let (host, port) = raw.rsplit_once(':').ok_or_else(|| {
+            key_error(
+                "server.bind",
+                format!("\"{raw}\" needs a port, like 127.0.0.1:8080"),
+            )
+        })?;
+        port.parse::<u16>().map_err(|_| {
+            key_error(
+                "server.bind",
+                format!("port \"{port}\" is not between 0 and 65535"),
+            )
+        })?;
+        format!("{host}:{port}")
+            .parse()
+            .map_err(|_| key_error("server.bind", format!("\"{host}\" is not an IP address")))
+    }
+
+    /// The public address without its trailing slash.
+    pub fn base_url(&self) -> String {
+        self.public.base_url.trim_end_matches('/').to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load_from(
+            None,
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn defaults_load() {
+        let config = load(&[]).map_err(|e| e.to_string());
+        assert_eq!(
+            config.map(|c| c.server.bind),
+            Ok("127.0.0.1:8080".to_owned())
+        );
+    }
+
+    #[test]
+    fn environment_overrides_and_errors_name_the_key() {
+        let config = load(&[("MUSTER__DATABASE__URL", "postgres://localhost/x")]);
+        assert_eq!(
+            config.map(|c| c.database.url),
+            Ok("postgres://localhost/x".to_owned())
+        );
+        let problem =
+            |vars: &[(&str, &str)]| load(vars).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(problem(&[("MUSTER__SERVER__BIND", "127.0.0.1:99999")]).contains("server.bind"));
+        assert!(problem(&[("MUSTER__SERVER__BIND", "127.0.0.1:99999")]).contains("65535"));
+        assert!(problem(&[("MUSTER__SERVER__BINDD", "x")]).contains("server.bindd: unknown key"));
+        assert!(problem(&[("MUSTER__DATABASE__URL", "mysql://x")]).contains("database.url"));
+        assert!(problem(&[("MUSTER__PUBLIC__BASE_URL", "not a url")]).contains("public.base_url"));
+        assert!(
+            problem(&[("MUSTER__DATABASE__MAX_CONNECTIONS", "ten")])
+                .contains("database.max_connections")
+        );
+        assert!(problem(&[("MUSTER__LOG__FORMAT", "xml")]).contains("log.format"));
+    }
+
+    #[test]
+    fn a_file_with_an_unknown_key_is_refused() -> Result<(), std::io::Error> {
+        let dir = std::env::temp_dir().join(format!("muster-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "[mail]\nfrom = \"a@b.c\"\nsmtp_host = \"x\"\n")?;
+        let err = Config::load_from(Some(&path), std::iter::empty())
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err,
+            Some("configuration key mail.smtp_host: unknown key".to_owned())
+        );
+        Ok(())
+    }
+}

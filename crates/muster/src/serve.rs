@@ -1,0 +1,126 @@
+//! `muster serve`: the HTTP server, the page-sync worker, and graceful shutdown.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::web::Data;
+use anyhow::Context;
+use muster_web::{AppState, WebConfig};
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::connect;
+use crate::config::Config;
+
+/// How often each replica checks for content published elsewhere: well inside the
+/// two seconds within which every replica must serve a new update.
+const PAGE_SYNC_INTERVAL: Duration = Duration::from_millis(500);
+
+async fn page_sync(state: Data<AppState>, stop: CancellationToken) {
+    let mut ticker = tokio::time::interval(PAGE_SYNC_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        match state.sync_pages().await {
+            Ok(()) if failing => {
+                tracing::info!("database reachable again; pages in sync");
+                failing = false;
+            }
+            Ok(()) => {}
+            // The pages in memory keep being served; say so once, not twice a second.
+            Err(err) if !failing => {
+                tracing::warn!(error = %err, "cannot sync pages; serving the last published versions");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()> {
+    let store = connect(&config).await?;
+    let web_config = WebConfig {
+        base_url: config.base_url(),
+        session_lifetime: time::Duration::hours(config.security.session_hours),
+        login_max_failures: config.security.login_max_failures,
+        login_window: time::Duration::minutes(config.security.login_window_minutes),
+    };
+    let state =
+        Data::new(AppState::new(store, web_config).context("loading templates and translations")?);
+    state
+        .sync_pages()
+        .await
+        .context("rendering the public pages")?;
+
+    let addr = config.bind_addr()?;
+    let listener =
+        TcpListener::bind(addr).with_context(|| format!("binding server.bind = {addr}"))?;
+    let local = listener.local_addr()?;
+    let workers = match config.server.workers {
+        0 => std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2),
+        n => n,
+    };
+    let server = muster_web::run(
+        listener,
+        state.clone(),
+        workers,
+        Duration::from_secs(config.server.shutdown_timeout_secs),
+    )?;
+    let handle = server.handle();
+    let stop = CancellationToken::new();
+    let sync = tokio::spawn(page_sync(state.clone(), stop.clone()));
+
+    // Tests and scripts read this line to find the port.
+    println!("muster listening on http://{local}");
+    if let Some(banner) = banner {
+        println!("{banner}");
+    }
+    tracing::info!(%local, workers, "serving");
+
+    let mut server_task = tokio::spawn(server);
+    let server_ended = tokio::select! {
+        () = shutdown_signal() => {
+            tracing::info!("shutting down: finishing in-flight requests");
+            false
+        }
+        result = &mut server_task => {
+            tracing::error!(?result, "the HTTP server stopped on its own");
+            true
+        }
+    };
+    stop.cancel();
+    handle.stop(true).await;
+    if !server_ended {
+        let _ = server_task.await;
+    }
+    let _ = sync.await;
+    state.store.clone().close().await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
