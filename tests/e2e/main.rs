@@ -1,1 +1,7 @@
+//! End-to-end tests: the real `muster` binary over HTTP, on SQLite and PostgreSQL.
 
+mod support;
+
+mod console_auth;
+mod landing;
+mod operations;

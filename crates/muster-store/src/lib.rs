@@ -11,6 +11,7 @@ pub mod login_throttle;
 pub mod password;
 pub mod sessions;
 pub mod teams;
+pub mod testing;
 pub mod tokens;
 pub mod users;
 

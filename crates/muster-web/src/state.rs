@@ -12,13 +12,15 @@ use crate::page_cache::{IncidentPages, PageCache};
 use crate::public::render::PageRenderer;
 use crate::templates;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WebConfig {
     /// Public address without a trailing slash, e.g. `https://status.example.com`.
     pub base_url: String,
     pub session_lifetime: Duration,
     pub login_max_failures: u64,
     pub login_window: Duration,
+    /// Shared HMAC-SHA256 secret of inbound webhooks; empty refuses them all.
+    pub inbound_secret: String,
 }
 
 impl WebConfig {
@@ -83,6 +85,10 @@ impl AppState {
         }
         let public: Vec<String> = versions.into_iter().map(|(slug, _)| slug).collect();
         self.pages.retain(&public);
+        self.refresh_crisis().await
+    }
+
+    async fn refresh_crisis(&self) -> Result<(), crate::error::WebError> {
         let crisis = self.store.current_crisis_slug().await?;
         if let Ok(mut slot) = self.crisis_slug.write() {
             *slot = crisis;
@@ -107,6 +113,6 @@ impl AppState {
                 self.pages.retain(&public);
             }
         }
-        Ok(())
+        self.refresh_crisis().await
     }
 }

@@ -20,6 +20,22 @@ pub struct Config {
     pub mail: MailConfig,
     pub log: LogConfig,
     pub security: SecurityConfig,
+    pub inbound: InboundConfig,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundConfig {
+    pub secret: String,
+}
+
+/// Never print the secret, even in a debug dump of the configuration.
+impl std::fmt::Debug for InboundConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboundConfig")
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

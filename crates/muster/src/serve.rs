@@ -40,25 +40,18 @@ async fn page_sync(state: Data<AppState>, stop: CancellationToken) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+/// Listens for SIGTERM and Ctrl-C. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal right after start-up is never missed.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
         tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    })
 }
 
 pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()> {
@@ -68,6 +61,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
         session_lifetime: time::Duration::hours(config.security.session_hours),
         login_max_failures: config.security.login_max_failures,
         login_window: time::Duration::minutes(config.security.login_window_minutes),
+        inbound_secret: config.inbound.secret.clone(),
     };
     let state =
         Data::new(AppState::new(store, web_config).context("loading templates and translations")?);
@@ -96,6 +90,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let stop = CancellationToken::new();
     let sync = tokio::spawn(page_sync(state.clone(), stop.clone()));
 
+    let shutdown = shutdown_signal().context("installing the signal handlers")?;
     // Tests and scripts read this line to find the port.
     println!("muster listening on http://{local}");
     if let Some(banner) = banner {
@@ -105,7 +100,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
 
     let mut server_task = tokio::spawn(server);
     let server_ended = tokio::select! {
-        () = shutdown_signal() => {
+        () = shutdown => {
             tracing::info!("shutting down: finishing in-flight requests");
             false
         }

@@ -1,0 +1,135 @@
+//! Fresh databases for tests: a SQLite file in a temporary folder, or a new PostgreSQL
+//! database created for the test and dropped afterwards, so tests run in parallel.
+//! A test that needs PostgreSQL fails (never skips) when the server is missing.
+
+use std::path::PathBuf;
+
+use sea_orm::{ConnectionTrait, Database};
+
+use crate::Store;
+
+/// Where tests find PostgreSQL's maintenance database; override with `MUSTER_TEST_POSTGRES`.
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestEngine {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test.
+#[derive(Debug)]
+pub struct TestDb {
+    pub url: String,
+    pub engine: TestEngine,
+    folder: Option<PathBuf>,
+    postgres: Option<(String, String)>,
+}
+
+fn admin_url() -> String {
+    std::env::var("MUSTER_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+}
+
+fn unique_name() -> String {
+    format!("muster_test_{}", uuid::Uuid::new_v4().simple())
+}
+
+impl TestDb {
+    pub async fn create(engine: TestEngine) -> Self {
+        match engine {
+            TestEngine::Sqlite => {
+                let folder = std::env::temp_dir().join(unique_name());
+                if let Err(err) = std::fs::create_dir_all(&folder) {
+                    panic!("cannot create {}: {err}", folder.display());
+                }
+                Self {
+                    url: format!("sqlite://{}/muster.db", folder.display()),
+                    engine,
+                    folder: Some(folder),
+                    postgres: None,
+                }
+            }
+            TestEngine::Postgres => {
+                let admin = admin_url();
+                let name = unique_name();
+                let conn = Database::connect(&admin).await.unwrap_or_else(|err| {
+                    panic!("PostgreSQL is required for this test and is not reachable at {admin} ({err}); start it or set MUSTER_TEST_POSTGRES")
+                });
+                if let Err(err) = conn
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                {
+                    panic!("cannot create test database {name}: {err}");
+                }
+                let _ = conn.close().await;
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                Self {
+                    url: format!("{base}/{name}"),
+                    engine,
+                    folder: None,
+                    postgres: Some((admin, name)),
+                }
+            }
+        }
+    }
+
+    /// A migrated store on this database.
+    pub async fn store(&self) -> Store {
+        let store = match Store::connect(&self.url, 5).await {
+            Ok(store) => store,
+            Err(err) => panic!("cannot connect to {}: {err}", self.url),
+        };
+        if let Err(err) = store.migrate().await {
+            panic!("migration failed: {err}");
+        }
+        store
+    }
+
+    /// The PostgreSQL database's name, for tests that take it away.
+    pub fn postgres_name(&self) -> Option<&str> {
+        self.postgres.as_ref().map(|(_, name)| name.as_str())
+    }
+
+    /// Runs SQL on the maintenance database (PostgreSQL only).
+    pub async fn admin_execute(&self, sql: &str) {
+        let Some((admin, _)) = &self.postgres else {
+            panic!("admin_execute needs PostgreSQL")
+        };
+        let conn = Database::connect(admin.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Err(err) = conn.execute_unprepared(sql).await {
+            panic!("{sql}: {err}");
+        }
+        let _ = conn.close().await;
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(folder) = self.folder.take() {
+            let _ = std::fs::remove_dir_all(folder);
+        }
+        if let Some((admin, name)) = self.postgres.take() {
+            // Drop may run inside a runtime, so the async clean-up gets a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(async {
+                        if let Ok(conn) = Database::connect(&admin).await {
+                            let _ = conn
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
+                                .await;
+                            let _ = conn.close().await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The store against both engines: every test runs on SQLite and on PostgreSQL.
+
+use muster_core::contact_info::EmailAddress;
+use muster_core::incident::{ChannelKind, IncidentSettings, IncidentStatus, Severity};
+use muster_core::language::Lang;
+use muster_core::localized::Localized;
+use muster_core::role::Role;
+use muster_core::slug::Slug;
+use muster_core::wait::WaitRange;
+use muster_store::StoreError;
+use muster_store::incidents::{ChannelInput, IncidentDraft, IncidentEdit};
+use muster_store::testing::{TestDb, TestEngine};
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::TestEngine::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(super::TestEngine::Postgres).await;
+            }
+        }
+    )*};
+}
+
+on_both_engines!(
+    incidents_round_trip,
+    slugs_are_unique,
+    sessions_and_tokens,
+    failed_logins_are_counted
+);
+
+fn draft(slug: &str) -> IncidentDraft {
+    let en = Lang::english();
+    IncidentDraft {
+        slug: Slug::parse(slug).unwrap_or_else(|e| panic!("{e}")),
+        status: IncidentStatus::Active,
+        severity: Severity::Major,
+        time_zone: "Europe/Oslo".into(),
+        default_language: en.clone(),
+        languages: vec![en.clone()],
+        title: Localized::single(en.clone(), "Trams stopped"),
+        summary: Localized::single(en.clone(), "Power cut"),
+        letter: Localized::new(),
+        letter_signature: String::new(),
+        contact_guidance: Localized::new(),
+        settings: IncidentSettings::default(),
+    }
+}
+
+async fn incidents_round_trip(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let created = store
+        .create_incident(draft("tram-outage"), "test")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(created.content_version, 1);
+    let update = store
+        .post_update(
+            "tram-outage",
+            Localized::single(Lang::english(), "Buses replace trams"),
+            None,
+            "test",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .replace_channels(
+            "tram-outage",
+            vec![ChannelInput {
+                kind: ChannelKind::Phone,
+                label: Localized::single(Lang::english(), "Phone"),
+                address: "+47 22 00 00 00".into(),
+                posted_wait: WaitRange::new(10, 30).ok(),
+            }],
+            "test",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let edit = IncidentEdit {
+        status: Some(IncidentStatus::Monitoring),
+        ..Default::default()
+    };
+    store
+        .edit_incident("tram-outage", edit, "test")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let loaded = store
+        .incident_by_slug("tram-outage")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("incident missing"));
+    assert_eq!(loaded.status, IncidentStatus::Monitoring);
+    assert_eq!(loaded.updates.len(), 1);
+    assert_eq!(loaded.updates[0].id, update.id);
+    assert_eq!(loaded.channels[0].posted_wait, WaitRange::new(10, 30).ok());
+    assert_eq!(loaded.content_version, 4, "each change bumps the version");
+    assert_eq!(
+        store.current_crisis_slug().await.ok().flatten().as_deref(),
+        Some("tram-outage")
+    );
+    let audit = store
+        .recent_audit(10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(audit.len(), 4, "every change is audited: {audit:?}");
+}
+
+async fn slugs_are_unique(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    store
+        .create_incident(draft("ferry"), "test")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let again = store.create_incident(draft("ferry"), "test").await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+}
+
+async fn sessions_and_tokens(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let email = EmailAddress::parse("kari@example.com").unwrap_or_else(|e| panic!("{e}"));
+    let short = store
+        .upsert_user(&email, "Kari", Role::Manager, "short")
+        .await;
+    assert!(matches!(short, Err(StoreError::Conflict(_))));
+    let user = store
+        .upsert_user(&email, "Kari", Role::Manager, "a long enough password")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        store
+            .authenticate("KARI@example.com", "a long enough password")
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+    );
+    assert!(
+        store
+            .authenticate("kari@example.com", "wrong password!")
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    let token = store
+        .create_session(user.id, time::Duration::hours(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store
+            .session(&token)
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.user.id),
+        Some(user.id)
+    );
+    store
+        .delete_session(&token)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(store.session(&token).await.ok().flatten().is_none());
+    let (id, api) = store
+        .create_api_token("kari@example.com", "ivr")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(api.starts_with("mst_"));
+    assert!(store.api_token_user(&api).await.ok().flatten().is_some());
+    store
+        .revoke_api_token(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(store.api_token_user(&api).await.ok().flatten().is_none());
+}
+
+async fn failed_logins_are_counted(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    for _ in 0..3 {
+        store
+            .record_failed_login("a@example.com", "10.0.0.1")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    store
+        .record_failed_login("b@example.com", "10.0.0.1")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let counts = store
+        .recent_failed_logins("A@example.com", "10.0.0.1", time::Duration::minutes(15))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counts, (3, 4));
+    store
+        .clear_failed_logins("a@example.com")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let counts = store
+        .recent_failed_logins("a@example.com", "10.0.0.1", time::Duration::minutes(15))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counts, (0, 1));
+}

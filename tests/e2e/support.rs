@@ -1,0 +1,253 @@
+//! `spawn_app` for Muster: the real binary on a random port, over a fresh database, with
+//! helpers to sign in and to run CLI commands against the same configuration.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use muster_store::testing::{TestDb, TestEngine};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_muster");
+pub const MANAGER_EMAIL: &str = "manager@example.com";
+pub const AGENT_EMAIL: &str = "agent@example.com";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Runs one test body on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(muster_store::testing::TestEngine::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(muster_store::testing::TestEngine::Postgres).await;
+            }
+        }
+    )*};
+}
+
+/// A folder of the test's own: working directory, outbox and logs.
+pub fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("muster-e2e-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub db: TestDb,
+    pub dir: PathBuf,
+    child: Option<Child>,
+}
+
+/// A client that keeps cookies and shows redirects instead of following them.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+impl TestApp {
+    pub async fn spawn(engine: TestEngine) -> Self {
+        let db = TestDb::create(engine).await;
+        Self::spawn_on(db, scratch_dir()).await
+    }
+
+    /// The environment every process of this app runs with.
+    pub fn env(db_url: &str, dir: &std::path::Path) -> Vec<(String, String)> {
+        vec![
+            ("MUSTER__DATABASE__URL".into(), db_url.to_owned()),
+            ("MUSTER__SERVER__BIND".into(), "127.0.0.1:0".into()),
+            ("MUSTER__SERVER__WORKERS".into(), "2".into()),
+            ("MUSTER__SERVER__SHUTDOWN_TIMEOUT_SECS".into(), "10".into()),
+            (
+                "MUSTER__MAIL__URL".into(),
+                format!("file://{}/outbox", dir.display()),
+            ),
+            ("MUSTER__LOG__LEVEL".into(), "info".into()),
+        ]
+    }
+
+    pub async fn spawn_on(db: TestDb, dir: PathBuf) -> Self {
+        let child = start(&db.url, &dir, &[]).await;
+        let (child, url) = child;
+        Self {
+            url,
+            db,
+            dir,
+            child: Some(child),
+        }
+    }
+
+    /// Another replica over the same database.
+    pub async fn replica(&self) -> (Child, String) {
+        start(&self.db.url, &self.dir, &[]).await
+    }
+
+    /// Runs a CLI command against this app's database; returns (success, stdout, stderr).
+    pub fn muster(&self, args: &[&str], extra_env: &[(&str, &str)]) -> (bool, String, String) {
+        let mut command = std::process::Command::new(BINARY);
+        command
+            .args(args)
+            .current_dir(&self.dir)
+            .envs(Self::env(&self.db.url, &self.dir));
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap_or_else(|e| panic!("{e}"));
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    pub fn add_user(&self, email: &str, role: &str) {
+        let (ok, _, err) = self.muster(
+            &[
+                "user", "add", "--email", email, "--name", role, "--role", role,
+            ],
+            &[("MUSTER_PASSWORD", PASSWORD)],
+        );
+        assert!(ok, "user add failed: {err}");
+    }
+
+    /// An API token for a new user of `role`.
+    pub fn token(&self, email: &str, role: &str) -> String {
+        self.add_user(email, role);
+        let (ok, out, err) =
+            self.muster(&["token", "create", "--user", email, "--name", "test"], &[]);
+        assert!(ok, "token create failed: {err}");
+        out.trim().to_owned()
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// Signs in through the login form and returns the signed-in client.
+    pub async fn login(&self, email: &str) -> reqwest::Client {
+        let client = browser();
+        let form = client
+            .get(self.at("/console/login"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let html = form.text().await.unwrap_or_default();
+        let csrf = csrf_of(&html);
+        let response = client
+            .post(self.at("/console/login"))
+            .form(&[("email", email), ("password", PASSWORD), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            response.status(),
+            303,
+            "login failed: {:?}",
+            response.text().await
+        );
+        client
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
+    pub async fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        signal(&child, "TERM");
+        match tokio::time::timeout(Duration::from_secs(20), child.wait()).await {
+            Ok(Ok(status)) => status.success(),
+            _ => {
+                let _ = child.kill().await;
+                false
+            }
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.dir.join("muster.log")).unwrap_or_default()
+    }
+}
+
+pub fn signal(child: &Child, name: &str) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status();
+    }
+}
+
+/// Starts `muster serve` and waits for the line that gives its address.
+pub async fn start(
+    db_url: &str,
+    dir: &std::path::Path,
+    extra_env: &[(&str, &str)],
+) -> (Child, String) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("muster.log"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut command = Command::new(BINARY);
+    command
+        .arg("serve")
+        .current_dir(dir)
+        .envs(TestApp::env(db_url, dir))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true);
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {BINARY}: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = BufReader::new(stdout).lines();
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("muster listening on ") {
+                return Some(url.to_owned());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(url) = url else {
+        let logs = std::fs::read_to_string(dir.join("muster.log")).unwrap_or_default();
+        panic!("muster did not start:\n{logs}");
+    };
+    // Keep draining stdout so the process never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+/// The value of the first `name="csrf"` hidden field in a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    html.split(marker)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF field in:\n{html}"))
+        .to_owned()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
