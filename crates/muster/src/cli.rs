@@ -31,6 +31,11 @@ pub enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write the public pages, JSON and feeds as static files (with .gz and .br twins).
+    ExportStatic {
+        /// The folder to write into; created if missing.
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

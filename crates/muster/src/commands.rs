@@ -185,6 +185,22 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{slug} is resolved");
             Ok(())
         }
+        Command::ExportStatic { dir } => {
+            let store = connect(&config).await?;
+            let mut incidents = Vec::new();
+            for summary in store.list_incidents().await? {
+                if let Some(incident) = store.incident_by_slug(&summary.slug).await? {
+                    incidents.push(incident);
+                }
+            }
+            let state = crate::serve::app_state(store, &config)?;
+            let written = muster_web::public::export::export(&state.renderer(), &incidents, &dir)?;
+            for path in &written {
+                println!("{}", path.display());
+            }
+            eprintln!("wrote {} files (each with .gz and .br) to {}", written.len(), dir.display());
+            Ok(())
+        }
         Command::Token(TokenCommand::Create { user, name }) => {
             let store = connect(&config).await?;
             let (id, token) = store.create_api_token(&user, &name).await?;

@@ -54,8 +54,8 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()> {
-    let store = connect(&config).await?;
+/// The web layer's state over `store`, configured from `config`.
+pub fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<AppState> {
     let web_config = WebConfig {
         base_url: config.base_url(),
         session_lifetime: time::Duration::hours(config.security.session_hours),
@@ -63,8 +63,12 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
         login_window: time::Duration::minutes(config.security.login_window_minutes),
         inbound_secret: config.inbound.secret.clone(),
     };
-    let state =
-        Data::new(AppState::new(store, web_config).context("loading templates and translations")?);
+    AppState::new(store, web_config).context("loading templates and translations")
+}
+
+pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()> {
+    let store = connect(&config).await?;
+    let state = Data::new(app_state(store, &config)?);
     state
         .sync_pages()
         .await
