@@ -251,3 +251,73 @@ impl Drop for TestApp {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A real SMTP server (aiosmtpd, `tests/smtp/recorder.py`) that writes what it receives.
+pub struct SmtpRecorder {
+    pub port: u16,
+    pub dir: PathBuf,
+    child: Child,
+}
+
+impl SmtpRecorder {
+    pub async fn start() -> Self {
+        let dir = scratch_dir();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/smtp/recorder.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(dir.join("received"))
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the SMTP recorder (python3 with aiosmtpd): {e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await;
+        assert!(
+            matches!(ready, Ok(Ok(Some(ref line))) if line == "ready"),
+            "the SMTP recorder did not start (is python3-aiosmtpd installed?)"
+        );
+        Self { port, dir, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The messages received so far, oldest first.
+    pub fn messages(&self) -> Vec<String> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.join("received"))
+            .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .unwrap_or_default();
+        paths.sort();
+        paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
+    }
+
+    /// Waits until at least `count` messages arrived, up to `timeout`.
+    pub async fn wait_for(&self, count: usize, timeout: Duration) -> Vec<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let messages = self.messages();
+            if messages.len() >= count || std::time::Instant::now() > deadline {
+                return messages;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn stop(&mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+impl Drop for SmtpRecorder {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
