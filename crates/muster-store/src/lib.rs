@@ -3,12 +3,15 @@
 mod entity;
 
 pub mod audit;
+pub mod cases;
 mod convert;
 pub mod db;
 pub mod error;
 pub mod incidents;
 pub mod login_throttle;
+pub mod mail_queue;
 pub mod password;
+mod raw_sql;
 pub mod sessions;
 pub mod teams;
 pub mod testing;

@@ -2,10 +2,14 @@
 
 pub mod api_token;
 pub mod audit_entry;
+pub mod case;
+pub mod case_token;
 pub mod channel;
+pub mod contact;
 pub mod incident;
 pub mod incident_update;
 pub mod login_attempt;
+pub mod mail_queue;
 pub mod policy;
 pub mod session;
 pub mod team;
