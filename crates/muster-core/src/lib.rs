@@ -1,9 +1,11 @@
 //! Muster's domain: the types and rules of an incident, its audience and its cases.
 //! No I/O lives here: no database, no HTTP, no SMTP.
 
+pub mod case;
 pub mod case_ref;
 pub mod contact_info;
 pub mod incident;
+pub mod intake;
 pub mod language;
 pub mod localized;
 pub mod markdown;
