@@ -49,10 +49,20 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .alter_table(Table::alter().table(Cases::Table).add_column(string_null(Cases::Handle)).take())
+            .alter_table(
+                Table::alter()
+                    .table(Cases::Table)
+                    .add_column(string_null(Cases::Handle))
+                    .take(),
+            )
             .await?;
         manager
-            .alter_table(Table::alter().table(Cases::Table).drop_column(Cases::AccessTokenHash).take())
+            .alter_table(
+                Table::alter()
+                    .table(Cases::Table)
+                    .drop_column(Cases::AccessTokenHash)
+                    .take(),
+            )
             .await?;
         manager
             .create_index(
@@ -69,10 +79,20 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name("idx_cases_handle").table(Cases::Table).to_owned())
+            .drop_index(
+                Index::drop()
+                    .name("idx_cases_handle")
+                    .table(Cases::Table)
+                    .to_owned(),
+            )
             .await?;
         manager
-            .alter_table(Table::alter().table(Cases::Table).drop_column(Cases::Handle).take())
+            .alter_table(
+                Table::alter()
+                    .table(Cases::Table)
+                    .drop_column(Cases::Handle)
+                    .take(),
+            )
             .await?;
         manager
             .alter_table(

@@ -3,5 +3,6 @@
 mod support;
 
 mod console_auth;
+mod intake;
 mod landing;
 mod operations;

@@ -45,6 +45,9 @@ pub struct TestApp {
     child: Option<Child>,
 }
 
+/// The inbound webhook secret every test app is configured with.
+pub const INBOUND_SECRET: &str = "test-inbound-secret-0123456789abcdef";
+
 /// A client that keeps cookies and shows redirects instead of following them.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -57,8 +60,28 @@ pub fn browser() -> reqwest::Client {
 
 impl TestApp {
     pub async fn spawn(engine: TestEngine) -> Self {
+        Self::spawn_with(engine, &[]).await
+    }
+
+    /// Spawns with extra `MUSTER__…` settings.
+    pub async fn spawn_with(engine: TestEngine, extra_env: &[(&str, &str)]) -> Self {
         let db = TestDb::create(engine).await;
-        Self::spawn_on(db, scratch_dir()).await
+        let dir = scratch_dir();
+        let (child, url) = start(&db.url, &dir, extra_env).await;
+        Self {
+            url,
+            db,
+            dir,
+            child: Some(child),
+        }
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same database and folder.
+    pub async fn restart_with(&mut self, extra_env: &[(&str, &str)]) {
+        assert!(self.terminate().await, "muster stops cleanly");
+        let (child, url) = start(&self.db.url, &self.dir, extra_env).await;
+        self.child = Some(child);
+        self.url = url;
     }
 
     /// The environment every process of this app runs with.
@@ -73,18 +96,8 @@ impl TestApp {
                 format!("file://{}/outbox", dir.display()),
             ),
             ("MUSTER__LOG__LEVEL".into(), "info".into()),
+            ("MUSTER__INBOUND__SECRET".into(), INBOUND_SECRET.into()),
         ]
-    }
-
-    pub async fn spawn_on(db: TestDb, dir: PathBuf) -> Self {
-        let child = start(&db.url, &dir, &[]).await;
-        let (child, url) = child;
-        Self {
-            url,
-            db,
-            dir,
-            child: Some(child),
-        }
     }
 
     /// Another replica over the same database.
@@ -274,7 +287,9 @@ impl SmtpRecorder {
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the SMTP recorder (python3 with aiosmtpd): {e}"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start the SMTP recorder (python3 with aiosmtpd): {e}")
+            });
         let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
         let mut lines = BufReader::new(stdout).lines();
         let ready = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await;
@@ -292,10 +307,18 @@ impl SmtpRecorder {
     /// The messages received so far, oldest first.
     pub fn messages(&self) -> Vec<String> {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.join("received"))
-            .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         paths.sort();
-        paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
+        paths
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
     }
 
     /// Waits until at least `count` messages arrived, up to `timeout`.

@@ -74,16 +74,28 @@ fn required<'a>(errors: &mut IntakeErrors, field: &'static str, value: &'a str) 
 
 fn within(errors: &mut IntakeErrors, field: &'static str, value: &str, max: usize) -> bool {
     if value.chars().count() > max {
-        errors.insert(field, FieldError { key: "err_too_long", max: Some(max) });
+        errors.insert(
+            field,
+            FieldError {
+                key: "err_too_long",
+                max: Some(max),
+            },
+        );
         false
     } else {
         true
     }
 }
 
-pub fn validate(form: &IntakeForm, request_types: &[RequestType], languages: &[Lang], today: Date) -> Result<ValidIntake, IntakeErrors> {
+pub fn validate(
+    form: &IntakeForm,
+    request_types: &[RequestType],
+    languages: &[Lang],
+    today: Date,
+) -> Result<ValidIntake, IntakeErrors> {
     let mut errors = IntakeErrors::new();
-    let name = required(&mut errors, "name", &form.name).filter(|n| within(&mut errors, "name", n, NAME_MAX));
+    let name = required(&mut errors, "name", &form.name)
+        .filter(|n| within(&mut errors, "name", n, NAME_MAX));
     let email = required(&mut errors, "email", &form.email).and_then(|raw| {
         EmailAddress::parse(raw)
             .map_err(|_| errors.insert("email", FieldError::of("err_email")))
@@ -101,22 +113,23 @@ pub fn validate(form: &IntakeForm, request_types: &[RequestType], languages: &[L
             .map_err(|_| errors.insert("booking_ref", FieldError::of("err_booking_ref")))
             .ok()
     });
-    let departure_date = required(&mut errors, "departure_date", &form.departure_date).and_then(|raw| {
-        let Some(date) = parse_date(raw) else {
-            errors.insert("departure_date", FieldError::of("err_date"));
-            return None;
-        };
-        let days = (date - today).whole_days();
-        if days < 0 {
-            errors.insert("departure_date", FieldError::of("err_date_past"));
-            None
-        } else if days > DEPARTURE_HORIZON_DAYS {
-            errors.insert("departure_date", FieldError::of("err_date_far"));
-            None
-        } else {
-            Some(date)
-        }
-    });
+    let departure_date =
+        required(&mut errors, "departure_date", &form.departure_date).and_then(|raw| {
+            let Some(date) = parse_date(raw) else {
+                errors.insert("departure_date", FieldError::of("err_date"));
+                return None;
+            };
+            let days = (date - today).whole_days();
+            if days < 0 {
+                errors.insert("departure_date", FieldError::of("err_date_past"));
+                None
+            } else if days > DEPARTURE_HORIZON_DAYS {
+                errors.insert("departure_date", FieldError::of("err_date_far"));
+                None
+            } else {
+                Some(date)
+            }
+        });
     let request_type = required(&mut errors, "request_type", &form.request_type).and_then(|raw| {
         if request_types.iter().any(|t| t.key == raw) {
             Some(raw.to_owned())
@@ -125,27 +138,40 @@ pub fn validate(form: &IntakeForm, request_types: &[RequestType], languages: &[L
             None
         }
     });
-    let message = required(&mut errors, "message", &form.message).filter(|m| within(&mut errors, "message", m, MESSAGE_MAX));
+    let message = required(&mut errors, "message", &form.message)
+        .filter(|m| within(&mut errors, "message", m, MESSAGE_MAX));
     let language = Lang::parse(&form.language)
         .ok()
         .filter(|l| languages.contains(l))
         .or_else(|| languages.first().cloned())
         .unwrap_or_else(Lang::english);
-    match (name, email, phone, booking_ref, departure_date, request_type, message) {
-        (Some(name), Some(email), Some(phone), Some(booking_ref), Some(departure_date), Some(request_type), Some(message))
-            if errors.is_empty() =>
-        {
-            Ok(ValidIntake {
-                name: name.to_owned(),
-                email,
-                phone,
-                booking_ref,
-                departure_date,
-                request_type,
-                message: message.to_owned(),
-                language,
-            })
-        }
+    match (
+        name,
+        email,
+        phone,
+        booking_ref,
+        departure_date,
+        request_type,
+        message,
+    ) {
+        (
+            Some(name),
+            Some(email),
+            Some(phone),
+            Some(booking_ref),
+            Some(departure_date),
+            Some(request_type),
+            Some(message),
+        ) if errors.is_empty() => Ok(ValidIntake {
+            name: name.to_owned(),
+            email,
+            phone,
+            booking_ref,
+            departure_date,
+            request_type,
+            message: message.to_owned(),
+            language,
+        }),
         _ => Err(errors),
     }
 }
@@ -184,25 +210,96 @@ mod tests {
     fn a_good_form_passes() {
         let valid = check(&good()).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(valid.booking_ref.as_str(), "AB1234");
-        assert_eq!(valid.language, Lang::english(), "a language the incident lacks falls back");
+        assert_eq!(
+            valid.language,
+            Lang::english(),
+            "a language the incident lacks falls back"
+        );
     }
 
     #[test]
     fn each_bad_field_gets_its_own_message() {
-        assert_eq!(error_of(IntakeForm { email: "kari@".into(), ..good() }, "email"), Some("err_email"));
-        assert_eq!(error_of(IntakeForm { departure_date: "2026-02-30".into(), ..good() }, "departure_date"), Some("err_date"));
-        assert_eq!(error_of(IntakeForm { departure_date: "2026-11-23".into(), ..good() }, "departure_date"), Some("err_date_past"));
-        assert_eq!(error_of(IntakeForm { message: "x".repeat(100_000), ..good() }, "message"), Some("err_too_long"));
-        assert_eq!(error_of(IntakeForm { name: " ".into(), ..good() }, "name"), Some("err_required"));
-        assert_eq!(error_of(IntakeForm { request_type: "bribe".into(), ..good() }, "request_type"), Some("err_request_type"));
-        assert_eq!(error_of(IntakeForm { phone: "call me".into(), ..good() }, "phone"), Some("err_phone"));
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    email: "kari@".into(),
+                    ..good()
+                },
+                "email"
+            ),
+            Some("err_email")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    departure_date: "2026-02-30".into(),
+                    ..good()
+                },
+                "departure_date"
+            ),
+            Some("err_date")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    departure_date: "2026-11-23".into(),
+                    ..good()
+                },
+                "departure_date"
+            ),
+            Some("err_date_past")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    message: "x".repeat(100_000),
+                    ..good()
+                },
+                "message"
+            ),
+            Some("err_too_long")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    name: " ".into(),
+                    ..good()
+                },
+                "name"
+            ),
+            Some("err_required")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    request_type: "bribe".into(),
+                    ..good()
+                },
+                "request_type"
+            ),
+            Some("err_request_type")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    phone: "call me".into(),
+                    ..good()
+                },
+                "phone"
+            ),
+            Some("err_phone")
+        );
         let all = check(&IntakeForm::default()).err().unwrap_or_default();
         assert_eq!(all.len(), 6, "{all:?}");
     }
 
     #[test]
     fn right_to_left_and_emoji_text_is_kept() {
-        let form = IntakeForm { name: "مریم احمدی 🚢".into(), message: "لطفاً کمک کنید 🙏".into(), ..good() };
+        let form = IntakeForm {
+            name: "مریم احمدی 🚢".into(),
+            message: "لطفاً کمک کنید 🙏".into(),
+            ..good()
+        };
         let valid = check(&form).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(valid.name, "مریم احمدی 🚢");
     }

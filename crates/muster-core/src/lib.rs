@@ -4,6 +4,7 @@
 pub mod case;
 pub mod case_ref;
 pub mod contact_info;
+pub mod inbound_text;
 pub mod incident;
 pub mod intake;
 pub mod language;

@@ -6,8 +6,8 @@ use muster_core::case::{Case, CaseStatus, Contact, Direction};
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::ChannelKind;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use time::Date;
 
@@ -81,7 +81,8 @@ pub(crate) fn to_case(m: case::Model) -> StoreResult<Case> {
     Ok(Case {
         id: m.id,
         incident_id: m.incident_id,
-        reference: CaseRef::parse(&m.reference).map_err(|_| corrupt("case reference", &m.reference))?,
+        reference: CaseRef::parse(&m.reference)
+            .map_err(|_| corrupt("case reference", &m.reference))?,
         customer_name: m.customer_name,
         email: m.email,
         phone: m.phone,
@@ -92,7 +93,8 @@ pub(crate) fn to_case(m: case::Model) -> StoreResult<Case> {
         team: m.team,
         language: m.language,
         status: CaseStatus::parse(&m.status).ok_or_else(|| corrupt("case status", &m.status))?,
-        channel: ChannelKind::parse(&m.channel).ok_or_else(|| corrupt("case channel", &m.channel))?,
+        channel: ChannelKind::parse(&m.channel)
+            .ok_or_else(|| corrupt("case channel", &m.channel))?,
         contact_count: m.contact_count,
         created_at: m.created_at,
         first_response_at: m.first_response_at,
@@ -102,15 +104,20 @@ pub(crate) fn to_case(m: case::Model) -> StoreResult<Case> {
 fn to_contact(m: contact::Model) -> StoreResult<Contact> {
     Ok(Contact {
         id: m.id,
-        direction: Direction::parse(&m.direction).ok_or_else(|| corrupt("contact direction", &m.direction))?,
-        channel: ChannelKind::parse(&m.channel).ok_or_else(|| corrupt("contact channel", &m.channel))?,
+        direction: Direction::parse(&m.direction)
+            .ok_or_else(|| corrupt("contact direction", &m.direction))?,
+        channel: ChannelKind::parse(&m.channel)
+            .ok_or_else(|| corrupt("contact channel", &m.channel))?,
         body: m.body,
         created_at: m.created_at,
     })
 }
 
 /// The customer's open case on this incident, matched by any identifier they gave.
-async fn matching_open_case(tx: &DatabaseTransaction, intake: &Intake) -> Result<Option<case::Model>, DbErr> {
+async fn matching_open_case(
+    tx: &DatabaseTransaction,
+    intake: &Intake,
+) -> Result<Option<case::Model>, DbErr> {
     if let Some(id) = intake.into_case {
         return case::Entity::find_by_id(id).one(tx).await;
     }
@@ -139,7 +146,11 @@ async fn matching_open_case(tx: &DatabaseTransaction, intake: &Intake) -> Result
         .await
 }
 
-async fn insert_contact(tx: &DatabaseTransaction, case_id: i64, intake: &Intake) -> Result<(), DbErr> {
+async fn insert_contact(
+    tx: &DatabaseTransaction,
+    case_id: i64,
+    intake: &Intake,
+) -> Result<(), DbErr> {
     contact::ActiveModel {
         case_id: Set(case_id),
         direction: Set(Direction::Inbound.as_str().to_owned()),
@@ -156,7 +167,12 @@ async fn insert_contact(tx: &DatabaseTransaction, case_id: i64, intake: &Intake)
     .map(|_| ())
 }
 
-async fn insert_token(tx: &DatabaseTransaction, case_id: i64, token: &str, scope: TokenScope) -> Result<(), DbErr> {
+async fn insert_token(
+    tx: &DatabaseTransaction,
+    case_id: i64,
+    token: &str,
+    scope: TokenScope,
+) -> Result<(), DbErr> {
     let row = case_token::ActiveModel {
         case_id: Set(case_id),
         token_hash: Set(hash_token(token)),
@@ -207,7 +223,11 @@ fn merge_into(existing: case::Model, intake: &Intake) -> case::ActiveModel {
     for (slot, current, offered) in [
         (&mut active.email, &existing.email, &intake.email),
         (&mut active.phone, &existing.phone, &intake.phone),
-        (&mut active.booking_ref, &existing.booking_ref, &intake.booking_ref),
+        (
+            &mut active.booking_ref,
+            &existing.booking_ref,
+            &intake.booking_ref,
+        ),
         (&mut active.handle, &existing.handle, &intake.handle),
     ] {
         if current.is_none() && offered.is_some() {
@@ -237,11 +257,15 @@ impl Store {
         for _ in 0..4 {
             match self.try_take_in(&intake, token, &ack).await {
                 Ok(receipt) => return Ok(receipt),
-                Err(StoreError::Database(err)) if StoreError::is_unique_violation(&err) => last_error = Some(err),
+                Err(StoreError::Database(err)) if StoreError::is_unique_violation(&err) => {
+                    last_error = Some(err)
+                }
                 Err(other) => return Err(other),
             }
         }
-        Err(last_error.map(StoreError::Database).unwrap_or(StoreError::Conflict("could not store the case".into())))
+        Err(last_error
+            .map(StoreError::Database)
+            .unwrap_or(StoreError::Conflict("could not store the case".into())))
     }
 
     async fn try_take_in(
@@ -276,7 +300,10 @@ impl Store {
             }
         }
         let (model, outcome) = match matching_open_case(&tx, intake).await? {
-            Some(existing) => (merge_into(existing, intake).update(&tx).await?, IntakeOutcome::Joined),
+            Some(existing) => (
+                merge_into(existing, intake).update(&tx).await?,
+                IntakeOutcome::Joined,
+            ),
             None => {
                 let created = now();
                 let model = case::ActiveModel {
@@ -305,7 +332,17 @@ impl Store {
         };
         insert_contact(&tx, model.id, intake).await?;
         let full_access = outcome == IntakeOutcome::Created || intake.into_case.is_some();
-        insert_token(&tx, model.id, token, if full_access { TokenScope::Full } else { TokenScope::Receipt }).await?;
+        insert_token(
+            &tx,
+            model.id,
+            token,
+            if full_access {
+                TokenScope::Full
+            } else {
+                TokenScope::Receipt
+            },
+        )
+        .await?;
         let case = to_case(model)?;
         if let Some(job) = ack(&case, outcome) {
             enqueue(&tx, case.id, job).await?;
@@ -319,7 +356,11 @@ impl Store {
     }
 
     /// The case a token opens, with how much it may see, if the token belongs to it.
-    pub async fn case_by_token(&self, reference: &CaseRef, token: &str) -> StoreResult<Option<(Case, TokenScope)>> {
+    pub async fn case_by_token(
+        &self,
+        reference: &CaseRef,
+        token: &str,
+    ) -> StoreResult<Option<(Case, TokenScope)>> {
         let found = case::Entity::find()
             .filter(case::Column::Reference.eq(reference.as_str()))
             .one(&self.db)
@@ -332,7 +373,11 @@ impl Store {
             .await?;
         match grant {
             Some(grant) => {
-                let scope = if grant.scope == "full" { TokenScope::Full } else { TokenScope::Receipt };
+                let scope = if grant.scope == "full" {
+                    TokenScope::Full
+                } else {
+                    TokenScope::Receipt
+                };
                 Ok(Some((to_case(found)?, scope)))
             }
             None => Ok(None),

@@ -28,8 +28,16 @@ impl Store {
                      WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until < ?) \
                      ORDER BY id LIMIT ? {skip_locked}) \
                    RETURNING id, payload, attempts";
-        let values: Vec<Value> = vec![(at + lease).into(), at.into(), at.into(), i64::try_from(limit).unwrap_or(100).into()];
-        let rows = self.db.query_all_raw(statement(self.backend(), sql, values)).await?;
+        let values: Vec<Value> = vec![
+            (at + lease).into(),
+            at.into(),
+            at.into(),
+            i64::try_from(limit).unwrap_or(100).into(),
+        ];
+        let rows = self
+            .db
+            .query_all_raw(statement(self.backend(), sql, values))
+            .await?;
         let mut claimed = rows
             .iter()
             .map(|row| ClaimedMail::from_query_result(row, ""))
@@ -42,7 +50,10 @@ impl Store {
         mail_queue::Entity::update_many()
             .col_expr(mail_queue::Column::Status, Expr::value("sent"))
             .col_expr(mail_queue::Column::SentAt, Expr::value(now()))
-            .col_expr(mail_queue::Column::LeaseUntil, Expr::value(Option::<time::OffsetDateTime>::None))
+            .col_expr(
+                mail_queue::Column::LeaseUntil,
+                Expr::value(Option::<time::OffsetDateTime>::None),
+            )
             .filter(mail_queue::Column::Id.eq(id))
             .exec(&self.db)
             .await?;
@@ -50,17 +61,31 @@ impl Store {
     }
 
     /// Records a failure: retried after `retry_in`, or given up on when `None`.
-    pub async fn mark_mail_failed(&self, id: i64, reason: &str, retry_in: Option<Duration>) -> StoreResult<()> {
+    pub async fn mark_mail_failed(
+        &self,
+        id: i64,
+        reason: &str,
+        retry_in: Option<Duration>,
+    ) -> StoreResult<()> {
         let update = mail_queue::Entity::update_many()
             .col_expr(mail_queue::Column::Error, Expr::value(reason.to_owned()))
-            .col_expr(mail_queue::Column::LeaseUntil, Expr::value(Option::<time::OffsetDateTime>::None));
+            .col_expr(
+                mail_queue::Column::LeaseUntil,
+                Expr::value(Option::<time::OffsetDateTime>::None),
+            );
         let update = match retry_in {
             Some(delay) => update
                 .col_expr(mail_queue::Column::Status, Expr::value("pending"))
-                .col_expr(mail_queue::Column::NextAttemptAt, Expr::value(now() + delay)),
+                .col_expr(
+                    mail_queue::Column::NextAttemptAt,
+                    Expr::value(now() + delay),
+                ),
             None => update.col_expr(mail_queue::Column::Status, Expr::value("failed")),
         };
-        update.filter(mail_queue::Column::Id.eq(id)).exec(&self.db).await?;
+        update
+            .filter(mail_queue::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
         Ok(())
     }
 

@@ -33,8 +33,14 @@ mod tests {
     fn placeholders_follow_the_engine() {
         let template = "SELECT id FROM t WHERE a = ? AND b < ? {skip_locked}";
         let pg = statement(DbBackend::Postgres, template, vec![]);
-        assert_eq!(pg.sql, "SELECT id FROM t WHERE a = $1 AND b < $2 FOR UPDATE SKIP LOCKED");
+        assert_eq!(
+            pg.sql,
+            "SELECT id FROM t WHERE a = $1 AND b < $2 FOR UPDATE SKIP LOCKED"
+        );
         let lite = statement(DbBackend::Sqlite, template, vec![]);
-        assert_eq!(lite.sql.trim_end(), "SELECT id FROM t WHERE a = ? AND b < ?");
+        assert_eq!(
+            lite.sql.trim_end(),
+            "SELECT id FROM t WHERE a = ? AND b < ?"
+        );
     }
 }

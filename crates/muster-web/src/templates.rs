@@ -2,10 +2,12 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 10] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
+    ("form", include_str!("../templates/form.hbs")),
+    ("case", include_str!("../templates/case.hbs")),
     (
         "console_layout",
         include_str!("../templates/console/layout.hbs"),

@@ -5,6 +5,7 @@ mod commands;
 mod config;
 mod demo;
 mod logging;
+mod mail_worker;
 mod serve;
 
 use clap::Parser;
