@@ -14,3 +14,4 @@ pub mod priority;
 pub mod role;
 pub mod slug;
 pub mod wait;
+pub mod webhook;

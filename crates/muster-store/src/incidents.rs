@@ -16,12 +16,14 @@ use sea_orm::{
 };
 use serde::Serialize;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::Store;
 use crate::audit::record_on;
 use crate::convert::{corrupt, from_json, now, to_json};
 use crate::entity::{channel, incident, incident_update, policy};
 use crate::error::{StoreError, StoreResult};
+use crate::webhooks::emit_event_on;
 
 /// How many updates a page carries; older ones stay in the database and the feed's archive.
 const UPDATES_SHOWN: u64 = 100;
@@ -126,6 +128,19 @@ fn to_channel(m: channel::Model) -> StoreResult<Channel> {
     })
 }
 
+/// What an `incident.published` webhook carries.
+fn incident_payload(m: &incident::Model) -> serde_json::Value {
+    serde_json::json!({
+        "incident": {
+            "slug": m.slug,
+            "title": m.title,
+            "status": m.status,
+            "severity": m.severity,
+            "opened_at": m.opened_at.and_then(|t| t.format(&Rfc3339).ok()),
+        }
+    })
+}
+
 /// Bumps the public content version of an incident, inside the caller's transaction.
 async fn touch<C: ConnectionTrait>(conn: &C, incident_id: i64) -> StoreResult<()> {
     incident::Entity::update_many()
@@ -188,6 +203,9 @@ impl Store {
             serde_json::json!({"status": inserted.status}),
         )
         .await?;
+        if draft.status.is_public() {
+            emit_event_on(&tx, "incident.published", incident_payload(&inserted)).await?;
+        }
         tx.commit().await?;
         self.incident_by_id(inserted.id).await
     }
@@ -373,7 +391,25 @@ impl Store {
             changed.push("settings");
         }
         let tx = self.db.begin().await?;
-        active.update(&tx).await?;
+        // Only the edit that actually moves the incident out of draft announces it, even
+        // when two edits race: the guarded update finds the draft status once.
+        let publishes = match edit.status {
+            Some(status) if status.is_public() && !was_public => {
+                incident::Entity::update_many()
+                    .col_expr(incident::Column::Status, Expr::value(status.as_str()))
+                    .filter(incident::Column::Id.eq(id))
+                    .filter(incident::Column::Status.eq(IncidentStatus::Draft.as_str()))
+                    .exec(&tx)
+                    .await?
+                    .rows_affected
+                    == 1
+            }
+            _ => false,
+        };
+        let updated = active.update(&tx).await?;
+        if publishes {
+            emit_event_on(&tx, "incident.published", incident_payload(&updated)).await?;
+        }
         touch(&tx, id).await?;
         record_on(
             &tx,
@@ -414,6 +450,18 @@ impl Store {
             serde_json::json!({ "update_id": saved.id }),
         )
         .await?;
+        // Updates on a draft (a dark site being prepared) are not announced.
+        if parse_status(&model.status)?.is_public() {
+            let payload = serde_json::json!({
+                "incident": { "slug": model.slug, "title": model.title, "status": model.status },
+                "update": {
+                    "id": saved.id,
+                    "body": saved.body,
+                    "published_at": saved.published_at.format(&Rfc3339).ok(),
+                },
+            });
+            emit_event_on(&tx, "update.published", payload).await?;
+        }
         tx.commit().await?;
         to_update(saved)
     }

@@ -17,6 +17,7 @@ pub mod teams;
 pub mod testing;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{Engine, Store};
 pub use error::StoreError;
