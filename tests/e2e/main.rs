@@ -6,3 +6,5 @@ mod console_auth;
 mod intake;
 mod landing;
 mod operations;
+mod webhook_receiver;
+mod webhooks;

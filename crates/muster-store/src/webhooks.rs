@@ -31,6 +31,7 @@ pub struct WebhookEndpoint {
     pub url: String,
     pub events: Vec<WebhookEvent>,
     pub active: bool,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
@@ -80,6 +81,7 @@ impl DeliveryStatus {
 /// One try at a delivery: what the receiver answered (or why there was no answer).
 #[derive(Debug, Clone, Serialize)]
 pub struct Attempt {
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub status_code: Option<u16>,
     pub error: Option<String>,
@@ -95,8 +97,11 @@ pub struct DeliveryRecord {
     pub attempts: i32,
     pub last_status_code: Option<u16>,
     pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub next_attempt_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub delivered_at: Option<OffsetDateTime>,
     pub history: Vec<Attempt>,
 }

@@ -82,6 +82,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(console::incidents::post_update)
     .service(console::incidents::policies)
     .service(console::incidents::channels)
+    .service(console::webhooks::list)
+    .service(console::webhooks::create)
+    .service(console::webhooks::show)
+    .service(console::webhooks::disable)
+    .service(console::webhooks::enable)
+    .service(console::webhooks::delete)
     .service(api::openapi::document)
     .service(api::incidents::list)
     .service(api::incidents::open)
@@ -91,6 +97,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(api::incidents::policies)
     .service(api::incidents::channels)
     .service(api::incidents::channel_wait)
+    .service(api::webhooks::list)
+    .service(api::webhooks::create)
+    .service(api::webhooks::delete)
+    .service(api::webhooks::deliveries)
     .service(
         web::resource("/api/v1/inbound/{channel}")
             // Raw emails may carry attachments: a larger limit here only.

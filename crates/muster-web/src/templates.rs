@@ -2,7 +2,7 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
@@ -27,6 +27,14 @@ const TEMPLATES: [(&str, &str); 10] = [
     (
         "console_audit",
         include_str!("../templates/console/audit.hbs"),
+    ),
+    (
+        "console_webhooks",
+        include_str!("../templates/console/webhooks.hbs"),
+    ),
+    (
+        "console_webhook",
+        include_str!("../templates/console/webhook.hbs"),
     ),
 ];
 

@@ -23,6 +23,14 @@ pub struct Config {
     pub inbound: InboundConfig,
     pub intake: IntakeConfig,
     pub clock: ClockConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    pub retry_base_secs: u64,
+    pub max_attempts: i32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -281,6 +289,12 @@ impl Config {
                 "must be within a year of now",
             ));
         }
+        if self.webhooks.retry_base_secs < 1 {
+            return Err(key_error("webhooks.retry_base_secs", "must be at least 1"));
+        }
+        if self.webhooks.max_attempts < 1 {
+            return Err(key_error("webhooks.max_attempts", "must be at least 1"));
+        }
         if self.security.session_hours < 1 {
             return Err(key_error("security.session_hours", "must be at least 1"));
         }
@@ -371,6 +385,10 @@ mod tests {
                 .contains("database.max_connections")
         );
         assert!(problem(&[("MUSTER__LOG__FORMAT", "xml")]).contains("log.format"));
+        assert!(
+            problem(&[("MUSTER__WEBHOOKS__RETRY_BASE_SECS", "0")])
+                .contains("webhooks.retry_base_secs")
+        );
         assert!(
             problem(&[("MUSTER__INBOUND__BOOKING_REF_PATTERN", "([A-Z")])
                 .contains("inbound.booking_ref_pattern")

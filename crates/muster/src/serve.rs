@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::commands::connect;
 use crate::mail_worker;
+use crate::webhook_worker;
 use muster_mail::Mailer;
 
 /// SMTP connections the transactional mail worker keeps open.
@@ -105,6 +106,15 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let sync = tokio::spawn(page_sync(state.clone(), stop.clone()));
     let mailer = Mailer::from_url(&config.mail.url, MAIL_POOL_SIZE)?;
     let mail = tokio::spawn(mail_worker::run(state.store.clone(), mailer, stop.clone()));
+    let webhooks = tokio::spawn(webhook_worker::run(
+        state.store.clone(),
+        webhook_worker::client().context("building the webhook HTTP client")?,
+        webhook_worker::RetryPolicy {
+            base_secs: config.webhooks.retry_base_secs,
+            max_attempts: config.webhooks.max_attempts,
+        },
+        stop.clone(),
+    ));
 
     let shutdown = shutdown_signal().context("installing the signal handlers")?;
     // Tests and scripts read this line to find the port.
@@ -132,6 +142,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     }
     let _ = sync.await;
     let _ = mail.await;
+    let _ = webhooks.await;
     state.store.clone().close().await.ok();
     tracing::info!("stopped");
     Ok(())

@@ -5,3 +5,4 @@ pub mod inbound;
 pub mod incidents;
 pub mod openapi;
 pub mod signature;
+pub mod webhooks;

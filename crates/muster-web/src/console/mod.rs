@@ -6,3 +6,4 @@ pub mod home;
 pub mod incidents;
 pub mod login;
 pub mod page;
+pub mod webhooks;
