@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial_schema;
 mod m20261124_000002_case_tokens;
+mod m20261124_000003_queue;
 mod m20261124_200000_webhook_deliveries;
 
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_initial_schema::Migration),
             Box::new(m20261124_000002_case_tokens::Migration),
+            Box::new(m20261124_000003_queue::Migration),
             Box::new(m20261124_200000_webhook_deliveries::Migration),
         ]
     }

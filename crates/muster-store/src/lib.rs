@@ -3,6 +3,7 @@
 mod entity;
 
 pub mod audit;
+pub mod case_work;
 pub mod cases;
 mod convert;
 pub mod db;
@@ -11,8 +12,10 @@ pub mod incidents;
 pub mod login_throttle;
 pub mod mail_queue;
 pub mod password;
+pub mod queue;
 mod raw_sql;
 pub mod sessions;
+pub mod sla;
 pub mod teams;
 pub mod testing;
 pub mod tokens;

@@ -27,6 +27,7 @@ pub struct Model {
     pub claimed_by: Option<i64>,
     pub lease_until: Option<TimeDateTimeWithTimeZone>,
     pub overdue_at: Option<TimeDateTimeWithTimeZone>,
+    pub merged_into: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
