@@ -48,8 +48,16 @@ pub struct TestApp {
 /// The inbound webhook secret every test app is configured with.
 pub const INBOUND_SECRET: &str = "test-inbound-secret-0123456789abcdef";
 
+/// reqwest is built with rustls and no default crypto provider (see the workspace
+/// Cargo.toml): a test process must pick one before it builds a client. Every test
+/// spawns an app first, which does it.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A client that keeps cookies and shows redirects instead of following them.
 pub fn browser() -> reqwest::Client {
+    install_tls_provider();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -65,6 +73,7 @@ impl TestApp {
 
     /// Spawns with extra `MUSTER__…` settings.
     pub async fn spawn_with(engine: TestEngine, extra_env: &[(&str, &str)]) -> Self {
+        install_tls_provider();
         let db = TestDb::create(engine).await;
         let dir = scratch_dir();
         let (child, url) = start(&db.url, &dir, extra_env).await;

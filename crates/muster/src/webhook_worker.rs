@@ -29,7 +29,10 @@ pub struct RetryPolicy {
     pub max_attempts: i32,
 }
 
+/// The HTTP client deliveries go out on. HTTPS uses rustls with the ring provider,
+/// installed here for the whole process (installing it twice is harmless).
 pub fn client() -> reqwest::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(TIMEOUT)
         // A redirect is not an answer: the receiver must fix its address.
