@@ -180,12 +180,17 @@ fn status_code(raw: Option<i32>) -> Option<u16> {
 
 /// Queues `event` for every active endpoint subscribed to it, on `conn`, so the
 /// deliveries commit (or roll back) with the change that caused them. `payload` becomes
-/// the body's `data`. Returns how many deliveries were queued.
+/// the body's `data`. Returns how many deliveries were queued. `event` is one of
+/// [`WebhookEvent`]'s names; any other is refused, so a misspelt event fails loudly
+/// instead of never being delivered.
 pub async fn emit_event_on<C: ConnectionTrait>(
     conn: &C,
     event: &str,
     payload: serde_json::Value,
 ) -> StoreResult<u64> {
+    let event = WebhookEvent::parse(event)
+        .map_err(|e| StoreError::Conflict(e.to_string()))?
+        .as_str();
     let endpoints = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::Active.eq(true))
         .order_by_asc(webhook_endpoint::Column::Id)

@@ -98,6 +98,13 @@ async fn events_fan_out_to_subscribed_active_endpoints(engine: TestEngine) {
             .await),
         0
     );
+    assert!(
+        store
+            .emit_event("case.overdu", serde_json::json!({}))
+            .await
+            .is_err(),
+        "a misspelt event is refused"
+    );
 
     let claimed = ok(store.claim_webhook_deliveries(10, LEASE).await);
     assert_eq!(claimed.len(), 2);
