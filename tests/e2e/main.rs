@@ -6,3 +6,4 @@ mod console_auth;
 mod intake;
 mod landing;
 mod operations;
+mod queue;

@@ -4,4 +4,5 @@ pub mod auth;
 pub mod inbound;
 pub mod incidents;
 pub mod openapi;
+pub mod queue;
 pub mod signature;
