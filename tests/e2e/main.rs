@@ -6,5 +6,6 @@ mod console_auth;
 mod intake;
 mod landing;
 mod operations;
+mod queue;
 mod webhook_receiver;
 mod webhooks;

@@ -133,18 +133,29 @@ impl TestApp {
     }
 
     pub fn add_user(&self, email: &str, role: &str) {
-        let (ok, _, err) = self.muster(
-            &[
-                "user", "add", "--email", email, "--name", role, "--role", role,
-            ],
-            &[("MUSTER_PASSWORD", PASSWORD)],
-        );
+        self.add_user_in(email, role, "");
+    }
+
+    /// A user working for `teams` (comma-separated team keys).
+    pub fn add_user_in(&self, email: &str, role: &str, teams: &str) {
+        let mut args = vec![
+            "user", "add", "--email", email, "--name", role, "--role", role,
+        ];
+        if !teams.is_empty() {
+            args.extend(["--teams", teams]);
+        }
+        let (ok, _, err) = self.muster(&args, &[("MUSTER_PASSWORD", PASSWORD)]);
         assert!(ok, "user add failed: {err}");
     }
 
     /// An API token for a new user of `role`.
     pub fn token(&self, email: &str, role: &str) -> String {
         self.add_user(email, role);
+        self.token_for(email)
+    }
+
+    /// An API token for an existing user.
+    pub fn token_for(&self, email: &str) -> String {
         let (ok, out, err) =
             self.muster(&["token", "create", "--user", email, "--name", "test"], &[]);
         assert!(ok, "token create failed: {err}");

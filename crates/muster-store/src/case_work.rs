@@ -17,6 +17,7 @@ use crate::cases::{MailJob, enqueue, to_case};
 use crate::convert::now;
 use crate::entity::{case, case_token, contact, team, team_member, user};
 use crate::error::{StoreError, StoreResult};
+use crate::tokens::{hash_token, random_token};
 
 /// One entry on a case's timeline, as agents see it (notes included).
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +66,21 @@ impl Store {
             });
         }
         Ok(entries)
+    }
+
+    /// A new full-access token for the case, for a link in an agent's reply.
+    pub async fn issue_case_token(&self, case_id: i64) -> StoreResult<String> {
+        let token = random_token();
+        case_token::ActiveModel {
+            case_id: Set(case_id),
+            token_hash: Set(hash_token(&token)),
+            scope: Set("full".to_owned()),
+            created_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(token)
     }
 
     /// The team keys a user works for.

@@ -224,7 +224,9 @@ pub(crate) async fn enqueue(
 
 /// Fills what the case did not know yet; a customer writing again reopens a waiting case.
 fn merge_into(existing: case::Model, intake: &Intake) -> case::ActiveModel {
-    let reopen = existing.status == CaseStatus::WaitingOnCustomer.as_str();
+    // A customer writing again reopens a waiting or resolved case (not a merged one).
+    let reopen = existing.status == CaseStatus::WaitingOnCustomer.as_str()
+        || (existing.status == CaseStatus::Resolved.as_str() && existing.merged_into.is_none());
     let mut active: case::ActiveModel = existing.clone().into();
     if existing.departure_date.is_none() && intake.departure_date.is_some() {
         active.departure_date = Set(intake.departure_date);

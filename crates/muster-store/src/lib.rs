@@ -6,6 +6,7 @@ pub mod audit;
 pub mod case_work;
 pub mod cases;
 mod convert;
+pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod incidents;

@@ -33,6 +33,8 @@ pub struct WebConfig {
     /// Form submissions allowed per address within `intake_window`.
     pub intake_limit: u32,
     pub intake_window: std::time::Duration,
+    /// How long a taken case stays with an idle agent before it returns to the queue.
+    pub claim_lease: Duration,
 }
 
 impl WebConfig {

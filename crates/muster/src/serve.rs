@@ -9,8 +9,7 @@ use muster_web::{AppState, WebConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::connect;
-use crate::mail_worker;
-use crate::webhook_worker;
+use crate::{mail_worker, sla_worker, webhook_worker};
 use muster_mail::Mailer;
 
 /// SMTP connections the transactional mail worker keeps open.
@@ -73,6 +72,7 @@ pub fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<
         clock_offset: time::Duration::hours(config.clock.offset_hours),
         intake_limit: config.intake.max_per_address,
         intake_window: Duration::from_secs(config.intake.window_secs),
+        claim_lease: time::Duration::minutes(config.queue.claim_minutes),
     };
     AppState::new(store, web_config).context("loading templates and translations")
 }
@@ -106,6 +106,17 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let sync = tokio::spawn(page_sync(state.clone(), stop.clone()));
     let mailer = Mailer::from_url(&config.mail.url, MAIL_POOL_SIZE)?;
     let mail = tokio::spawn(mail_worker::run(state.store.clone(), mailer, stop.clone()));
+    let sla_settings = sla_worker::SlaSettings {
+        interval: Duration::from_secs(config.queue.sla_scan_secs),
+        base_url: config.base_url(),
+        from: config.mail.from.clone(),
+        clock_offset: time::Duration::hours(config.clock.offset_hours),
+    };
+    let sla = tokio::spawn(sla_worker::run(
+        state.store.clone(),
+        sla_settings,
+        stop.clone(),
+    ));
     let webhooks = tokio::spawn(webhook_worker::run(
         state.store.clone(),
         webhook_worker::client().context("building the webhook HTTP client")?,
@@ -142,6 +153,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     }
     let _ = sync.await;
     let _ = mail.await;
+    let _ = sla.await;
     let _ = webhooks.await;
     state.store.clone().close().await.ok();
     tracing::info!("stopped");

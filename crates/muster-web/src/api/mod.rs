@@ -4,5 +4,6 @@ pub mod auth;
 pub mod inbound;
 pub mod incidents;
 pub mod openapi;
+pub mod queue;
 pub mod signature;
 pub mod webhooks;

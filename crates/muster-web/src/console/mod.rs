@@ -2,8 +2,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod case_view;
+pub mod dashboard;
 pub mod home;
 pub mod incidents;
 pub mod login;
 pub mod page;
+pub mod queue;
+pub mod svg;
 pub mod webhooks;
