@@ -14,6 +14,7 @@ use crate::webhook_receiver::{Received, WebhookReceiver};
 on_both_engines!(
     published_updates_are_delivered_signed,
     a_failed_delivery_is_retried_with_the_same_id,
+    an_unreachable_endpoint_is_given_up_on,
     the_console_is_for_managers_and_checks_csrf,
 );
 
@@ -75,12 +76,18 @@ async fn deliveries(app: &TestApp, token: &str, id: i64) -> Vec<Value> {
     response.json().await.unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Waits until the log shows `count` deliveries all delivered.
-async fn wait_delivered(app: &TestApp, token: &str, id: i64, count: usize) -> Vec<Value> {
+/// Waits until the log shows `count` deliveries in `status`.
+async fn wait_status(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    count: usize,
+    status: &str,
+) -> Vec<Value> {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let log = deliveries(app, token, id).await;
-        let done = log.iter().filter(|d| d["status"] == "delivered").count();
+        let done = log.iter().filter(|d| d["status"] == status).count();
         if done >= count || std::time::Instant::now() > deadline {
             return log;
         }
@@ -145,7 +152,7 @@ async fn published_updates_are_delivered_signed(engine: TestEngine) {
         "Everyone is **safe** ashore."
     );
 
-    let log = wait_delivered(&app, &token, id, 2).await;
+    let log = wait_status(&app, &token, id, 2, "delivered").await;
     assert_eq!(log.len(), 2);
     for delivery in &log {
         assert_eq!(delivery["status"], "delivered", "{delivery}");
@@ -174,7 +181,7 @@ async fn a_failed_delivery_is_retried_with_the_same_id(engine: TestEngine) {
     assert_eq!(received[0].body, received[1].body, "and the same body");
     assert_signed(&received[1], &secret);
 
-    let log = wait_delivered(&app, &token, id, 1).await;
+    let log = wait_status(&app, &token, id, 1, "delivered").await;
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["status"], "delivered", "{}", log[0]);
     assert_eq!(log[0]["attempts"], 2);
@@ -196,6 +203,40 @@ async fn a_failed_delivery_is_retried_with_the_same_id(engine: TestEngine) {
     assert!(html.contains("update.published"), "{html}");
     assert!(html.contains("delivered"), "{html}");
     assert!(html.contains("HTTP 200"), "{html}");
+}
+
+async fn an_unreachable_endpoint_is_given_up_on(engine: TestEngine) {
+    // A port that nothing listens on: every attempt is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let app = TestApp::spawn_with(
+        engine,
+        &[
+            ("MUSTER__WEBHOOKS__RETRY_BASE_SECS", "1"),
+            ("MUSTER__WEBHOOKS__MAX_ATTEMPTS", "2"),
+        ],
+    )
+    .await;
+    let token = app.token(MANAGER_EMAIL, "manager");
+    let (id, _) = register(
+        &app,
+        &token,
+        &format!("http://{closed}/gone"),
+        &["incident.published"],
+    )
+    .await;
+    open_incident(&app, &token, "power-cut").await;
+
+    let log = wait_status(&app, &token, id, 1, "failed").await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "failed", "{}", log[0]);
+    assert_eq!(log[0]["attempts"], 2);
+    assert_eq!(log[0]["last_status_code"], Value::Null);
+    let error = log[0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("could not connect"), "{error}");
+    assert_eq!(log[0]["history"].as_array().map(Vec::len), Some(2));
+    assert!(!app.logs().contains("whsec_"), "no secret in the logs");
 }
 
 async fn the_console_is_for_managers_and_checks_csrf(engine: TestEngine) {
