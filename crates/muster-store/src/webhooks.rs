@@ -457,16 +457,6 @@ impl Store {
         let at = now();
         let code = outcome.status_code.map(i32::from);
         let tx = self.db.begin().await?;
-        webhook_attempt::ActiveModel {
-            delivery_id: Set(id),
-            attempted_at: Set(at),
-            status_code: Set(code),
-            error: Set(outcome.error.clone()),
-            duration_ms: Set(i64::try_from(outcome.duration.as_millis()).unwrap_or(i64::MAX)),
-            ..Default::default()
-        }
-        .insert(&tx)
-        .await?;
         let update = webhook_delivery::Entity::update_many()
             .col_expr(
                 webhook_delivery::Column::LeaseUntil,
@@ -498,10 +488,24 @@ impl Store {
                 Expr::value(DeliveryStatus::Failed.as_str()),
             ),
         };
-        update
+        let updated = update
             .filter(webhook_delivery::Column::Id.eq(id))
             .exec(&tx)
             .await?;
+        // The endpoint was deleted mid-flight, and its deliveries with it.
+        if updated.rows_affected == 0 {
+            return Ok(());
+        }
+        webhook_attempt::ActiveModel {
+            delivery_id: Set(id),
+            attempted_at: Set(at),
+            status_code: Set(code),
+            error: Set(outcome.error.clone()),
+            duration_ms: Set(i64::try_from(outcome.duration.as_millis()).unwrap_or(i64::MAX)),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
