@@ -3,6 +3,7 @@
 mod entity;
 
 pub mod audit;
+mod benchmark_seed;
 pub mod case_work;
 pub mod cases;
 mod convert;
