@@ -7,3 +7,5 @@ mod intake;
 mod landing;
 mod operations;
 mod queue;
+mod resilience;
+mod security;
