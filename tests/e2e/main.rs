@@ -7,5 +7,7 @@ mod intake;
 mod landing;
 mod operations;
 mod queue;
+mod resilience;
+mod security;
 mod webhook_receiver;
 mod webhooks;

@@ -1,6 +1,9 @@
 //! What every handler shares: the store, settings, templates and the page cache.
 
-use std::sync::RwLock;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use muster_core::incident::Incident;
 
 use handlebars::Handlebars;
 use muster_store::Store;
@@ -60,6 +63,8 @@ pub struct AppState {
     pub pages: PageCache,
     pub metrics: Metrics,
     pub intake_limiter: RateLimiter,
+    /// The public incidents as last synced, so intake never reloads them per request.
+    incidents: RwLock<HashMap<String, Arc<Incident>>>,
     /// Where `/crisis` points, kept in memory so it answers while the database is down.
     crisis_slug: RwLock<Option<String>>,
 }
@@ -76,6 +81,7 @@ impl AppState {
             metrics: Metrics::default(),
             intake_limiter,
             crisis_slug: RwLock::new(None),
+            incidents: RwLock::new(HashMap::new()),
         })
     }
 
@@ -122,6 +128,11 @@ impl AppState {
             .map(|w| self.translations.wait(lang, w.phrase()))
     }
 
+    /// A public incident as of the last sync (at most half a second old).
+    pub fn cached_incident(&self, slug: &str) -> Option<Arc<Incident>> {
+        self.incidents.read().ok()?.get(slug).cloned()
+    }
+
     pub fn crisis_slug(&self) -> Option<String> {
         self.crisis_slug.read().ok().and_then(|s| s.clone())
     }
@@ -137,6 +148,9 @@ impl AppState {
         }
         let public: Vec<String> = versions.into_iter().map(|(slug, _)| slug).collect();
         self.pages.retain(&public);
+        if let Ok(mut cache) = self.incidents.write() {
+            cache.retain(|slug, _| public.contains(slug));
+        }
         let depth = self.store.open_case_count().await?;
         self.metrics
             .set_queue_depth(i64::try_from(depth).unwrap_or(i64::MAX));
@@ -157,8 +171,14 @@ impl AppState {
             Some(incident) if incident.status.is_public() => {
                 let pages = IncidentPages::render(&self.renderer(), &incident)?;
                 self.pages.insert(slug, pages);
+                if let Ok(mut cache) = self.incidents.write() {
+                    cache.insert(slug.to_owned(), Arc::new(incident));
+                }
             }
             _ => {
+                if let Ok(mut cache) = self.incidents.write() {
+                    cache.remove(slug);
+                }
                 let public: Vec<String> = self
                     .pages
                     .slugs()

@@ -109,4 +109,9 @@ pub enum TokenCommand {
         #[arg(long)]
         name: String,
     },
+    /// Revoke an API token by its id (printed when it was created).
+    Revoke {
+        #[arg(long)]
+        id: i64,
+    },
 }
