@@ -9,3 +9,4 @@ mod operations;
 mod queue;
 mod resilience;
 mod security;
+mod waits;
