@@ -9,5 +9,6 @@ mod operations;
 mod queue;
 mod resilience;
 mod security;
+mod waits;
 mod webhook_receiver;
 mod webhooks;

@@ -44,11 +44,11 @@ async fn a_stored_script_is_inert_everywhere(engine: TestEngine) {
     assert_eq!(opened.status(), 201);
     let calls = [
         (
-            format!("/api/v1/incidents/xss/policies"),
+            "/api/v1/incidents/xss/policies".to_owned(),
             json!({"policies": [{"kind": "refund", "title": SCRIPT, "body": SCRIPT, "standard": SCRIPT}]}),
         ),
         (
-            format!("/api/v1/incidents/xss/channels"),
+            "/api/v1/incidents/xss/channels".to_owned(),
             json!({"channels": [{"kind": "phone", "label": SCRIPT, "address": format!("+47 {SCRIPT}")}]}),
         ),
     ];

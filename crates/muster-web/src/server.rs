@@ -80,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(public::landing::crisis)
     .service(public::landing::json)
     .service(public::landing::feed)
+    .service(public::wait_times::wait_times)
     .service(public::form::show)
     .service(public::form::submit)
     .service(public::landing::page)

@@ -36,6 +36,7 @@ pub enum Command {
         /// The folder to write into; created if missing.
         dir: std::path::PathBuf,
     },
+    Simulate(crate::simulate::SimulateArgs),
 }
 
 #[derive(Debug, Subcommand)]

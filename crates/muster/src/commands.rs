@@ -205,6 +205,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Simulate(args) => crate::simulate::run(args),
         Command::Token(TokenCommand::Revoke { id }) => {
             let store = connect(&config).await?;
             store.revoke_api_token(id).await?;

@@ -15,6 +15,7 @@ pub mod session;
 pub mod team;
 pub mod team_member;
 pub mod user;
+pub mod wait_estimate;
 pub mod webhook_attempt;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;

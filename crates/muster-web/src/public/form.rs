@@ -344,7 +344,12 @@ pub async fn submit(
         meta: json!({}),
     };
     let acknowledger = state.acknowledger();
-    let wait = state.form_wait_text(&incident, &valid.language);
+    let tier = incident
+        .settings
+        .windows
+        .priority(Some(valid.departure_date), today)
+        .tier;
+    let wait = state.wait_text(&incident, ChannelKind::Form, tier, &valid.language);
     let contact = contact_key(&key);
     let receipt = state
         .store
