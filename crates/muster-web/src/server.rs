@@ -122,6 +122,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(api::incidents::policies)
     .service(api::incidents::channels)
     .service(api::incidents::channel_wait)
+    .service(api::incidents::canned)
     .service(api::webhooks::list)
     .service(api::webhooks::create)
     .service(api::webhooks::delete)
