@@ -4,10 +4,9 @@
 
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
-const { Journey, SLUG, inDays, unique } = require('./support');
+const { journey, SLUG, inDays, unique } = require('./support');
 
-test('a customer in English reads the page, submits the form and adds to the case', async (t) => {
-  const j = await Journey.start('customer-en', t);
+test('a customer in English reads the page, submits the form and adds to the case', journey('customer-en', async (j) => {
   const { page } = j;
   const id = unique();
 
@@ -31,7 +30,8 @@ test('a customer in English reads the page, submits the form and adds to the cas
   // "kari@example" passes the browser's own check but has no domain: the server refuses it.
   const typed = {
     name: 'Kari Nordmann',
-    phone: '+47 912 34 567',
+    // Unique per run: a customer already known by phone would be joined to their open case.
+    phone: `+47 9${String(Date.now()).slice(-7)}`,
     booking: `AUR${id}`.toUpperCase().slice(0, 12),
     date: inDays(5),
     message: `We were on the 14:00 sailing and need a refund for two cabins. (${id})`,
@@ -76,6 +76,7 @@ test('a customer in English reads the page, submits the form and adds to the cas
   assert.match(reference, /^[A-Z]{2}-[0-9A-Z]{6}$/);
   await page.getByRole('heading', { level: 1, name: 'We have received your request' }).waitFor();
   assert.equal(await page.locator('.reference').innerText(), reference);
+  assert.equal(await page.getByText('You already have an open case').count(), 0, 'a new case, not joined');
   await page.locator('.conversation').getByText(typed.message).waitFor();
   await j.shot('case-received');
   await j.accessible('case page');
@@ -91,4 +92,4 @@ test('a customer in English reads the page, submits the form and adds to the cas
   await conversation.filter({ hasText: added }).waitFor();
   assert.equal(await conversation.count(), 2, 'the first message and the added one');
   await j.shot('case-added');
-});
+}));

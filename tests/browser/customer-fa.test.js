@@ -4,10 +4,9 @@
 
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
-const { Journey, SLUG, inDays, unique } = require('./support');
+const { journey, SLUG, inDays, unique } = require('./support');
 
-test('a customer in Persian reads the page right to left and submits the form in Persian', async (t) => {
-  const j = await Journey.start('customer-fa', t);
+test('a customer in Persian reads the page right to left and submits the form in Persian', journey('customer-fa', async (j) => {
   const { page } = j;
   const id = unique();
 
@@ -58,4 +57,4 @@ test('a customer in Persian reads the page right to left and submits the form in
   await page.locator('.conversation .who').getByText('شما').waitFor();
   await j.shot('case-received');
   await j.accessible('case page (fa)');
-});
+}));

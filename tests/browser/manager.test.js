@@ -4,13 +4,12 @@
 
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
-const { Journey, SLUG, MANAGER, unique } = require('./support');
+const { journey, SLUG, MANAGER, unique } = require('./support');
 
 // TODO(campaigns): a journey "manager sends a campaign to the imported audience" belongs here
 // once campaign sending lands in the console (it is being built on another branch).
 
-test('a manager opens an incident, posts an update and sees it on the public page', async (t) => {
-  const j = await Journey.start('manager', t);
+test('a manager opens an incident, posts an update and sees it on the public page', journey('manager', async (j) => {
   const { page } = j;
   const id = unique();
   const slug = `tram-outage-${id}`;
@@ -64,4 +63,4 @@ test('a manager opens an incident, posts an update and sees it on the public pag
   await page.getByRole('heading', { name: 'Queue depth per tier' }).waitFor();
   await j.shot('dashboard');
   await j.accessible('console dashboard');
-});
+}));

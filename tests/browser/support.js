@@ -48,13 +48,14 @@ class Journey {
     const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1024, height: 900 } });
     context.setDefaultTimeout(15000);
     const page = await context.newPage();
-    const journey = new Journey(name, browser, page);
+    const journey = new Journey(name, browser, page, t);
     t.after(() => browser.close());
     return journey;
   }
 
-  constructor(name, browser, page) {
+  constructor(name, browser, page, t) {
     this.name = name;
+    this.t = t;
     this.browser = browser;
     this.page = page;
     this.step = 0;
@@ -81,6 +82,10 @@ class Journey {
     await this.page.addScriptTag({ path: require.resolve('axe-core') });
     const results = await this.page.evaluate(() => window.axe.run(document));
     const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    // Moderate and minor findings are reported, not failed on.
+    for (const v of results.violations.filter((v) => !bad.includes(v))) {
+      this.t.diagnostic(`axe on ${label}: ${v.impact} ${v.id} (${v.nodes.length}): ${v.help}`);
+    }
     const report = bad
       .map(
         (v) =>
@@ -103,6 +108,22 @@ class Journey {
   }
 }
 
+/**
+ * A test body for `test()`: starts a journey, and on failure saves a screenshot of where it
+ * stopped ({journey}-{nn}-failed.png) before passing the failure on.
+ */
+function journey(name, body) {
+  return async (t) => {
+    const j = await Journey.start(name, t);
+    try {
+      await body(j);
+    } catch (error) {
+      await j.shot('failed').catch(() => {});
+      throw error;
+    }
+  };
+}
+
 /** A departure date `days` from today, as the form's date field takes it (YYYY-MM-DD). */
 function inDays(days) {
   const date = new Date(Date.now() + days * 24 * 3600 * 1000);
@@ -114,4 +135,4 @@ function unique() {
   return Date.now().toString(36) + Math.floor(Math.random() * 1296).toString(36);
 }
 
-module.exports = { Journey, at, inDays, unique, SLUG, MANAGER, AGENT, BASE_URL };
+module.exports = { journey, Journey, at, inDays, unique, SLUG, MANAGER, AGENT, BASE_URL };
