@@ -30,10 +30,6 @@ if ! cmp -s "$here/package-lock.json" "$here/node_modules/.muster-installed-lock
   (cd "$here" && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.muster-installed-lock)
 fi
 
-say "cargo build -p muster"
-cargo build -p muster --locked
-binary="$CARGO_TARGET_DIR/debug/muster"
-
 work="$(mktemp -d -t muster-browser-XXXXXX)"
 server_pid=""
 stop_server() {
@@ -45,6 +41,13 @@ stop_server() {
   rm -rf "$work"
 }
 trap stop_server EXIT
+
+say "cargo build -p muster"
+cargo build -p muster --locked
+# The target folder may be shared with other checkouts, whose builds replace debug/muster:
+# run a copy taken right after our build.
+cp "$CARGO_TARGET_DIR/debug/muster" "$work/muster"
+binary="$work/muster"
 
 say "starting muster demo in $work"
 mkfifo "$work/stdout"
