@@ -24,6 +24,11 @@ if ! command -v npm >/dev/null; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
 fi
+# playwright-core needs Node.js 20 or later.
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  echo "the browser tests need Node.js 20 or later; this is $(node --version)" >&2
+  exit 1
+fi
 # npm ci again only when the lock file changed since the last install.
 if ! cmp -s "$here/package-lock.json" "$here/node_modules/.muster-installed-lock" 2>/dev/null; then
   say "npm ci (tests/browser)"
