@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial_schema;
 mod m20261124_000002_case_tokens;
 mod m20261124_000003_queue;
+mod m20261124_000004_wait_inputs;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial_schema::Migration),
             Box::new(m20261124_000002_case_tokens::Migration),
             Box::new(m20261124_000003_queue::Migration),
+            Box::new(m20261124_000004_wait_inputs::Migration),
         ]
     }
 }

@@ -7,3 +7,6 @@ mod intake;
 mod landing;
 mod operations;
 mod queue;
+mod resilience;
+mod security;
+mod waits;

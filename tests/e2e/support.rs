@@ -9,7 +9,11 @@ use muster_store::testing::{TestDb, TestEngine};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-pub const BINARY: &str = env!("CARGO_BIN_EXE_muster");
+/// The binary under test: the one cargo built, unless `MUSTER_TEST_BINARY` names a copy
+/// (useful when several checkouts share one target directory and its `debug/muster`).
+pub fn binary() -> String {
+    std::env::var("MUSTER_TEST_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_muster").to_owned())
+}
 pub const MANAGER_EMAIL: &str = "manager@example.com";
 pub const AGENT_EMAIL: &str = "agent@example.com";
 pub const PASSWORD: &str = "correct horse battery";
@@ -76,6 +80,20 @@ impl TestApp {
         }
     }
 
+    /// Hands over the running server process, e.g. to kill it.
+    pub fn take_child(&mut self) -> Child {
+        self.child
+            .take()
+            .unwrap_or_else(|| panic!("the server is not running"))
+    }
+
+    /// Starts the server again on the same database and folder (after a kill).
+    pub async fn start_again(&mut self, extra_env: &[(&str, &str)]) {
+        let (child, url) = start(&self.db.url, &self.dir, extra_env).await;
+        self.child = Some(child);
+        self.url = url;
+    }
+
     /// Stops the server (SIGTERM) and starts it again on the same database and folder.
     pub async fn restart_with(&mut self, extra_env: &[(&str, &str)]) {
         assert!(self.terminate().await, "muster stops cleanly");
@@ -107,7 +125,7 @@ impl TestApp {
 
     /// Runs a CLI command against this app's database; returns (success, stdout, stderr).
     pub fn muster(&self, args: &[&str], extra_env: &[(&str, &str)]) -> (bool, String, String) {
-        let mut command = std::process::Command::new(BINARY);
+        let mut command = std::process::Command::new(binary());
         command
             .args(args)
             .current_dir(&self.dir)
@@ -221,7 +239,7 @@ pub async fn start(
         .append(true)
         .open(dir.join("muster.log"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut command = Command::new(BINARY);
+    let mut command = Command::new(binary());
     command
         .arg("serve")
         .current_dir(dir)
@@ -234,7 +252,7 @@ pub async fn start(
     }
     let mut child = command
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {BINARY}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary()));
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
     let mut lines = BufReader::new(stdout).lines();
     let url = tokio::time::timeout(Duration::from_secs(60), async {

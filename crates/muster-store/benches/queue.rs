@@ -22,7 +22,10 @@ use muster_store::testing::{TestDb, TestEngine};
 use time::OffsetDateTime;
 
 fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn open_incident(store: &Store) -> i64 {
@@ -41,7 +44,11 @@ async fn open_incident(store: &Store) -> i64 {
         contact_guidance: Localized::new(),
         settings: IncidentSettings::default(),
     };
-    store.create_incident(draft, "bench").await.unwrap_or_else(|e| panic!("{e}")).id
+    store
+        .create_incident(draft, "bench")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id
 }
 
 /// Percentile of sorted microseconds, as milliseconds.
@@ -55,11 +62,19 @@ fn percentile_ms(sorted: &[u128], p: f64) -> f64 {
 
 async fn run(engine: TestEngine, cases: u64, agents: u64, seconds: u64) {
     let db = TestDb::create(engine).await;
-    let store = db.store_with_pool(u32::try_from(agents).unwrap_or(50)).await;
+    let store = db
+        .store_with_pool(u32::try_from(agents).unwrap_or(50))
+        .await;
     let incident = open_incident(&store).await;
     let seeding = Instant::now();
-    store.seed_open_cases_for_benchmark(incident, cases).await.unwrap_or_else(|e| panic!("{e}"));
-    println!("[{engine:?}] seeded {cases} open cases in {:.1} s", seeding.elapsed().as_secs_f64());
+    store
+        .seed_open_cases_for_benchmark(incident, cases)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "[{engine:?}] seeded {cases} open cases in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
     let scope = QueueScope {
         incident_id: incident,
         today: OffsetDateTime::now_utc().date(),
@@ -81,13 +96,21 @@ async fn run(engine: TestEngine, cases: u64, agents: u64, seconds: u64) {
             while Instant::now() < deadline {
                 let t0 = Instant::now();
                 let next = store
-                    .take_next(i64::try_from(agent).unwrap_or(0) + 1, &scope, time::Duration::minutes(15), OffsetDateTime::now_utc())
+                    .take_next(
+                        i64::try_from(agent).unwrap_or(0) + 1,
+                        &scope,
+                        time::Duration::minutes(15),
+                        OffsetDateTime::now_utc(),
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
                 latencies.push(t0.elapsed().as_micros());
                 let Some(case) = next else { break };
                 taken.push(case.id);
-                store.set_case_status(case.id, CaseStatus::Resolved, "bench").await.unwrap_or_else(|e| panic!("{e}"));
+                store
+                    .set_case_status(case.id, CaseStatus::Resolved, "bench")
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
             }
             (latencies, taken)
         }));

@@ -17,7 +17,11 @@ const REFERENCE_SQL: &str = "'MX-' || substr(a, CAST((n / 923521) % 31 + 1 AS IN
 impl Store {
     /// Inserts `count` open, unclaimed cases on `incident_id`, spread over 60 departure days
     /// (one in twenty without a date) and three teams.
-    pub async fn seed_open_cases_for_benchmark(&self, incident_id: i64, count: u64) -> StoreResult<()> {
+    pub async fn seed_open_cases_for_benchmark(
+        &self,
+        incident_id: i64,
+        count: u64,
+    ) -> StoreResult<()> {
         let (series, departure) = match self.backend() {
             DbBackend::Postgres => (
                 "SELECT generate_series(0, ? - 1) AS n",
@@ -42,11 +46,17 @@ impl Store {
             created.into(),
             i64::try_from(count).unwrap_or(i64::MAX).into(),
         ];
-        self.db.execute_raw(statement(self.backend(), &sql, values)).await?;
+        self.db
+            .execute_raw(statement(self.backend(), &sql, values))
+            .await?;
         if self.backend() == DbBackend::Postgres {
-            self.db.execute_raw(Statement::from_string(DbBackend::Postgres, "ANALYZE cases")).await?;
+            self.db
+                .execute_raw(Statement::from_string(DbBackend::Postgres, "ANALYZE cases"))
+                .await?;
         } else {
-            self.db.execute_raw(Statement::from_string(DbBackend::Sqlite, "ANALYZE")).await?;
+            self.db
+                .execute_raw(Statement::from_string(DbBackend::Sqlite, "ANALYZE"))
+                .await?;
         }
         Ok(())
     }
@@ -64,7 +74,10 @@ impl Store {
         );
         let until = scope.today + time::Duration::days(scope.windows.critical_days);
         let values: Vec<Value> = vec![scope.incident_id.into(), now().into(), until.into()];
-        let rows = self.db.query_all_raw(statement(self.backend(), &sql, values)).await?;
+        let rows = self
+            .db
+            .query_all_raw(statement(self.backend(), &sql, values))
+            .await?;
         Ok(rows
             .iter()
             .filter_map(|row| row.try_get::<String>("", column).ok())

@@ -171,8 +171,13 @@ impl Store {
             enqueue(&tx, case_id, job).await?;
         }
         if model.first_response_at.is_none() {
+            // How long the first answer took its agent: what the wait estimator learns from.
+            let handling = model
+                .claimed_at
+                .map(|taken| Ord::max((created - taken).whole_seconds(), 0));
             case::Entity::update_many()
                 .col_expr(case::Column::FirstResponseAt, Expr::value(created))
+                .col_expr(case::Column::HandlingSeconds, Expr::value(handling))
                 .filter(case::Column::Id.eq(case_id))
                 .exec(&tx)
                 .await?;

@@ -22,6 +22,7 @@ pub mod teams;
 pub mod testing;
 pub mod tokens;
 pub mod users;
+pub mod wait_inputs;
 
 pub use db::{Engine, Store};
 pub use error::StoreError;

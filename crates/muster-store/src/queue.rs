@@ -32,17 +32,17 @@ pub struct QueueScope {
 
 /// A slice of the queue: one tier's departure dates (or no date at all).
 #[derive(Debug, Clone, Copy)]
-struct Slice {
-    tier: Tier,
+pub(crate) struct Slice {
+    pub(crate) tier: Tier,
     /// Departure after this date (exclusive), if bounded below.
     after: Option<Date>,
     /// Departure up to this date (inclusive), if bounded above.
     until: Option<Date>,
     /// The "needs date" slice: no departure date known.
-    undated: bool,
+    pub(crate) undated: bool,
 }
 
-fn slices(today: Date, windows: PriorityWindows) -> [Slice; 4] {
+pub(crate) fn slices(today: Date, windows: PriorityWindows) -> [Slice; 4] {
     let critical_end = today + Duration::days(windows.critical_days);
     let high_end = today + Duration::days(windows.high_days);
     [
@@ -100,7 +100,7 @@ pub struct TierCounts {
     pub overdue: u64,
 }
 
-fn in_slice(select: Select<case::Entity>, slice: Slice) -> Select<case::Entity> {
+pub(crate) fn in_slice(select: Select<case::Entity>, slice: Slice) -> Select<case::Entity> {
     if slice.undated {
         return select.filter(case::Column::DepartureDate.is_null());
     }
@@ -133,6 +133,7 @@ impl Store {
                 let mut values: Vec<Value> = vec![
                     agent_id.into(),
                     (now + lease).into(),
+                    now.into(),
                     scope.incident_id.into(),
                     now.into(),
                 ];
@@ -167,7 +168,7 @@ impl Store {
                     (false, false) => "departure_date, created_at",
                 };
                 let sql = format!(
-                    "UPDATE cases SET claimed_by = ?, lease_until = ? WHERE id = \
+                    "UPDATE cases SET claimed_by = ?, lease_until = ?, claimed_at = ? WHERE id = \
                      (SELECT id FROM cases WHERE {} ORDER BY {order} LIMIT 1 {{skip_locked}}) RETURNING id",
                     conditions.join(" AND ")
                 );

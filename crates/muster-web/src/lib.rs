@@ -6,6 +6,7 @@ pub mod error;
 pub mod health;
 pub mod i18n;
 pub mod incident_input;
+pub mod live_waits;
 pub mod metrics;
 mod observe;
 pub mod page_cache;

@@ -36,6 +36,7 @@ pub enum Command {
         /// The folder to write into; created if missing.
         dir: std::path::PathBuf,
     },
+    Simulate(crate::simulate::SimulateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,5 +109,10 @@ pub enum TokenCommand {
         user: String,
         #[arg(long)]
         name: String,
+    },
+    /// Revoke an API token by its id (printed when it was created).
+    Revoke {
+        #[arg(long)]
+        id: i64,
     },
 }

@@ -31,6 +31,7 @@ pub struct Config {
 pub struct QueueConfig {
     pub claim_minutes: i64,
     pub sla_scan_secs: u64,
+    pub wait_refresh_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -281,6 +282,12 @@ impl Config {
             return Err(key_error(
                 "intake.max_per_address",
                 "the limit and window must be at least 1",
+            ));
+        }
+        if !(1..=60).contains(&self.queue.wait_refresh_secs) {
+            return Err(key_error(
+                "queue.wait_refresh_secs",
+                "must be between 1 and 60: waits are refreshed at least every minute",
             ));
         }
         if self.queue.sla_scan_secs < 1 {

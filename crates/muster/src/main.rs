@@ -7,6 +7,7 @@ mod demo;
 mod logging;
 mod mail_worker;
 mod serve;
+mod simulate;
 mod sla_worker;
 
 use clap::Parser;

@@ -20,6 +20,21 @@ use crate::config::Config;
 /// two seconds within which every replica must serve a new update.
 const PAGE_SYNC_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Recomputes the posted waits from the live queue, at least every minute.
+async fn wait_refresh(state: Data<AppState>, interval: Duration, stop: CancellationToken) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        if let Err(err) = state.refresh_waits().await {
+            tracing::warn!(error = %err, "cannot refresh wait times; showing the last ones");
+        }
+    }
+}
+
 async fn page_sync(state: Data<AppState>, stop: CancellationToken) {
     let mut ticker = tokio::time::interval(PAGE_SYNC_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -104,6 +119,11 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let handle = server.handle();
     let stop = CancellationToken::new();
     let sync = tokio::spawn(page_sync(state.clone(), stop.clone()));
+    let waits = tokio::spawn(wait_refresh(
+        state.clone(),
+        Duration::from_secs(config.queue.wait_refresh_secs),
+        stop.clone(),
+    ));
     let mailer = Mailer::from_url(&config.mail.url, MAIL_POOL_SIZE)?;
     let mail = tokio::spawn(mail_worker::run(state.store.clone(), mailer, stop.clone()));
     let sla_settings = sla_worker::SlaSettings {
@@ -143,6 +163,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
         let _ = server_task.await;
     }
     let _ = sync.await;
+    let _ = waits.await;
     let _ = mail.await;
     let _ = sla.await;
     state.store.clone().close().await.ok();

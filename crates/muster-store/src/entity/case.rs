@@ -28,6 +28,8 @@ pub struct Model {
     pub lease_until: Option<TimeDateTimeWithTimeZone>,
     pub overdue_at: Option<TimeDateTimeWithTimeZone>,
     pub merged_into: Option<String>,
+    pub claimed_at: Option<TimeDateTimeWithTimeZone>,
+    pub handling_seconds: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -399,7 +399,12 @@ pub async fn receive(
     let acknowledger = state.acknowledger();
     let lang =
         Lang::parse(&parsed.intake.language).unwrap_or_else(|_| incident.default_language.clone());
-    let wait = state.form_wait_text(&incident, &lang);
+    let tier = incident
+        .settings
+        .windows
+        .priority(parsed.intake.departure_date, incident.today(state.now()))
+        .tier;
+    let wait = state.wait_text(&incident, channel, tier, &lang);
     // Email is answered by email; the other channels get the reply text back to post.
     let mail_ack =
         parsed.may_auto_reply && channel == ChannelKind::Email && parsed.thread.is_none();

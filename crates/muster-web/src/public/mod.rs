@@ -6,3 +6,4 @@ pub mod export;
 pub mod form;
 pub mod landing;
 pub mod render;
+pub mod wait_times;
