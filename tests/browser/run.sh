@@ -84,7 +84,7 @@ mkdir -p "$root/tests/artifacts/browser"
 rm -f "$root/tests/artifacts/browser/"*.png
 say "browser tests"
 status=0
-# One file at a time: the agent's journey counts the cases in the shared demo queue.
+# One file at a time: four Chromiums at once would crowd a two-core machine.
 MUSTER_URL="$url" node --test --test-concurrency=1 "$here/" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "server log (last 50 lines):" >&2
