@@ -16,6 +16,7 @@ test('a customer in English reads the page, submits the form and adds to the cas
   await page.getByText('All 412 passengers are ashore in Stavanger').waitFor();
   await j.shot('landing');
   await j.accessible('landing page (en)');
+  await j.onPhone('landing');
 
   const formLinks = page.locator(`a[href*="/i/${SLUG}/form"]`);
   assert.equal(await formLinks.count(), 1, 'the landing page has exactly one link to the form');
@@ -26,6 +27,7 @@ test('a customer in English reads the page, submits the form and adds to the cas
   await page.getByRole('heading', { level: 1, name: 'Tell us what you need' }).waitFor();
   await j.shot('form');
   await j.accessible('intake form');
+  await j.onPhone('form');
 
   // "kari@example" passes the browser's own check but has no domain: the server refuses it.
   const typed = {

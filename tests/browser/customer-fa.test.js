@@ -22,6 +22,7 @@ test('a customer in Persian reads the page right to left and submits the form in
   );
   await j.shot('landing');
   await j.accessible('landing page (fa)');
+  await j.onPhone('landing');
 
   await Promise.all([
     page.waitForURL((url) => url.pathname === `/i/${SLUG}/form`),

@@ -77,6 +77,25 @@ class Journey {
     return response;
   }
 
+  /**
+   * Looks at the current page on a phone-sized screen: screenshot, no sideways scrolling,
+   * axe again; then back to the desktop size.
+   */
+  async onPhone(label) {
+    const desktop = this.page.viewportSize();
+    await this.page.setViewportSize({ width: 360, height: 780 });
+    try {
+      await this.shot(`${label}-phone`);
+      const overflow = await this.page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
+      assert.ok(overflow <= 0, `${label} scrolls sideways on a phone by ${overflow}px`);
+      await this.accessible(`${label} on a phone`);
+    } finally {
+      await this.page.setViewportSize(desktop);
+    }
+  }
+
   /** Runs axe-core on the current page; fails on any serious or critical violation. */
   async accessible(label) {
     await this.page.addScriptTag({ path: require.resolve('axe-core') });
