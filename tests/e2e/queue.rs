@@ -251,7 +251,31 @@ async fn a_reply_goes_out_and_the_answer_threads_back() {
     let smtp = SmtpRecorder::start().await;
     let url = smtp.url();
     let app = TestApp::spawn_with(TestEngine::Postgres, &[("MUSTER__MAIL__URL", &url)]).await;
-    ready(&app).await;
+    let token = ready(&app).await;
+    let canned = |body: &str| json!({"canned": [{"key": "ferry-refund", "title": "Refunded", "body": body}]});
+    let api = reqwest::Client::new();
+    let broken = api
+        .put(app.at(&format!("/api/v1/incidents/{SLUG}/canned")))
+        .bearer_auth(&token)
+        .json(&canned("{{#if}}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        broken.status(),
+        422,
+        "a template that does not compile is refused"
+    );
+    let saved = api
+        .put(app.at(&format!("/api/v1/incidents/{SLUG}/canned")))
+        .bearer_auth(&token)
+        .json(&canned(
+            "Dear {{name}}, booking {{booking_ref}} is refunded in full. Your case: {{case_url}}",
+        ))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(saved.status(), 200);
     let reference = call(&app, 1, Some(2), Some("kari@example.no")).await;
     app.add_user_in(AGENT_EMAIL, "agent", "refunds");
     let agent = app.login(AGENT_EMAIL).await;
@@ -268,7 +292,7 @@ async fn a_reply_goes_out_and_the_answer_threads_back() {
         .form(&[
             ("csrf", csrf_of(&page).as_str()),
             ("body", ""),
-            ("canned", "refund-confirmed"),
+            ("canned", "ferry-refund"),
             ("then", "waiting_on_customer"),
         ])
         .send()
@@ -282,7 +306,7 @@ async fn a_reply_goes_out_and_the_answer_threads_back() {
         .unwrap_or_else(|| panic!("unparseable"));
     let body = parsed.body_text(0).unwrap_or_default().into_owned();
     assert!(
-        body.contains("We have refunded booking BK00001"),
+        body.contains("Dear Caller 1, booking BK00001 is refunded in full."),
         "the canned response, filled: {body}"
     );
     assert!(

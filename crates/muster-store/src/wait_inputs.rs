@@ -123,6 +123,27 @@ impl Store {
         Ok(answers)
     }
 
+    /// Estimates posted since `since` for one channel and tier: (when, point in minutes).
+    pub async fn posted_estimates_since(
+        &self,
+        incident_id: i64,
+        channel: ChannelKind,
+        tier: Tier,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<(OffsetDateTime, f64)>> {
+        Ok(wait_estimate::Entity::find()
+            .select_only()
+            .column(wait_estimate::Column::PostedAt)
+            .column(wait_estimate::Column::PointMinutes)
+            .filter(wait_estimate::Column::IncidentId.eq(incident_id))
+            .filter(wait_estimate::Column::Channel.eq(channel.as_str()))
+            .filter(wait_estimate::Column::Tier.eq(tier.as_str()))
+            .filter(wait_estimate::Column::PostedAt.gt(since))
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+
     pub async fn record_posted_estimates(
         &self,
         incident_id: i64,

@@ -1,6 +1,7 @@
 //! Muster's HTTP face: public pages, console, JSON API, health and metrics.
 
 pub mod api;
+pub mod canned_input;
 pub mod console;
 pub mod error;
 pub mod health;

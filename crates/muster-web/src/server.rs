@@ -116,6 +116,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(api::incidents::policies)
     .service(api::incidents::channels)
     .service(api::incidents::channel_wait)
+    .service(api::incidents::canned)
     .service(api::queue::next)
     .service(
         web::resource("/api/v1/inbound/{channel}")

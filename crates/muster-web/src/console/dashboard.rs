@@ -133,6 +133,47 @@ pub async fn dashboard(
         })
         .collect();
 
+    // Posted against realised: what a normal-tier customer on the form was told each hour,
+    // and how long the cases that came in that hour really waited for a first answer.
+    let posted = state
+        .store
+        .posted_estimates_since(incident.id, ChannelKind::Form, Tier::Normal, since)
+        .await?;
+    let mut comparison: Vec<BarGroup> = (0..24)
+        .map(|h| BarGroup {
+            label: format!("{:02}h", (since + Duration::hours(h + 1)).hour()),
+            values: vec![0.0, 0.0],
+        })
+        .collect();
+    let mut counts = vec![(0u32, 0u32); 24];
+    let hour_of = |at: time::OffsetDateTime| {
+        usize::try_from((at - since).whole_hours())
+            .unwrap_or(0)
+            .min(23)
+    };
+    for (at, point) in &posted {
+        let h = hour_of(*at);
+        comparison[h].values[0] += point;
+        counts[h].0 += 1;
+    }
+    for sample in samples.iter().filter(|s| s.created_at > since) {
+        let h = hour_of(sample.created_at);
+        comparison[h].values[1] +=
+            (sample.first_response_at - sample.created_at).whole_minutes() as f64;
+        counts[h].1 += 1;
+    }
+    for (group, (posted_n, realised_n)) in comparison.iter_mut().zip(&counts) {
+        group.values[0] /= f64::from((*posted_n).max(1));
+        group.values[1] /= f64::from((*realised_n).max(1));
+    }
+    let comparison_chart = crate::console::svg::paired_bars(
+        "Posted against realised wait (form, normal tier), minutes per hour of arrival",
+        &["posted", "realised"],
+        &comparison,
+        720,
+        220,
+    );
+
     let context = extend(
         base_context(&user, "Dashboard"),
         json!({
@@ -142,6 +183,7 @@ pub async fn dashboard(
             "contacts_total": contacts.len(),
             "contacts_chart": contacts_chart,
             "depth_chart": depth_chart,
+            "comparison_chart": comparison_chart,
             "responses": response_rows,
             "duplicates_avoided": state.store.duplicate_contacts_avoided(incident.id).await?,
             "agents_active": state.store.active_agents(now).await?,
