@@ -460,3 +460,64 @@ pub async fn receive(
         "reply": if parsed.may_auto_reply { Some(reply.join("\n")) } else { None },
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use mail_parser::MessageParser;
+    use proptest::prelude::*;
+
+    use super::{is_automatic, threaded_reference};
+
+    #[test]
+    fn robots_and_threads_are_recognised() {
+        let parse = |raw: &str| {
+            MessageParser::default().parse(raw.as_bytes()).map(|m| {
+                (
+                    is_automatic(&m),
+                    threaded_reference(&m).map(|r| r.to_string()),
+                )
+            })
+        };
+        assert_eq!(
+            parse("From: a@b.no\r\nAuto-Submitted: auto-replied\r\n\r\nx"),
+            Some((true, None))
+        );
+        assert_eq!(
+            parse("From: a@b.no\r\nAuto-Submitted: no\r\n\r\nx"),
+            Some((false, None))
+        );
+        assert_eq!(
+            parse("From: MAILER-DAEMON@b.no\r\n\r\nx"),
+            Some((true, None))
+        );
+        assert_eq!(
+            parse("From: a@b.no\r\nIn-Reply-To: <reply.7.MX-7K3Q9P@example.com>\r\n\r\nx"),
+            Some((false, Some("MX-7K3Q9P".to_owned())))
+        );
+        assert_eq!(
+            parse("From: a@b.no\r\nTo: crisis+MX-7K3Q9P@example.com\r\n\r\nx").and_then(|p| p.1),
+            Some("MX-7K3Q9P".to_owned())
+        );
+    }
+
+    proptest! {
+        /// Whatever arrives as an email, reading it never panics.
+        #[test]
+        fn any_bytes_are_read_without_panicking(raw in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            if let Some(message) = MessageParser::default().parse(&raw) {
+                let _ = is_automatic(&message);
+                let _ = threaded_reference(&message);
+                let _ = message.body_text(0);
+            }
+        }
+
+        #[test]
+        fn headers_of_any_text_are_read_without_panicking(headers in "[ -~\r\n]{0,400}", body in "\\PC{0,200}") {
+            let raw = format!("{headers}\r\n\r\n{body}");
+            if let Some(message) = MessageParser::default().parse(raw.as_bytes()) {
+                let _ = is_automatic(&message);
+                let _ = threaded_reference(&message);
+            }
+        }
+    }
+}
