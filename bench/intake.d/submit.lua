@@ -27,7 +27,7 @@ end
 function request()
   counter = counter + 1
   local n = id .. "x" .. counter .. "x" .. math.random(0, 0x7fffffff)
-  local body = "name=Bench+Customer&email=c" .. n .. "%40example.com&phone=&booking_ref=BK" .. math.random(100000, 999999)
+  local body = "name=Bench+Customer&email=c" .. n .. "%40example.com&phone=&booking_ref=" .. string.format("BK%07X%d", math.random(0, 0xfffffff), counter % 100000)
     .. "&departure_date=" .. departure .. "&request_type=refund&message=Please+refund+my+ticket&language=en"
     .. "&idempotency_key=" .. hex64()
   return wrk.format(nil, nil, nil, body)
