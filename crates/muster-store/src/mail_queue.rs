@@ -46,7 +46,11 @@ impl Store {
         Ok(claimed)
     }
 
-    pub async fn mark_mail_sent(&self, id: i64) -> StoreResult<()> {
+    /// Marks a batch sent in one statement.
+    pub async fn mark_mail_sent(&self, ids: &[i64]) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         mail_queue::Entity::update_many()
             .col_expr(mail_queue::Column::Status, Expr::value("sent"))
             .col_expr(mail_queue::Column::SentAt, Expr::value(now()))
@@ -54,7 +58,7 @@ impl Store {
                 mail_queue::Column::LeaseUntil,
                 Expr::value(Option::<time::OffsetDateTime>::None),
             )
-            .filter(mail_queue::Column::Id.eq(id))
+            .filter(mail_queue::Column::Id.is_in(ids.iter().copied()))
             .exec(&self.db)
             .await?;
         Ok(())

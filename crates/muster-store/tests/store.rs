@@ -373,7 +373,7 @@ async fn mail_is_claimed_once_and_retried(engine: TestEngine) {
         "a leased message is not claimed twice"
     );
     store
-        .mark_mail_sent(claimed[0].id)
+        .mark_mail_sent(&[claimed[0].id])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     store

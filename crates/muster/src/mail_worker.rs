@@ -20,7 +20,8 @@ fn backoff(attempts: i32) -> time::Duration {
     time::Duration::seconds(30 * (1_i64 << attempts.clamp(0, 11)))
 }
 
-async fn deliver(store: &Store, mailer: &Mailer, claimed: ClaimedMail) {
+/// Sends one message; failures are recorded here, successes returned to be marked together.
+async fn deliver(store: &Store, mailer: &Mailer, claimed: ClaimedMail) -> Option<i64> {
     let outcome = match serde_json::from_value::<OutgoingMessage>(claimed.payload) {
         Ok(message) => match message.build() {
             Ok(built) => mailer.send(built).await,
@@ -31,7 +32,7 @@ async fn deliver(store: &Store, mailer: &Mailer, claimed: ClaimedMail) {
         ))),
     };
     let marked = match outcome {
-        Ok(()) => store.mark_mail_sent(claimed.id).await,
+        Ok(()) => return Some(claimed.id),
         Err(SendError::Transient(reason)) if claimed.attempts < MAX_ATTEMPTS => {
             tracing::warn!(mail_id = claimed.id, attempts = claimed.attempts, %reason, "mail deferred");
             store
@@ -47,6 +48,7 @@ async fn deliver(store: &Store, mailer: &Mailer, claimed: ClaimedMail) {
         // The lease will expire and the message be sent again, with the same Message-ID.
         tracing::error!(mail_id = claimed.id, error = %err, "could not record a mail's outcome");
     }
+    None
 }
 
 pub async fn run(store: Store, mailer: Mailer, stop: CancellationToken) {

@@ -145,7 +145,8 @@ pub async fn dashboard(
             values: vec![0.0, 0.0],
         })
         .collect();
-    let mut counts = vec![(0u32, 0u32); 24];
+    // Not `counts`: that name holds the tier counts the page shows.
+    let mut per_hour = vec![(0u32, 0u32); 24];
     let hour_of = |at: time::OffsetDateTime| {
         usize::try_from((at - since).whole_hours())
             .unwrap_or(0)
@@ -154,15 +155,15 @@ pub async fn dashboard(
     for (at, point) in &posted {
         let h = hour_of(*at);
         comparison[h].values[0] += point;
-        counts[h].0 += 1;
+        per_hour[h].0 += 1;
     }
     for sample in samples.iter().filter(|s| s.created_at > since) {
         let h = hour_of(sample.created_at);
         comparison[h].values[1] +=
             (sample.first_response_at - sample.created_at).whole_minutes() as f64;
-        counts[h].1 += 1;
+        per_hour[h].1 += 1;
     }
-    for (group, (posted_n, realised_n)) in comparison.iter_mut().zip(&counts) {
+    for (group, (posted_n, realised_n)) in comparison.iter_mut().zip(&per_hour) {
         group.values[0] /= f64::from((*posted_n).max(1));
         group.values[1] /= f64::from((*realised_n).max(1));
     }
