@@ -274,7 +274,9 @@ impl SmtpRecorder {
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the SMTP recorder (python3 with aiosmtpd): {e}"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start the SMTP recorder (python3 with aiosmtpd): {e}")
+            });
         let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
         let mut lines = BufReader::new(stdout).lines();
         let ready = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await;
@@ -292,10 +294,18 @@ impl SmtpRecorder {
     /// The messages received so far, oldest first.
     pub fn messages(&self) -> Vec<String> {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.join("received"))
-            .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         paths.sort();
-        paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
+        paths
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
     }
 
     /// Waits until at least `count` messages arrived, up to `timeout`.

@@ -56,7 +56,12 @@ enum Column {
 }
 
 fn column(header: &str) -> Column {
-    match header.trim().to_ascii_lowercase().replace([' ', '-'], "_").as_str() {
+    match header
+        .trim()
+        .to_ascii_lowercase()
+        .replace([' ', '-'], "_")
+        .as_str()
+    {
         "email" | "e_mail" | "email_address" => Column::Email,
         "name" | "full_name" | "customer_name" => Column::Name,
         "booking_reference" | "booking_ref" | "booking" | "reference" => Column::Booking,
@@ -87,8 +92,10 @@ pub fn parse_audience_csv(
 ) -> Result<ParsedAudience, AudienceFileError> {
     let mut records = records(text)?.into_iter();
     let (_, header) = records.next().ok_or(AudienceFileError::Empty)?;
-    let columns: Vec<(Column, String)> =
-        header.iter().map(|h| (column(h), variable_name(h))).collect();
+    let columns: Vec<(Column, String)> = header
+        .iter()
+        .map(|h| (column(h), variable_name(h)))
+        .collect();
     if !columns.iter().any(|(c, _)| matches!(c, Column::Email)) {
         return Err(AudienceFileError::NoEmailColumn);
     }
@@ -184,7 +191,10 @@ mod tests {
                     per@example.no,Per,,,,C1\n";
         let parsed = parse_audience_csv(text, &Lang::english()).unwrap_or_default();
         assert_eq!(parsed.rows.len(), 2);
-        assert_eq!(parsed.rows[0].variables.get("cabin").map(String::as_str), Some("A12"));
+        assert_eq!(
+            parsed.rows[0].variables.get("cabin").map(String::as_str),
+            Some("A12")
+        );
         assert_eq!(parsed.rows[1].language, Lang::english());
         let lines: Vec<usize> = parsed.rejected.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![3, 4, 5]);

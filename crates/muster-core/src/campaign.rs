@@ -85,6 +85,7 @@ pub struct Progress {
     pub sent: u64,
     pub failed: u64,
     pub suppressed: u64,
+    pub cancelled: u64,
     /// Not yet sent: waiting, in flight or waiting for a retry.
     pub pending: u64,
     /// Messages per second since the campaign started.
@@ -136,7 +137,10 @@ mod tests {
             datetime!(2026-11-24 10:00:10 UTC),
         );
         assert!((progress.rate_per_second - 10.0).abs() < 1e-9);
-        assert_eq!(progress.estimated_finish, Some(datetime!(2026-11-24 10:00:30 UTC)));
+        assert_eq!(
+            progress.estimated_finish,
+            Some(datetime!(2026-11-24 10:00:30 UTC))
+        );
     }
 
     #[test]

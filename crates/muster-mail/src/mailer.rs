@@ -57,11 +57,14 @@ impl Mailer {
                 } else {
                     dir
                 };
-                std::fs::create_dir_all(&dir).map_err(|e| fail(format!("cannot create {dir}: {e}")))?;
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| fail(format!("cannot create {dir}: {e}")))?;
                 Ok(Mailer::Outbox(AsyncFileTransport::new(dir)))
             }
             "smtp" | "smtps" => {
-                let pool = PoolConfig::new().max_size(pool_size.max(1)).idle_timeout(Duration::from_secs(30));
+                let pool = PoolConfig::new()
+                    .max_size(pool_size.max(1))
+                    .idle_timeout(Duration::from_secs(30));
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(raw)
                     .map_err(|e| fail(e.to_string()))?
                     .timeout(Some(Duration::from_secs(30)))
@@ -119,15 +122,19 @@ mod tests {
 
     #[test]
     fn errors_never_show_the_password() {
-        let err = Mailer::from_url("ftp://user:hunter2@example.com", 1).err().map(|e| e.to_string());
+        let err = Mailer::from_url("ftp://user:hunter2@example.com", 1)
+            .err()
+            .map(|e| e.to_string());
         let err = err.unwrap_or_default();
         assert!(!err.contains("hunter2") && err.contains("***"), "{err}");
     }
 
     #[tokio::test]
     async fn the_outbox_writes_eml_files() {
-        let dir = std::env::temp_dir().join(format!("muster-outbox-{}", uuid::Uuid::new_v4().simple()));
-        let mailer = Mailer::from_url(&format!("file://{}", dir.display()), 1).unwrap_or_else(|e| panic!("{e}"));
+        let dir =
+            std::env::temp_dir().join(format!("muster-outbox-{}", uuid::Uuid::new_v4().simple()));
+        let mailer = Mailer::from_url(&format!("file://{}", dir.display()), 1)
+            .unwrap_or_else(|e| panic!("{e}"));
         let message = crate::OutgoingMessage {
             from: "a@example.com".into(),
             to: "b@example.com".into(),
@@ -142,7 +149,9 @@ mod tests {
         };
         let built = message.build().unwrap_or_else(|e| panic!("{e}"));
         mailer.send(built).await.unwrap_or_else(|e| panic!("{e}"));
-        let files: Vec<_> = std::fs::read_dir(&dir).map(|d| d.flatten().collect()).unwrap_or_default();
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().collect())
+            .unwrap_or_default();
         assert_eq!(files.len(), 1);
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -35,10 +35,11 @@ pub enum MessageError {
 }
 
 fn mailbox(raw: &str) -> Result<Mailbox, MessageError> {
-    raw.parse().map_err(|e: lettre::address::AddressError| MessageError::Address {
-        address: raw.to_owned(),
-        reason: e.to_string(),
-    })
+    raw.parse()
+        .map_err(|e: lettre::address::AddressError| MessageError::Address {
+            address: raw.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 fn raw(name: &'static str, value: String) -> HeaderValue {
@@ -67,16 +68,21 @@ impl OutgoingMessage {
         if let Some(url) = &self.list_unsubscribe {
             builder = builder
                 .raw_header(raw("List-Unsubscribe", format!("<{url}>")))
-                .raw_header(raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()));
+                .raw_header(raw(
+                    "List-Unsubscribe-Post",
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
         }
         let text = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
             .body(self.text.clone());
         let built = match &self.html {
             Some(html) => builder.multipart(
-                MultiPart::alternative()
-                    .singlepart(text)
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone())),
+                MultiPart::alternative().singlepart(text).singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(html.clone()),
+                ),
             ),
             None => builder.singlepart(text),
         };
@@ -105,15 +111,29 @@ mod tests {
 
     #[test]
     fn builds_the_headers_the_standards_ask_for() {
-        let wire = sample().build().map(|m| String::from_utf8_lossy(&m.formatted()).into_owned());
+        let wire = sample()
+            .build()
+            .map(|m| String::from_utf8_lossy(&m.formatted()).into_owned());
         let wire = wire.unwrap_or_else(|e| panic!("{e}"));
-        assert!(wire.contains("Message-ID: <case-MX-7K3Q9P-ack@example.com>"), "{wire}");
+        assert!(
+            wire.contains("Message-ID: <case-MX-7K3Q9P-ack@example.com>"),
+            "{wire}"
+        );
         assert!(wire.contains("Auto-Submitted: auto-replied"), "{wire}");
-        assert!(wire.contains("List-Unsubscribe: <https://example.com/u/abc>"), "{wire}");
-        assert!(wire.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{wire}");
+        assert!(
+            wire.contains("List-Unsubscribe: <https://example.com/u/abc>"),
+            "{wire}"
+        );
+        assert!(
+            wire.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+            "{wire}"
+        );
         assert!(wire.contains("multipart/alternative"), "{wire}");
         let headers = wire.split("\r\n\r\n").next().unwrap_or_default();
-        assert!(headers.is_ascii(), "non-ASCII headers are encoded: {headers}");
+        assert!(
+            headers.is_ascii(),
+            "non-ASCII headers are encoded: {headers}"
+        );
         assert!(headers.contains("=?utf-8?b?"), "{headers}");
     }
 

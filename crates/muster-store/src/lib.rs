@@ -2,9 +2,12 @@
 
 mod entity;
 
+pub mod audience;
 pub mod audit;
+pub mod campaigns;
 mod convert;
 pub mod db;
+pub mod dispatch;
 pub mod error;
 pub mod incidents;
 pub mod login_throttle;

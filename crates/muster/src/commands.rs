@@ -198,7 +198,11 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             for path in &written {
                 println!("{}", path.display());
             }
-            eprintln!("wrote {} files (each with .gz and .br) to {}", written.len(), dir.display());
+            eprintln!(
+                "wrote {} files (each with .gz and .br) to {}",
+                written.len(),
+                dir.display()
+            );
             Ok(())
         }
         Command::Token(TokenCommand::Create { user, name }) => {

@@ -1,8 +1,11 @@
 //! sea-orm entities: one per table. They never leave this crate; queries return core types.
 
 pub mod api_token;
+pub mod audience_member;
 pub mod audit_entry;
+pub mod campaign;
 pub mod channel;
+pub mod delivery;
 pub mod incident;
 pub mod incident_update;
 pub mod login_attempt;

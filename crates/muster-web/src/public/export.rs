@@ -12,7 +12,10 @@ use crate::public::render::PageRenderer;
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("writing {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("rendering {slug}: {source}")]
     Render {
         slug: String,
@@ -28,7 +31,10 @@ fn write_body(path: &Path, body: &CachedBody) -> Result<(), ExportError> {
                 source,
             })?;
         }
-        std::fs::write(&target, bytes).map_err(|source| ExportError::Write { path: target, source })
+        std::fs::write(&target, bytes).map_err(|source| ExportError::Write {
+            path: target,
+            source,
+        })
     };
     let with_suffix = |suffix: &str| {
         let mut name = path.as_os_str().to_owned();
@@ -41,7 +47,11 @@ fn write_body(path: &Path, body: &CachedBody) -> Result<(), ExportError> {
 }
 
 /// Writes every public incident; returns the files written (without their compressed twins).
-pub fn export(renderer: &PageRenderer<'_>, incidents: &[Incident], dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
+pub fn export(
+    renderer: &PageRenderer<'_>,
+    incidents: &[Incident],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ExportError> {
     let mut written = Vec::new();
     for incident in incidents.iter().filter(|i| i.status.is_public()) {
         let slug = incident.slug.as_str();
@@ -50,11 +60,20 @@ pub fn export(renderer: &PageRenderer<'_>, incidents: &[Incident], dir: &Path) -
             source: Box::new(e),
         })?;
         let base = dir.join("i").join(slug);
-        let mut files = vec![(base.join("index.html"), pages.landing_for(&pages.default_language))];
+        let mut files = vec![(
+            base.join("index.html"),
+            pages.landing_for(&pages.default_language),
+        )];
         for lang in &pages.languages {
-            files.push((base.join(lang.as_str()).join("index.html"), pages.landing.get(lang)));
+            files.push((
+                base.join(lang.as_str()).join("index.html"),
+                pages.landing.get(lang),
+            ));
         }
-        files.push((dir.join("i").join(format!("{slug}.json")), Some(&pages.json)));
+        files.push((
+            dir.join("i").join(format!("{slug}.json")),
+            Some(&pages.json),
+        ));
         files.push((base.join("feed.atom"), Some(&pages.atom)));
         for (path, body) in files {
             if let Some(body) = body {
