@@ -112,11 +112,14 @@ impl Progress {
     }
 }
 
-/// How long to wait before the `attempt`th retry of a temporary failure: 1, 2, 4 … minutes,
-/// at most an hour.
-pub fn retry_delay(attempt: u32) -> time::Duration {
-    let minutes = 1_i64 << attempt.saturating_sub(1).min(6);
-    time::Duration::minutes(minutes.min(60))
+/// How long to wait before the `attempt`th retry of a temporary failure: `first`, then
+/// twice as long each time, at most an hour.
+pub fn retry_delay_from(first: std::time::Duration, attempt: u32) -> time::Duration {
+    let factor = 1_u32 << attempt.saturating_sub(1).min(12);
+    let wait = first
+        .saturating_mul(factor)
+        .min(std::time::Duration::from_secs(3600));
+    time::Duration::try_from(wait).unwrap_or(time::Duration::HOUR)
 }
 
 #[cfg(test)]
@@ -145,8 +148,9 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_caps() {
-        assert_eq!(retry_delay(1), time::Duration::minutes(1));
-        assert_eq!(retry_delay(3), time::Duration::minutes(4));
-        assert_eq!(retry_delay(30), time::Duration::minutes(60));
+        let minute = std::time::Duration::from_secs(60);
+        assert_eq!(retry_delay_from(minute, 1), time::Duration::minutes(1));
+        assert_eq!(retry_delay_from(minute, 3), time::Duration::minutes(4));
+        assert_eq!(retry_delay_from(minute, 30), time::Duration::minutes(60));
     }
 }

@@ -279,3 +279,56 @@ impl Store {
         Ok(true)
     }
 }
+
+/// The outcome of importing a file: what was added, updated and refused (line, reason).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub created: u64,
+    pub updated: u64,
+    pub rejected: Vec<muster_core::audience::Rejection>,
+}
+
+/// Rows per transaction when importing, and per progress report.
+const IMPORT_BATCH: usize = 2000;
+
+impl Store {
+    /// Imports a parsed file into the incident `slug`, batch by batch, calling
+    /// `progress(done, total)` after each; audited once with the counts (never addresses).
+    pub async fn import_audience(
+        &self,
+        slug: &str,
+        parsed: muster_core::audience::ParsedAudience,
+        actor: &str,
+        mut progress: impl FnMut(usize, usize),
+    ) -> StoreResult<ImportReport> {
+        let incident = self
+            .incident_by_slug(slug)
+            .await?
+            .ok_or(crate::StoreError::NotFound("incident"))?;
+        let total = parsed.rows.len();
+        let mut report = ImportReport {
+            rows: total + parsed.rejected.len(),
+            rejected: parsed.rejected,
+            ..Default::default()
+        };
+        for (i, batch) in parsed.rows.chunks(IMPORT_BATCH).enumerate() {
+            let counts = self.upsert_audience(incident.id, batch).await?;
+            report.created += counts.created;
+            report.updated += counts.updated;
+            progress((i * IMPORT_BATCH + batch.len()).min(total), total);
+        }
+        self.audit(
+            actor,
+            "audience.import",
+            slug,
+            serde_json::json!({
+                "created": report.created,
+                "updated": report.updated,
+                "rejected": report.rejected.len(),
+            }),
+        )
+        .await?;
+        Ok(report)
+    }
+}

@@ -57,6 +57,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(public::landing::json)
     .service(public::landing::feed)
     .service(public::landing::page)
+    .service(public::subscribe::show)
+    .service(public::subscribe::subscribe)
+    .service(public::unsubscribe::confirm)
+    .service(public::unsubscribe::unsubscribe)
     .service(console::login::login_form)
     .service(console::login::login)
     .service(console::login::logout)
@@ -77,6 +81,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(api::incidents::policies)
     .service(api::incidents::channels)
     .service(api::incidents::channel_wait)
+    .service(api::audience::import)
+    .service(api::audience::counts)
+    .service(api::campaigns::create)
+    .service(api::campaigns::list)
+    .service(api::campaigns::preview)
+    .service(api::campaigns::test)
+    .service(api::campaigns::show)
+    .service(api::campaigns::control)
     .default_service(web::to(not_found));
 }
 

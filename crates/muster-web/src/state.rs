@@ -12,6 +12,15 @@ use crate::page_cache::{IncidentPages, PageCache};
 use crate::public::render::PageRenderer;
 use crate::templates;
 
+/// How the web layer sends a single message.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    pub mailer: muster_mail::Mailer,
+    pub from: String,
+    /// Ends the Message-IDs of messages sent from requests.
+    pub id_domain: String,
+}
+
 #[derive(Clone)]
 pub struct WebConfig {
     /// Public address without a trailing slash, e.g. `https://status.example.com`.
@@ -45,6 +54,8 @@ pub struct AppState {
     pub translations: Translations,
     pub pages: PageCache,
     pub metrics: Metrics,
+    /// Sending mail from a request (confirmations, test sends); `None` in static exports.
+    pub mail: Option<MailSettings>,
     /// Where `/crisis` points, kept in memory so it answers while the database is down.
     crisis_slug: RwLock<Option<String>>,
 }
@@ -58,6 +69,7 @@ impl AppState {
             translations: Translations::load()?,
             pages: PageCache::default(),
             metrics: Metrics::default(),
+            mail: None,
             crisis_slug: RwLock::new(None),
         })
     }

@@ -2,10 +2,11 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 9] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
+    ("notice", include_str!("../templates/notice.hbs")),
     (
         "console_layout",
         include_str!("../templates/console/layout.hbs"),

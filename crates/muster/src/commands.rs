@@ -185,6 +185,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{slug} is resolved");
             Ok(())
         }
+        Command::Audience(command) => crate::bulk::audience(command, config).await,
+        Command::Campaign(command) => crate::bulk::campaign(command, config).await,
         Command::ExportStatic { dir } => {
             let store = connect(&config).await?;
             let mut incidents = Vec::new();

@@ -1,4 +1,4 @@
-//! `muster serve`: the HTTP server, the page-sync worker, and graceful shutdown.
+//! `muster serve`: the HTTP server, the page-sync and mail workers, and graceful shutdown.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -63,7 +63,14 @@ pub fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<
         login_window: time::Duration::minutes(config.security.login_window_minutes),
         inbound_secret: config.inbound.secret.clone(),
     };
-    AppState::new(store, web_config).context("loading templates and translations")
+    let mut state =
+        AppState::new(store, web_config).context("loading templates and translations")?;
+    state.mail = Some(muster_web::MailSettings {
+        mailer: crate::mail::mailer(config)?,
+        from: config.mail.from.clone(),
+        id_domain: config.mail_domain(),
+    });
+    Ok(state)
 }
 
 pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()> {
@@ -93,6 +100,8 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let handle = server.handle();
     let stop = CancellationToken::new();
     let sync = tokio::spawn(page_sync(state.clone(), stop.clone()));
+    let dispatcher = crate::mail::dispatcher(state.store.clone(), &config)?;
+    let dispatch = tokio::spawn(dispatcher.run(stop.clone()));
 
     let shutdown = shutdown_signal().context("installing the signal handlers")?;
     // Tests and scripts read this line to find the port.
@@ -119,6 +128,8 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
         let _ = server_task.await;
     }
     let _ = sync.await;
+    // In-flight sends finish and every outcome is written before the store closes.
+    let _ = dispatch.await;
     state.store.clone().close().await.ok();
     tracing::info!("stopped");
     Ok(())

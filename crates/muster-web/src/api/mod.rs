@@ -1,5 +1,7 @@
 //! The JSON API under `/api/v1`, for integrations and scripts. Bearer tokens.
 
+pub mod audience;
 pub mod auth;
+pub mod campaigns;
 pub mod incidents;
 pub mod openapi;

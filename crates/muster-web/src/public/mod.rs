@@ -1,5 +1,9 @@
-//! The public face: the landing page, its JSON and feed, and `/crisis`.
+//! The public face: the landing page, its JSON and feed, `/crisis`, and subscribing to
+//! and unsubscribing from email updates.
 
 pub mod export;
 pub mod landing;
+pub mod notice;
 pub mod render;
+pub mod subscribe;
+pub mod unsubscribe;
