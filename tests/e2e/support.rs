@@ -87,6 +87,34 @@ impl TestApp {
         }
     }
 
+    /// The app with extra settings, e.g. `MUSTER__MAIL__URL` pointing at an [`SmtpRecorder`].
+    pub async fn spawn_with(engine: TestEngine, extra_env: &[(&str, &str)]) -> Self {
+        let db = TestDb::create(engine).await;
+        let dir = scratch_dir();
+        let (child, url) = start(&db.url, &dir, extra_env).await;
+        Self {
+            url,
+            db,
+            dir,
+            child: Some(child),
+        }
+    }
+
+    /// Starts the app again on the same database and folder (after `terminate` or `kill`).
+    pub async fn restart(&mut self, extra_env: &[(&str, &str)]) {
+        let (child, url) = start(&self.db.url, &self.dir, extra_env).await;
+        self.child = Some(child);
+        self.url = url;
+    }
+
+    /// SIGKILL: no clean-up of any kind, like a crash or an OOM kill.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(&child, "KILL");
+            let _ = child.wait().await;
+        }
+    }
+
     /// Another replica over the same database.
     pub async fn replica(&self) -> (Child, String) {
         start(&self.db.url, &self.dir, &[]).await
