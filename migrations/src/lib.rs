@@ -3,6 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial_schema;
+mod m20261124_000002_case_tokens;
 mod m20261124_100000_bulk_mail;
 
 pub struct Migrator;
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261124_000001_initial_schema::Migration),
+            Box::new(m20261124_000002_case_tokens::Migration),
             Box::new(m20261124_100000_bulk_mail::Migration),
         ]
     }

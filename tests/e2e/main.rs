@@ -4,5 +4,6 @@ mod support;
 
 mod bulk_mail;
 mod console_auth;
+mod intake;
 mod landing;
 mod operations;

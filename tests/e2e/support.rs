@@ -45,6 +45,9 @@ pub struct TestApp {
     child: Option<Child>,
 }
 
+/// The inbound webhook secret every test app is configured with.
+pub const INBOUND_SECRET: &str = "test-inbound-secret-0123456789abcdef";
+
 /// A client that keeps cookies and shows redirects instead of following them.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -57,8 +60,28 @@ pub fn browser() -> reqwest::Client {
 
 impl TestApp {
     pub async fn spawn(engine: TestEngine) -> Self {
+        Self::spawn_with(engine, &[]).await
+    }
+
+    /// Spawns with extra `MUSTER__…` settings.
+    pub async fn spawn_with(engine: TestEngine, extra_env: &[(&str, &str)]) -> Self {
         let db = TestDb::create(engine).await;
-        Self::spawn_on(db, scratch_dir()).await
+        let dir = scratch_dir();
+        let (child, url) = start(&db.url, &dir, extra_env).await;
+        Self {
+            url,
+            db,
+            dir,
+            child: Some(child),
+        }
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same database and folder.
+    pub async fn restart_with(&mut self, extra_env: &[(&str, &str)]) {
+        assert!(self.terminate().await, "muster stops cleanly");
+        let (child, url) = start(&self.db.url, &self.dir, extra_env).await;
+        self.child = Some(child);
+        self.url = url;
     }
 
     /// The environment every process of this app runs with.
@@ -73,31 +96,8 @@ impl TestApp {
                 format!("file://{}/outbox", dir.display()),
             ),
             ("MUSTER__LOG__LEVEL".into(), "info".into()),
+            ("MUSTER__INBOUND__SECRET".into(), INBOUND_SECRET.into()),
         ]
-    }
-
-    pub async fn spawn_on(db: TestDb, dir: PathBuf) -> Self {
-        let child = start(&db.url, &dir, &[]).await;
-        let (child, url) = child;
-        Self {
-            url,
-            db,
-            dir,
-            child: Some(child),
-        }
-    }
-
-    /// The app with extra settings, e.g. `MUSTER__MAIL__URL` pointing at an [`SmtpRecorder`].
-    pub async fn spawn_with(engine: TestEngine, extra_env: &[(&str, &str)]) -> Self {
-        let db = TestDb::create(engine).await;
-        let dir = scratch_dir();
-        let (child, url) = start(&db.url, &dir, extra_env).await;
-        Self {
-            url,
-            db,
-            dir,
-            child: Some(child),
-        }
     }
 
     /// Starts the app again on the same database and folder (after `terminate` or `kill`).

@@ -3,11 +3,14 @@
 
 pub mod audience;
 pub mod campaign;
+pub mod case;
 pub mod case_ref;
 pub mod contact_info;
 pub mod csv;
 pub mod date_format;
+pub mod inbound_text;
 pub mod incident;
+pub mod intake;
 pub mod language;
 pub mod localized;
 pub mod markdown;

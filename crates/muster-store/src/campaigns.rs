@@ -4,8 +4,8 @@
 use muster_core::campaign::{Campaign, CampaignContent, CampaignStatus, Progress, Segment};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement, TransactionTrait, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait, Value,
 };
 use time::OffsetDateTime;
 
@@ -43,15 +43,6 @@ fn to_campaign(m: campaign::Model, slug: String) -> StoreResult<Campaign> {
     })
 }
 
-/// `$1`-style placeholders as each engine wants them (`?1` is SQLite's numbered form).
-pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = match backend {
-        DbBackend::Postgres => sql.to_owned(),
-        _ => sql.replace('$', "?"),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
-
 /// Writes one pending delivery per selected, unsuppressed member, each with its
 /// Message-ID, in one statement; returns how many.
 async fn write_deliveries<C: ConnectionTrait>(
@@ -63,6 +54,7 @@ async fn write_deliveries<C: ConnectionTrait>(
 ) -> StoreResult<u64> {
     let mut values: Vec<Value> = vec![
         campaign_id.into(),
+        campaign_id.into(),
         format!("@{id_domain}").into(),
         now().into(),
         incident_id.into(),
@@ -70,33 +62,35 @@ async fn write_deliveries<C: ConnectionTrait>(
     ];
     let mut filters = String::new();
     if !segment.languages.is_empty() {
-        let mut marks = Vec::new();
-        for lang in &segment.languages {
-            values.push(lang.as_str().into());
-            marks.push(format!("${}", values.len()));
-        }
-        filters.push_str(&format!(" AND a.language IN ({})", marks.join(", ")));
+        let marks = vec!["?"; segment.languages.len()].join(", ");
+        values.extend(segment.languages.iter().map(|l| Value::from(l.as_str())));
+        filters.push_str(&format!(" AND a.language IN ({marks})"));
     }
     if let Some(from) = segment.departure_from {
         values.push(from.into());
-        filters.push_str(&format!(" AND a.departure_date >= ${}", values.len()));
+        filters.push_str(" AND a.departure_date >= ?");
     }
     if let Some(to) = segment.departure_to {
         values.push(to.into());
-        filters.push_str(&format!(" AND a.departure_date <= ${}", values.len()));
+        filters.push_str(" AND a.departure_date <= ?");
     }
+    // The Message-ID is derived from the campaign and the member: stable across re-sends.
     let sql = format!(
         "INSERT INTO deliveries (campaign_id, audience_member_id, status, message_id, attempts, next_attempt_at) \
-         SELECT $1, a.id, 'pending', 'campaign-' || CAST($1 AS TEXT) || '-' || CAST(a.id AS TEXT) || $2, 0, $3 \
+         SELECT ?, a.id, 'pending', 'campaign-' || CAST(? AS TEXT) || '-' || CAST(a.id AS TEXT) || ?, 0, ? \
          FROM audience_members a \
-         WHERE a.incident_id = $4 AND a.unsubscribed_at IS NULL AND a.bounced_at IS NULL \
-         AND (a.source <> $5 OR a.confirmed_at IS NOT NULL) \
+         WHERE a.incident_id = ? AND a.unsubscribed_at IS NULL AND a.bounced_at IS NULL \
+         AND (a.source <> ? OR a.confirmed_at IS NOT NULL) \
          AND NOT EXISTS (SELECT 1 FROM audience_members s WHERE s.email = a.email \
              AND (s.unsubscribed_at IS NOT NULL OR s.bounced_at IS NOT NULL)){filters} \
          ORDER BY a.id"
     );
     let result = conn
-        .execute_raw(statement(conn.get_database_backend(), &sql, values))
+        .execute_raw(crate::raw_sql::statement(
+            conn.get_database_backend(),
+            &sql,
+            values,
+        ))
         .await?;
     Ok(result.rows_affected())
 }

@@ -8,6 +8,7 @@ use muster_core::role::Role;
 use muster_core::slug::Slug;
 use muster_core::wait::WaitRange;
 use muster_store::StoreError;
+use muster_store::cases::{Intake, IntakeOutcome, MailJob, TokenScope};
 use muster_store::incidents::{ChannelInput, IncidentDraft, IncidentEdit};
 use muster_store::testing::{TestDb, TestEngine};
 
@@ -207,4 +208,203 @@ async fn failed_logins_are_counted(engine: TestEngine) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(counts, (0, 1));
+}
+
+on_both_engines!(one_customer_one_case, mail_is_claimed_once_and_retried);
+
+fn intake(
+    incident_id: i64,
+    channel: ChannelKind,
+    email: Option<&str>,
+    external_id: &str,
+) -> Intake {
+    Intake {
+        incident_id,
+        channel,
+        customer_name: "Kari".into(),
+        email: email.map(str::to_owned),
+        phone: None,
+        booking_ref: Some("AB1234".into()),
+        handle: None,
+        departure_date: None,
+        request_type: "refund".into(),
+        team: Some("refunds".into()),
+        language: "en".into(),
+        body: format!("message {external_id}"),
+        external_id: Some(external_id.into()),
+        into_case: None,
+        meta: serde_json::json!({}),
+    }
+}
+
+fn ack(case: &muster_core::case::Case, outcome: IntakeOutcome) -> Option<MailJob> {
+    Some(MailJob {
+        kind: "ack".into(),
+        recipient: case.email.clone().unwrap_or_default(),
+        payload: serde_json::json!({ "outcome": outcome }),
+    })
+}
+
+async fn one_customer_one_case(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let incident = store
+        .create_incident(draft("ferry"), "test")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = store
+        .take_in(
+            intake(
+                incident.id,
+                ChannelKind::Form,
+                Some("kari@example.no"),
+                "form-1",
+            ),
+            "token-1",
+            ack,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.outcome, IntakeOutcome::Created);
+    assert!(first.full_access);
+    let replay = store
+        .take_in(
+            intake(
+                incident.id,
+                ChannelKind::Form,
+                Some("kari@example.no"),
+                "form-1",
+            ),
+            "token-1",
+            ack,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (replay.outcome, replay.case.id, replay.full_access),
+        (IntakeOutcome::Replayed, first.case.id, true)
+    );
+    // The same booking reference on another channel, without an email, joins the case.
+    let social = store
+        .take_in(
+            intake(incident.id, ChannelKind::Social, None, "tweet-9"),
+            "token-2",
+            ack,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (social.outcome, social.case.id, social.full_access),
+        (IntakeOutcome::Joined, first.case.id, false)
+    );
+    assert_eq!(social.case.contact_count, 2);
+    let reference = first.case.reference.clone();
+    let (_, scope) = store
+        .case_by_token(&reference, "token-2")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("token-2"));
+    assert_eq!(scope, TokenScope::Receipt);
+    assert!(
+        store
+            .case_by_token(&reference, "token-x")
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    let conversation = store
+        .customer_conversation(first.case.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(conversation.len(), 2);
+    assert_eq!(
+        store.duplicate_contacts_avoided(incident.id).await.ok(),
+        Some(1)
+    );
+    assert_eq!(
+        store.unsent_mail_count().await.ok(),
+        Some(2),
+        "one acknowledgement per stored contact, none for the replay"
+    );
+}
+
+async fn mail_is_claimed_once_and_retried(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let incident = store
+        .create_incident(draft("ferry"), "test")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..3 {
+        let email = format!("c{i}@example.com");
+        store
+            .take_in(
+                intake(
+                    incident.id,
+                    ChannelKind::Form,
+                    Some(&email),
+                    &format!("f{i}"),
+                ),
+                &format!("t{i}"),
+                |c, o| {
+                    let mut job = ack(c, o)?;
+                    job.recipient = format!("c{}", c.id);
+                    Some(job)
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // Distinct booking references would be needed for distinct cases; these all joined one.
+    let lease = time::Duration::seconds(60);
+    let claimed = store
+        .claim_mail(10, lease)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(claimed.len(), 3);
+    assert!(
+        store
+            .claim_mail(10, lease)
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "a leased message is not claimed twice"
+    );
+    store
+        .mark_mail_sent(claimed[0].id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .mark_mail_failed(claimed[1].id, "451 later", Some(time::Duration::ZERO))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .mark_mail_failed(claimed[2].id, "550 no such user", None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let again = store
+        .claim_mail(10, lease)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        again.iter().map(|m| (m.id, m.attempts)).collect::<Vec<_>>(),
+        vec![(claimed[1].id, 2)]
+    );
+    // An expired lease (a crashed sender) makes the message claimable again.
+    store
+        .mark_mail_failed(again[0].id, "x", Some(time::Duration::ZERO))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let crashed = store
+        .claim_mail(10, time::Duration::seconds(-1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(crashed.len(), 1);
+    let recovered = store
+        .claim_mail(10, lease)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(recovered.len(), 1);
 }

@@ -17,6 +17,12 @@ pub enum WebError {
     Unauthorized,
     #[error("you are not allowed to do that")]
     Forbidden,
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("the form has expired: reload the page and try again")]
     CsrfRejected,
     #[error("{0}")]
@@ -52,7 +58,9 @@ impl ResponseError for WebError {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::LoginRequired => StatusCode::SEE_OTHER,
-            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::Unauthorized | WebError::BadSignature(_) => StatusCode::UNAUTHORIZED,
+            WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             WebError::Forbidden | WebError::CsrfRejected => StatusCode::FORBIDDEN,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

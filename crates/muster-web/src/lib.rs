@@ -11,6 +11,7 @@ pub mod metrics;
 mod observe;
 pub mod page_cache;
 pub mod public;
+pub mod rate_limit;
 pub mod server;
 pub mod state;
 mod templates;

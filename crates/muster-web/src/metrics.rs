@@ -5,6 +5,9 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use muster_core::incident::ChannelKind;
+use muster_store::cases::IntakeOutcome;
+
 const BUCKETS: [f64; 11] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
@@ -21,6 +24,7 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     queue_depth: AtomicI64,
+    intake: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 impl Metrics {
@@ -37,6 +41,18 @@ impl Metrics {
             }
             histogram.count += 1;
             histogram.sum += seconds;
+        }
+    }
+
+    /// Counts an inbound contact by channel and outcome (created, joined, replayed).
+    pub fn count_intake(&self, channel: ChannelKind, outcome: IntakeOutcome) {
+        let outcome = match outcome {
+            IntakeOutcome::Created => "created",
+            IntakeOutcome::Joined => "joined",
+            IntakeOutcome::Replayed => "replayed",
+        };
+        if let Ok(mut intake) = self.intake.lock() {
+            *intake.entry((channel.as_str(), outcome)).or_default() += 1;
         }
     }
 
@@ -80,6 +96,16 @@ impl Metrics {
                     out,
                     "muster_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
                     h.count
+                );
+            }
+        }
+        out.push_str("# HELP muster_intake_total Inbound contacts by channel and outcome; joined = a duplicate case avoided.\n");
+        out.push_str("# TYPE muster_intake_total counter\n");
+        if let Ok(intake) = self.intake.lock() {
+            for ((channel, outcome), count) in intake.iter() {
+                let _ = writeln!(
+                    out,
+                    "muster_intake_total{{channel=\"{channel}\",outcome=\"{outcome}\"}} {count}"
                 );
             }
         }

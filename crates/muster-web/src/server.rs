@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use actix_web::error::UrlencodedError;
 use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError};
@@ -14,6 +15,7 @@ use crate::{api, console, health, public};
 
 /// Largest body accepted anywhere: enough for a long form, not for an attack.
 const MAX_BODY_BYTES: usize = 256 * 1024;
+const INBOUND_MAX_BYTES: usize = 10 * 1024 * 1024;
 
 fn body_error(message: String) -> actix_web::Error {
     let response = HttpResponse::BadRequest().json(json!({ "error": message }));
@@ -47,7 +49,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(
         web::FormConfig::default()
             .limit(MAX_BODY_BYTES)
-            .error_handler(|err, _| body_error(format!("the form could not be read: {err}"))),
+            .error_handler(|err, _| match err {
+                UrlencodedError::ContentType => {
+                    let message = "send the form as application/x-www-form-urlencoded".to_owned();
+                    let response =
+                        HttpResponse::UnsupportedMediaType().json(json!({ "error": message }));
+                    actix_web::error::InternalError::from_response(message, response).into()
+                }
+                other => body_error(format!("the form could not be read: {other}")),
+            }),
     )
     .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
     .service(health::healthz)
@@ -56,11 +66,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(public::landing::crisis)
     .service(public::landing::json)
     .service(public::landing::feed)
+    .service(public::form::show)
+    .service(public::form::submit)
     .service(public::landing::page)
     .service(public::subscribe::show)
     .service(public::subscribe::subscribe)
     .service(public::unsubscribe::confirm)
     .service(public::unsubscribe::unsubscribe)
+    .service(public::case_page::show)
+    .service(public::case_page::add)
     .service(console::login::login_form)
     .service(console::login::login)
     .service(console::login::logout)
@@ -89,6 +103,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(api::campaigns::test)
     .service(api::campaigns::show)
     .service(api::campaigns::control)
+    .service(
+        web::resource("/api/v1/inbound/{channel}")
+            // Raw emails may carry attachments: a larger limit here only.
+            .app_data(web::PayloadConfig::new(INBOUND_MAX_BYTES))
+            .route(web::post().to(api::inbound::receive)),
+    )
     .default_service(web::to(not_found));
 }
 

@@ -9,7 +9,9 @@ use time::Duration;
 use crate::i18n::Translations;
 use crate::metrics::Metrics;
 use crate::page_cache::{IncidentPages, PageCache};
+use crate::public::acknowledgement::Acknowledger;
 use crate::public::render::PageRenderer;
+use crate::rate_limit::RateLimiter;
 use crate::templates;
 
 /// How the web layer sends a single message.
@@ -30,6 +32,16 @@ pub struct WebConfig {
     pub login_window: Duration,
     /// Shared HMAC-SHA256 secret of inbound webhooks; empty refuses them all.
     pub inbound_secret: String,
+    /// Finds booking references in free text (emails, posts, call notes).
+    pub booking_pattern: regex_lite::Regex,
+    /// `Name <address>` that customer mail comes from.
+    pub mail_from: String,
+    /// Shifts Muster's idea of now: for drills ("what does tomorrow's queue look like")
+    /// and for tests of tiers that rise as the days pass.
+    pub clock_offset: Duration,
+    /// Form submissions allowed per address within `intake_window`.
+    pub intake_limit: u32,
+    pub intake_window: std::time::Duration,
 }
 
 impl WebConfig {
@@ -56,12 +68,14 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Sending mail from a request (confirmations, test sends); `None` in static exports.
     pub mail: Option<MailSettings>,
+    pub intake_limiter: RateLimiter,
     /// Where `/crisis` points, kept in memory so it answers while the database is down.
     crisis_slug: RwLock<Option<String>>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: WebConfig) -> Result<Self, StateError> {
+        let intake_limiter = RateLimiter::new(config.intake_limit, config.intake_window);
         Ok(Self {
             store,
             config,
@@ -70,6 +84,7 @@ impl AppState {
             pages: PageCache::default(),
             metrics: Metrics::default(),
             mail: None,
+            intake_limiter,
             crisis_slug: RwLock::new(None),
         })
     }
@@ -80,6 +95,41 @@ impl AppState {
             translations: &self.translations,
             base_url: &self.config.base_url,
         }
+    }
+
+    /// Now, as Muster sees it (the real clock plus any configured offset).
+    pub fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc() + self.config.clock_offset
+    }
+
+    pub fn acknowledger(&self) -> Acknowledger<'_> {
+        let address = self
+            .config
+            .mail_from
+            .rsplit_once('<')
+            .map(|(_, rest)| rest.trim_end_matches('>'))
+            .unwrap_or(&self.config.mail_from);
+        Acknowledger {
+            translations: &self.translations,
+            base_url: &self.config.base_url,
+            from: &self.config.mail_from,
+            domain: address
+                .rsplit_once('@')
+                .map(|(_, d)| d)
+                .unwrap_or("muster.invalid"),
+        }
+    }
+
+    /// The wait posted for the form channel, in words, if one is posted.
+    pub fn form_wait_text(
+        &self,
+        incident: &muster_core::incident::Incident,
+        lang: &muster_core::language::Lang,
+    ) -> Option<String> {
+        incident
+            .channel(muster_core::incident::ChannelKind::Form)
+            .and_then(|c| c.posted_wait)
+            .map(|w| self.translations.wait(lang, w.phrase()))
     }
 
     pub fn crisis_slug(&self) -> Option<String> {
@@ -97,6 +147,9 @@ impl AppState {
         }
         let public: Vec<String> = versions.into_iter().map(|(slug, _)| slug).collect();
         self.pages.retain(&public);
+        let depth = self.store.open_case_count().await?;
+        self.metrics
+            .set_queue_depth(i64::try_from(depth).unwrap_or(i64::MAX));
         self.refresh_crisis().await
     }
 

@@ -2,10 +2,12 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 11] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
+    ("form", include_str!("../templates/form.hbs")),
+    ("case", include_str!("../templates/case.hbs")),
     ("notice", include_str!("../templates/notice.hbs")),
     (
         "console_layout",

@@ -21,12 +21,28 @@ pub struct Config {
     pub log: LogConfig,
     pub security: SecurityConfig,
     pub inbound: InboundConfig,
+    pub intake: IntakeConfig,
+    pub clock: ClockConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeConfig {
+    pub max_per_address: u32,
+    pub window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    pub offset_hours: i64,
 }
 
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InboundConfig {
     pub secret: String,
+    pub booking_ref_pattern: String,
 }
 
 /// Never print the secret, even in a debug dump of the configuration.
@@ -280,6 +296,19 @@ impl Config {
                 format!("\"{}\" is not text or json", self.log.format),
             ));
         }
+        self.booking_pattern()?;
+        if self.intake.max_per_address < 1 || self.intake.window_secs < 1 {
+            return Err(key_error(
+                "intake.max_per_address",
+                "the limit and window must be at least 1",
+            ));
+        }
+        if self.clock.offset_hours.abs() > 24 * 366 {
+            return Err(key_error(
+                "clock.offset_hours",
+                "must be within a year of now",
+            ));
+        }
         if self.security.session_hours < 1 {
             return Err(key_error("security.session_hours", "must be at least 1"));
         }
@@ -317,6 +346,20 @@ impl Config {
         from.rsplit_once('@')
             .map(|(_, domain)| domain.to_owned())
             .unwrap_or_else(|| "muster.invalid".to_owned())
+    }
+
+    /// The compiled booking-reference pattern (the built-in one when none is set).
+    pub fn booking_pattern(&self) -> Result<regex_lite::Regex, ConfigError> {
+        let pattern = match self.inbound.booking_ref_pattern.trim() {
+            "" => muster_core::inbound_text::DEFAULT_BOOKING_PATTERN,
+            own => own,
+        };
+        regex_lite::Regex::new(pattern).map_err(|e| {
+            key_error(
+                "inbound.booking_ref_pattern",
+                format!("not a valid regular expression: {e}"),
+            )
+        })
     }
 
     /// The public address without its trailing slash.
@@ -364,6 +407,10 @@ mod tests {
                 .contains("database.max_connections")
         );
         assert!(problem(&[("MUSTER__LOG__FORMAT", "xml")]).contains("log.format"));
+        assert!(
+            problem(&[("MUSTER__INBOUND__BOOKING_REF_PATTERN", "([A-Z")])
+                .contains("inbound.booking_ref_pattern")
+        );
     }
 
     #[test]

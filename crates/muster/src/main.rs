@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod logging;
 mod mail;
+mod mail_worker;
 mod serve;
 
 use clap::Parser;

@@ -9,6 +9,11 @@ use muster_web::{AppState, WebConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::connect;
+use crate::mail_worker;
+use muster_mail::Mailer;
+
+/// SMTP connections the transactional mail worker keeps open.
+const MAIL_POOL_SIZE: u32 = 4;
 use crate::config::Config;
 
 /// How often each replica checks for content published elsewhere: well inside the
@@ -62,6 +67,11 @@ pub fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<
         login_max_failures: config.security.login_max_failures,
         login_window: time::Duration::minutes(config.security.login_window_minutes),
         inbound_secret: config.inbound.secret.clone(),
+        booking_pattern: config.booking_pattern()?,
+        mail_from: config.mail.from.clone(),
+        clock_offset: time::Duration::hours(config.clock.offset_hours),
+        intake_limit: config.intake.max_per_address,
+        intake_window: Duration::from_secs(config.intake.window_secs),
     };
     let mut state =
         AppState::new(store, web_config).context("loading templates and translations")?;
@@ -100,6 +110,8 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let handle = server.handle();
     let stop = CancellationToken::new();
     let sync = tokio::spawn(page_sync(state.clone(), stop.clone()));
+    let mailer = Mailer::from_url(&config.mail.url, MAIL_POOL_SIZE)?;
+    let mail = tokio::spawn(mail_worker::run(state.store.clone(), mailer, stop.clone()));
     let dispatcher = crate::mail::dispatcher(state.store.clone(), &config)?;
     let dispatch = tokio::spawn(dispatcher.run(stop.clone()));
 
@@ -128,6 +140,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
         let _ = server_task.await;
     }
     let _ = sync.await;
+    let _ = mail.await;
     // In-flight sends finish and every outcome is written before the store closes.
     let _ = dispatch.await;
     state.store.clone().close().await.ok();

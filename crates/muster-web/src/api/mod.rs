@@ -3,5 +3,7 @@
 pub mod audience;
 pub mod auth;
 pub mod campaigns;
+pub mod inbound;
 pub mod incidents;
 pub mod openapi;
+pub mod signature;

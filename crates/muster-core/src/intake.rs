@@ -1,0 +1,313 @@
+//! The intake form: what a customer typed, checked field by field. Errors are message keys
+//! (translated by the web layer), so every bad field gets a specific message beside it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+use time::macros::format_description;
+
+use crate::contact_info::{BookingRef, EmailAddress, PhoneNumber};
+use crate::incident::RequestType;
+use crate::language::Lang;
+
+pub const NAME_MAX: usize = 200;
+pub const MESSAGE_MAX: usize = 5_000;
+/// Departures further ahead than this are typing mistakes, not trips.
+const DEPARTURE_HORIZON_DAYS: i64 = 2 * 366;
+
+/// The form exactly as typed; kept whole so it can be shown back on an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IntakeForm {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub booking_ref: String,
+    pub departure_date: String,
+    pub request_type: String,
+    pub message: String,
+    pub language: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidIntake {
+    pub name: String,
+    pub email: EmailAddress,
+    pub phone: Option<PhoneNumber>,
+    pub booking_ref: BookingRef,
+    pub departure_date: Date,
+    pub request_type: String,
+    pub message: String,
+    pub language: Lang,
+}
+
+/// What is wrong with one field: a translation key and, for lengths, the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub key: &'static str,
+    pub max: Option<usize>,
+}
+
+impl FieldError {
+    const fn of(key: &'static str) -> Self {
+        Self { key, max: None }
+    }
+}
+
+pub type IntakeErrors = BTreeMap<&'static str, FieldError>;
+
+/// Parses `YYYY-MM-DD` strictly: 2026-02-30 is not a date.
+pub fn parse_date(raw: &str) -> Option<Date> {
+    Date::parse(raw.trim(), format_description!("[year]-[month]-[day]")).ok()
+}
+
+fn required<'a>(errors: &mut IntakeErrors, field: &'static str, value: &'a str) -> Option<&'a str> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        errors.insert(field, FieldError::of("err_required"));
+        None
+    } else {
+        Some(trimmed)
+    }
+}
+
+fn within(errors: &mut IntakeErrors, field: &'static str, value: &str, max: usize) -> bool {
+    if value.chars().count() > max {
+        errors.insert(
+            field,
+            FieldError {
+                key: "err_too_long",
+                max: Some(max),
+            },
+        );
+        false
+    } else {
+        true
+    }
+}
+
+pub fn validate(
+    form: &IntakeForm,
+    request_types: &[RequestType],
+    languages: &[Lang],
+    today: Date,
+) -> Result<ValidIntake, IntakeErrors> {
+    let mut errors = IntakeErrors::new();
+    let name = required(&mut errors, "name", &form.name)
+        .filter(|n| within(&mut errors, "name", n, NAME_MAX));
+    let email = required(&mut errors, "email", &form.email).and_then(|raw| {
+        EmailAddress::parse(raw)
+            .map_err(|_| errors.insert("email", FieldError::of("err_email")))
+            .ok()
+    });
+    let phone = match form.phone.trim() {
+        "" => Some(None),
+        raw => PhoneNumber::parse(raw)
+            .map(Some)
+            .map_err(|_| errors.insert("phone", FieldError::of("err_phone")))
+            .ok(),
+    };
+    let booking_ref = required(&mut errors, "booking_ref", &form.booking_ref).and_then(|raw| {
+        BookingRef::parse(raw)
+            .map_err(|_| errors.insert("booking_ref", FieldError::of("err_booking_ref")))
+            .ok()
+    });
+    let departure_date =
+        required(&mut errors, "departure_date", &form.departure_date).and_then(|raw| {
+            let Some(date) = parse_date(raw) else {
+                errors.insert("departure_date", FieldError::of("err_date"));
+                return None;
+            };
+            let days = (date - today).whole_days();
+            if days < 0 {
+                errors.insert("departure_date", FieldError::of("err_date_past"));
+                None
+            } else if days > DEPARTURE_HORIZON_DAYS {
+                errors.insert("departure_date", FieldError::of("err_date_far"));
+                None
+            } else {
+                Some(date)
+            }
+        });
+    let request_type = required(&mut errors, "request_type", &form.request_type).and_then(|raw| {
+        if request_types.iter().any(|t| t.key == raw) {
+            Some(raw.to_owned())
+        } else {
+            errors.insert("request_type", FieldError::of("err_request_type"));
+            None
+        }
+    });
+    let message = required(&mut errors, "message", &form.message)
+        .filter(|m| within(&mut errors, "message", m, MESSAGE_MAX));
+    let language = Lang::parse(&form.language)
+        .ok()
+        .filter(|l| languages.contains(l))
+        .or_else(|| languages.first().cloned())
+        .unwrap_or_else(Lang::english);
+    match (
+        name,
+        email,
+        phone,
+        booking_ref,
+        departure_date,
+        request_type,
+        message,
+    ) {
+        (
+            Some(name),
+            Some(email),
+            Some(phone),
+            Some(booking_ref),
+            Some(departure_date),
+            Some(request_type),
+            Some(message),
+        ) if errors.is_empty() => Ok(ValidIntake {
+            name: name.to_owned(),
+            email,
+            phone,
+            booking_ref,
+            departure_date,
+            request_type,
+            message: message.to_owned(),
+            language,
+        }),
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::IncidentSettings;
+    use proptest::prelude::*;
+    use time::macros::date;
+
+    fn good() -> IntakeForm {
+        IntakeForm {
+            name: "Kari Nordmann".into(),
+            email: "kari@example.no".into(),
+            phone: String::new(),
+            booking_ref: "AB1234".into(),
+            departure_date: "2026-11-27".into(),
+            request_type: "refund".into(),
+            message: "Please refund my ticket".into(),
+            language: "nb".into(),
+        }
+    }
+
+    fn check(form: &IntakeForm) -> Result<ValidIntake, IntakeErrors> {
+        let types = IncidentSettings::default().request_types;
+        let langs = vec![Lang::english()];
+        validate(form, &types, &langs, date!(2026 - 11 - 24))
+    }
+
+    fn error_of(form: IntakeForm, field: &str) -> Option<&'static str> {
+        check(&form).err().and_then(|e| e.get(field).map(|f| f.key))
+    }
+
+    #[test]
+    fn a_good_form_passes() {
+        let valid = check(&good()).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(valid.booking_ref.as_str(), "AB1234");
+        assert_eq!(
+            valid.language,
+            Lang::english(),
+            "a language the incident lacks falls back"
+        );
+    }
+
+    #[test]
+    fn each_bad_field_gets_its_own_message() {
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    email: "kari@".into(),
+                    ..good()
+                },
+                "email"
+            ),
+            Some("err_email")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    departure_date: "2026-02-30".into(),
+                    ..good()
+                },
+                "departure_date"
+            ),
+            Some("err_date")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    departure_date: "2026-11-23".into(),
+                    ..good()
+                },
+                "departure_date"
+            ),
+            Some("err_date_past")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    message: "x".repeat(100_000),
+                    ..good()
+                },
+                "message"
+            ),
+            Some("err_too_long")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    name: " ".into(),
+                    ..good()
+                },
+                "name"
+            ),
+            Some("err_required")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    request_type: "bribe".into(),
+                    ..good()
+                },
+                "request_type"
+            ),
+            Some("err_request_type")
+        );
+        assert_eq!(
+            error_of(
+                IntakeForm {
+                    phone: "call me".into(),
+                    ..good()
+                },
+                "phone"
+            ),
+            Some("err_phone")
+        );
+        let all = check(&IntakeForm::default()).err().unwrap_or_default();
+        assert_eq!(all.len(), 6, "{all:?}");
+    }
+
+    #[test]
+    fn right_to_left_and_emoji_text_is_kept() {
+        let form = IntakeForm {
+            name: "مریم احمدی 🚢".into(),
+            message: "لطفاً کمک کنید 🙏".into(),
+            ..good()
+        };
+        let valid = check(&form).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(valid.name, "مریم احمدی 🚢");
+    }
+
+    proptest! {
+        #[test]
+        fn no_input_panics(name in "\\PC{0,300}", email in "\\PC{0,60}", date in "\\PC{0,20}", message in "\\PC{0,300}") {
+            let _ = check(&IntakeForm { name, email, departure_date: date, message, ..good() });
+        }
+    }
+}

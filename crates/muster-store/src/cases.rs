@@ -1,0 +1,422 @@
+//! Cases: every inbound contact, on any channel, becomes a contact on one case per
+//! customer. The case, its contact, its access token and the acknowledgement mail are
+//! written in one transaction, so nothing is acknowledged that is not stored.
+
+use muster_core::case::{Case, CaseStatus, Contact, Direction};
+use muster_core::case_ref::CaseRef;
+use muster_core::incident::ChannelKind;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use time::Date;
+
+use crate::Store;
+use crate::convert::{corrupt, now};
+use crate::entity::{case, case_token, contact, mail_queue};
+use crate::error::{StoreError, StoreResult};
+use crate::tokens::hash_token;
+
+/// One inbound contact, already parsed and normalised by the edge that received it.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pub incident_id: i64,
+    pub channel: ChannelKind,
+    pub customer_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub booking_ref: Option<String>,
+    /// `network:handle`, lowercased, for social and chat.
+    pub handle: Option<String>,
+    pub departure_date: Option<Date>,
+    pub request_type: String,
+    pub team: Option<String>,
+    pub language: String,
+    pub body: String,
+    /// The sender's id for this contact (a form's idempotency token, a Message-ID, a
+    /// post id, a call id): the same id twice is one contact.
+    pub external_id: Option<String>,
+    /// Join this case rather than match one (a personal link that completes a case).
+    pub into_case: Option<i64>,
+    pub meta: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntakeOutcome {
+    /// A new case.
+    Created,
+    /// A new contact on the customer's open case: a duplicate case avoided.
+    Joined,
+    /// The same contact again (a double click, a retried webhook): nothing added.
+    Replayed,
+}
+
+/// A mail to send once the transaction commits, rendered by the caller.
+#[derive(Debug, Clone)]
+pub struct MailJob {
+    pub kind: String,
+    pub recipient: String,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub case: Case,
+    pub outcome: IntakeOutcome,
+    /// Whether `token` opens the whole case or only this submission's receipt.
+    pub full_access: bool,
+}
+
+/// Which token a case page was opened with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenScope {
+    /// The customer's own token: the whole case.
+    Full,
+    /// A later submission that joined the case: its receipt, not the conversation.
+    Receipt,
+}
+
+pub(crate) fn to_case(m: case::Model) -> StoreResult<Case> {
+    Ok(Case {
+        id: m.id,
+        incident_id: m.incident_id,
+        reference: CaseRef::parse(&m.reference)
+            .map_err(|_| corrupt("case reference", &m.reference))?,
+        customer_name: m.customer_name,
+        email: m.email,
+        phone: m.phone,
+        booking_ref: m.booking_ref,
+        handle: m.handle,
+        departure_date: m.departure_date,
+        request_type: m.request_type,
+        team: m.team,
+        language: m.language,
+        status: CaseStatus::parse(&m.status).ok_or_else(|| corrupt("case status", &m.status))?,
+        channel: ChannelKind::parse(&m.channel)
+            .ok_or_else(|| corrupt("case channel", &m.channel))?,
+        contact_count: m.contact_count,
+        created_at: m.created_at,
+        first_response_at: m.first_response_at,
+    })
+}
+
+fn to_contact(m: contact::Model) -> StoreResult<Contact> {
+    Ok(Contact {
+        id: m.id,
+        direction: Direction::parse(&m.direction)
+            .ok_or_else(|| corrupt("contact direction", &m.direction))?,
+        channel: ChannelKind::parse(&m.channel)
+            .ok_or_else(|| corrupt("contact channel", &m.channel))?,
+        body: m.body,
+        created_at: m.created_at,
+    })
+}
+
+/// The customer's open case on this incident, matched by any identifier they gave.
+async fn matching_open_case(
+    tx: &DatabaseTransaction,
+    intake: &Intake,
+) -> Result<Option<case::Model>, DbErr> {
+    if let Some(id) = intake.into_case {
+        return case::Entity::find_by_id(id).one(tx).await;
+    }
+    let mut any = Condition::any();
+    let mut identifiers = 0;
+    for (column, value) in [
+        (case::Column::Email, &intake.email),
+        (case::Column::Phone, &intake.phone),
+        (case::Column::BookingRef, &intake.booking_ref),
+        (case::Column::Handle, &intake.handle),
+    ] {
+        if let Some(value) = value {
+            any = any.add(column.eq(value.as_str()));
+            identifiers += 1;
+        }
+    }
+    if identifiers == 0 {
+        return Ok(None);
+    }
+    case::Entity::find()
+        .filter(case::Column::IncidentId.eq(intake.incident_id))
+        .filter(case::Column::Status.ne(CaseStatus::Resolved.as_str()))
+        .filter(any)
+        .order_by_asc(case::Column::CreatedAt)
+        .one(tx)
+        .await
+}
+
+async fn insert_contact(
+    tx: &DatabaseTransaction,
+    case_id: i64,
+    intake: &Intake,
+) -> Result<(), DbErr> {
+    contact::ActiveModel {
+        case_id: Set(case_id),
+        direction: Set(Direction::Inbound.as_str().to_owned()),
+        channel: Set(intake.channel.as_str().to_owned()),
+        external_id: Set(intake.external_id.clone()),
+        author_id: Set(None),
+        body: Set(intake.body.clone()),
+        meta: Set(intake.meta.clone()),
+        created_at: Set(now()),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await
+    .map(|_| ())
+}
+
+async fn insert_token(
+    tx: &DatabaseTransaction,
+    case_id: i64,
+    token: &str,
+    scope: TokenScope,
+) -> Result<(), DbErr> {
+    let row = case_token::ActiveModel {
+        case_id: Set(case_id),
+        token_hash: Set(hash_token(token)),
+        scope: Set(match scope {
+            TokenScope::Full => "full",
+            TokenScope::Receipt => "receipt",
+        }
+        .to_owned()),
+        created_at: Set(now()),
+        ..Default::default()
+    };
+    // A customer adding to their case submits with the token they already hold.
+    case_token::Entity::insert(row)
+        .on_conflict_do_nothing_on([case_token::Column::TokenHash])
+        .exec(tx)
+        .await
+        .map(|_| ())
+}
+
+async fn enqueue(tx: &DatabaseTransaction, case_id: i64, job: MailJob) -> Result<(), DbErr> {
+    let created = now();
+    mail_queue::ActiveModel {
+        case_id: Set(Some(case_id)),
+        kind: Set(job.kind),
+        recipient: Set(job.recipient),
+        payload: Set(job.payload),
+        status: Set("pending".to_owned()),
+        attempts: Set(0),
+        lease_until: Set(None),
+        next_attempt_at: Set(created),
+        sent_at: Set(None),
+        error: Set(None),
+        created_at: Set(created),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await
+    .map(|_| ())
+}
+
+/// Fills what the case did not know yet; a customer writing again reopens a waiting case.
+fn merge_into(existing: case::Model, intake: &Intake) -> case::ActiveModel {
+    let reopen = existing.status == CaseStatus::WaitingOnCustomer.as_str();
+    let mut active: case::ActiveModel = existing.clone().into();
+    if existing.departure_date.is_none() && intake.departure_date.is_some() {
+        active.departure_date = Set(intake.departure_date);
+    }
+    for (slot, current, offered) in [
+        (&mut active.email, &existing.email, &intake.email),
+        (&mut active.phone, &existing.phone, &intake.phone),
+        (
+            &mut active.booking_ref,
+            &existing.booking_ref,
+            &intake.booking_ref,
+        ),
+        (&mut active.handle, &existing.handle, &intake.handle),
+    ] {
+        if current.is_none() && offered.is_some() {
+            *slot = Set(offered.clone());
+        }
+    }
+    if reopen {
+        active.status = Set(CaseStatus::Open.as_str().to_owned());
+    }
+    active.contact_count = Set(existing.contact_count + 1);
+    active.updated_at = Set(now());
+    active
+}
+
+impl Store {
+    /// Takes one inbound contact in. `token` is the access token the submitter will hold;
+    /// `ack` renders the acknowledgement for the outcome, queued in the same transaction.
+    pub async fn take_in(
+        &self,
+        intake: Intake,
+        token: &str,
+        ack: impl Fn(&Case, IntakeOutcome) -> Option<MailJob>,
+    ) -> StoreResult<Receipt> {
+        // A concurrent identical submission or a reference collision loses the race on a
+        // unique key; the retry then sees the winner (a replay) or draws a new reference.
+        let mut last_error = None;
+        for _ in 0..4 {
+            match self.try_take_in(&intake, token, &ack).await {
+                Ok(receipt) => return Ok(receipt),
+                Err(StoreError::Database(err)) if StoreError::is_unique_violation(&err) => {
+                    last_error = Some(err)
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Err(last_error
+            .map(StoreError::Database)
+            .unwrap_or(StoreError::Conflict("could not store the case".into())))
+    }
+
+    async fn try_take_in(
+        &self,
+        intake: &Intake,
+        token: &str,
+        ack: &impl Fn(&Case, IntakeOutcome) -> Option<MailJob>,
+    ) -> StoreResult<Receipt> {
+        let tx = self.db.begin().await?;
+        if let Some(external_id) = &intake.external_id {
+            let seen = contact::Entity::find()
+                .filter(contact::Column::Channel.eq(intake.channel.as_str()))
+                .filter(contact::Column::ExternalId.eq(external_id.as_str()))
+                .one(&tx)
+                .await?;
+            if let Some(seen) = seen {
+                let existing = case::Entity::find_by_id(seen.case_id)
+                    .one(&tx)
+                    .await?
+                    .ok_or(StoreError::NotFound("case"))?;
+                let full = case_token::Entity::find()
+                    .filter(case_token::Column::TokenHash.eq(hash_token(token)))
+                    .one(&tx)
+                    .await?
+                    .is_some_and(|t| t.scope == "full");
+                tx.commit().await?;
+                return Ok(Receipt {
+                    case: to_case(existing)?,
+                    outcome: IntakeOutcome::Replayed,
+                    full_access: full,
+                });
+            }
+        }
+        let (model, outcome) = match matching_open_case(&tx, intake).await? {
+            Some(existing) => (
+                merge_into(existing, intake).update(&tx).await?,
+                IntakeOutcome::Joined,
+            ),
+            None => {
+                let created = now();
+                let model = case::ActiveModel {
+                    incident_id: Set(intake.incident_id),
+                    reference: Set(CaseRef::generate().as_str().to_owned()),
+                    customer_name: Set(intake.customer_name.clone()),
+                    email: Set(intake.email.clone()),
+                    phone: Set(intake.phone.clone()),
+                    booking_ref: Set(intake.booking_ref.clone()),
+                    handle: Set(intake.handle.clone()),
+                    departure_date: Set(intake.departure_date),
+                    request_type: Set(intake.request_type.clone()),
+                    team: Set(intake.team.clone()),
+                    language: Set(intake.language.clone()),
+                    status: Set(CaseStatus::Open.as_str().to_owned()),
+                    channel: Set(intake.channel.as_str().to_owned()),
+                    contact_count: Set(1),
+                    created_at: Set(created),
+                    updated_at: Set(created),
+                    ..Default::default()
+                }
+                .insert(&tx)
+                .await?;
+                (model, IntakeOutcome::Created)
+            }
+        };
+        insert_contact(&tx, model.id, intake).await?;
+        let full_access = outcome == IntakeOutcome::Created || intake.into_case.is_some();
+        insert_token(
+            &tx,
+            model.id,
+            token,
+            if full_access {
+                TokenScope::Full
+            } else {
+                TokenScope::Receipt
+            },
+        )
+        .await?;
+        let case = to_case(model)?;
+        if let Some(job) = ack(&case, outcome) {
+            enqueue(&tx, case.id, job).await?;
+        }
+        tx.commit().await?;
+        Ok(Receipt {
+            case,
+            outcome,
+            full_access,
+        })
+    }
+
+    /// The case a token opens, with how much it may see, if the token belongs to it.
+    pub async fn case_by_token(
+        &self,
+        reference: &CaseRef,
+        token: &str,
+    ) -> StoreResult<Option<(Case, TokenScope)>> {
+        let found = case::Entity::find()
+            .filter(case::Column::Reference.eq(reference.as_str()))
+            .one(&self.db)
+            .await?;
+        let Some(found) = found else { return Ok(None) };
+        let grant = case_token::Entity::find()
+            .filter(case_token::Column::TokenHash.eq(hash_token(token)))
+            .filter(case_token::Column::CaseId.eq(found.id))
+            .one(&self.db)
+            .await?;
+        match grant {
+            Some(grant) => {
+                let scope = if grant.scope == "full" {
+                    TokenScope::Full
+                } else {
+                    TokenScope::Receipt
+                };
+                Ok(Some((to_case(found)?, scope)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The conversation a customer sees: their messages and the replies, never notes.
+    pub async fn customer_conversation(&self, case_id: i64) -> StoreResult<Vec<Contact>> {
+        contact::Entity::find()
+            .filter(contact::Column::CaseId.eq(case_id))
+            .filter(contact::Column::Direction.ne(Direction::Note.as_str()))
+            .order_by_asc(contact::Column::CreatedAt)
+            .order_by_asc(contact::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_contact)
+            .collect()
+    }
+
+    /// Open cases across all incidents, for the queue-depth gauge.
+    pub async fn open_case_count(&self) -> StoreResult<u64> {
+        Ok(case::Entity::find()
+            .filter(case::Column::Status.ne(CaseStatus::Resolved.as_str()))
+            .count(&self.db)
+            .await?)
+    }
+
+    /// Contacts that joined an existing case instead of opening a new one.
+    pub async fn duplicate_contacts_avoided(&self, incident_id: i64) -> StoreResult<i64> {
+        let cases = case::Entity::find()
+            .filter(case::Column::IncidentId.eq(incident_id))
+            .filter(case::Column::ContactCount.gt(1))
+            .all(&self.db)
+            .await?;
+        Ok(cases.iter().map(|c| i64::from(c.contact_count - 1)).sum())
+    }
+
+    pub(crate) fn backend(&self) -> sea_orm::DbBackend {
+        self.db.get_database_backend()
+    }
+}

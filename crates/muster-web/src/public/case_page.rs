@@ -1,0 +1,277 @@
+//! The customer's own case at `/c/{reference}?t={token}`: status, priority and why, the
+//! wait, the conversation, and a box to add information. A wrong or missing token is a
+//! plain 404, the same as a reference that does not exist.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::web::{Data, Form, Path, Query};
+use actix_web::{HttpResponse, get, post};
+use muster_core::case::{Case, Direction};
+use muster_core::case_ref::CaseRef;
+use muster_core::incident::{ChannelKind, Incident, local_time_label};
+use muster_core::intake::MESSAGE_MAX;
+use muster_core::language::Lang;
+use muster_core::priority::Tier;
+use muster_store::cases::{Intake, TokenScope};
+use muster_store::tokens::random_token;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::{WebError, WebResult};
+use crate::public::acknowledgement::policy_for;
+use crate::public::form::page_context;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct CaseQuery {
+    #[serde(default)]
+    t: String,
+    lang: Option<String>,
+    received: Option<String>,
+    joined: Option<String>,
+    added: Option<String>,
+}
+
+async fn open_case(
+    state: &AppState,
+    reference: &str,
+    token: &str,
+) -> WebResult<(Case, TokenScope, Incident)> {
+    let reference = CaseRef::parse(reference).map_err(|_| WebError::NotFound)?;
+    if token.is_empty() {
+        return Err(WebError::NotFound);
+    }
+    let (case, scope) = state
+        .store
+        .case_by_token(&reference, token)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let incident = state.store.incident_by_id(case.incident_id).await?;
+    if !incident.status.is_public() {
+        return Err(WebError::NotFound);
+    }
+    Ok((case, scope, incident))
+}
+
+/// The tier, and the sentence that explains it to the customer.
+fn priority_words(
+    state: &AppState,
+    incident: &Incident,
+    case: &Case,
+    lang: &Lang,
+) -> (Tier, bool, String, String) {
+    let priority = incident
+        .settings
+        .windows
+        .priority(case.departure_date, incident.today(state.now()));
+    let t = |key: &str| state.translations.text(lang, key);
+    let label = t(&format!("priority_{}", priority.tier.as_str()));
+    let reason = match priority.tier {
+        Tier::Critical => t("prioritised_because").replace(
+            "{days}",
+            &incident.settings.windows.critical_days.to_string(),
+        ),
+        Tier::High => t("prioritised_because")
+            .replace("{days}", &incident.settings.windows.high_days.to_string()),
+        Tier::Normal => t("not_prioritised"),
+    };
+    (priority.tier, priority.needs_date, label, reason)
+}
+
+struct PageState<'a> {
+    query: &'a CaseQuery,
+    token: &'a str,
+    typed: &'a str,
+    add_error: Option<String>,
+}
+
+async fn render_case(
+    state: &AppState,
+    case: &Case,
+    scope: TokenScope,
+    incident: &Incident,
+    page: PageState<'_>,
+    status: StatusCode,
+) -> WebResult<HttpResponse> {
+    let lang = incident.pick_language(
+        page.query
+            .lang
+            .as_deref()
+            .or(Some(case.language.as_str()))
+            .and_then(|l| Lang::parse(l).ok())
+            .as_ref(),
+    );
+    let t = |key: &str| state.translations.text(&lang, key);
+    let (tier, needs_date, priority_label, priority_reason) =
+        priority_words(state, incident, case, &lang);
+    let standard = policy_for(incident, &case.request_type)
+        .and_then(|kind| incident.policy(kind))
+        .map(|p| p.standard.get(&lang, &incident.default_language).to_owned());
+    let conversation: Vec<Value> = if scope == TokenScope::Full {
+        state
+            .store
+            .customer_conversation(case.id)
+            .await?
+            .into_iter()
+            .map(|c| {
+                json!({
+                    "direction": c.direction.as_str(),
+                    "who": if c.direction == Direction::Inbound { t("you") } else { t("us") },
+                    "at": local_time_label(&incident.time_zone, c.created_at),
+                    "at_iso": c.created_at.format(&Rfc3339).unwrap_or_default(),
+                    "body": c.body,
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let just_received = page.query.received.is_some();
+    let title = if just_received {
+        t("received_title")
+    } else {
+        t("case_title")
+    };
+    let mut context = page_context(
+        state,
+        incident,
+        &lang,
+        &format!("{title} · {}", case.reference),
+    );
+    let url = format!("/c/{}?lang={lang}", case.reference);
+    if let Some(object) = context.as_object_mut() {
+        object.extend([
+            (
+                "case".to_owned(),
+                json!({
+                    "reference": case.reference.as_str(),
+                    "status_label": t(&format!("case_status_{}", case.status.as_str())),
+                    "tier": tier.as_str(),
+                    "priority_label": priority_label,
+                    "priority_reason": priority_reason,
+                    "needs_date": needs_date,
+                    "complete_url": format!("/i/{}/form?case={}&t={}&lang={lang}", incident.slug, case.reference, page.token),
+                    "wait_text": state.form_wait_text(incident, &lang),
+                    "standard": standard,
+                    "url": url,
+                }),
+            ),
+            ("full".to_owned(), json!(scope == TokenScope::Full)),
+            ("just_received".to_owned(), json!(just_received)),
+            ("joined".to_owned(), json!(page.query.joined.is_some())),
+            ("notice".to_owned(), json!(page.query.added.as_ref().map(|_| t("add_sent")))),
+            ("conversation".to_owned(), json!(conversation)),
+            ("token".to_owned(), json!(page.token)),
+            ("typed".to_owned(), json!(page.typed)),
+            ("add_error".to_owned(), json!(page.add_error)),
+            ("idempotency_key".to_owned(), json!(random_token())),
+        ]);
+    }
+    let html = state.templates.render("case", &context)?;
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        // The page holds personal data and its URL a token: never cache or leak it.
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("X-Robots-Tag", "noindex"))
+        .body(html))
+}
+
+#[get("/c/{reference}")]
+pub async fn show(
+    state: Data<AppState>,
+    reference: Path<String>,
+    query: Query<CaseQuery>,
+) -> WebResult<HttpResponse> {
+    let (case, scope, incident) = open_case(&state, &reference, &query.t).await?;
+    let page = PageState {
+        query: &query,
+        token: &query.t,
+        typed: "",
+        add_error: None,
+    };
+    render_case(&state, &case, scope, &incident, page, StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Addition {
+    #[serde(default)]
+    t: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    idempotency_key: String,
+}
+
+#[post("/c/{reference}")]
+pub async fn add(
+    state: Data<AppState>,
+    reference: Path<String>,
+    query: Query<CaseQuery>,
+    form: Form<Addition>,
+) -> WebResult<HttpResponse> {
+    let (case, scope, incident) = open_case(&state, &reference, &form.t).await?;
+    if scope != TokenScope::Full {
+        return Err(WebError::NotFound);
+    }
+    let message = form.message.trim();
+    let problem = if message.is_empty() {
+        Some("err_required")
+    } else if message.chars().count() > MESSAGE_MAX {
+        Some("err_too_long")
+    } else {
+        None
+    };
+    if let Some(key) = problem {
+        let lang =
+            Lang::parse(&case.language).unwrap_or_else(|_| incident.default_language.clone());
+        let text = state
+            .translations
+            .text(&lang, key)
+            .replace("{max}", &MESSAGE_MAX.to_string());
+        let page = PageState {
+            query: &query,
+            token: &form.t,
+            typed: &form.message,
+            add_error: Some(text),
+        };
+        return render_case(
+            &state,
+            &case,
+            scope,
+            &incident,
+            page,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let key = if form.idempotency_key.is_empty() {
+        random_token()
+    } else {
+        form.idempotency_key.clone()
+    };
+    let intake = Intake {
+        incident_id: incident.id,
+        channel: ChannelKind::Form,
+        customer_name: case.customer_name.clone(),
+        email: case.email.clone(),
+        phone: None,
+        booking_ref: None,
+        handle: None,
+        departure_date: None,
+        request_type: case.request_type.clone(),
+        team: case.team.clone(),
+        language: case.language.clone(),
+        body: message.to_owned(),
+        external_id: Some(format!("case-page:{key}")),
+        into_case: Some(case.id),
+        meta: json!({}),
+    };
+    state.store.take_in(intake, &form.t, |_, _| None).await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/c/{}?t={}&added=1", case.reference, form.t),
+        ))
+        .finish())
+}

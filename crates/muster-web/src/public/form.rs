@@ -1,0 +1,366 @@
+//! The intake form: one form for every request, keyed on the departure date. Nothing a
+//! customer typed is lost: a bad field comes back with its message and every value kept,
+//! and the case is committed before the confirmation is shown.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::web::{Data, Form, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, get, post};
+use muster_core::case_ref::CaseRef;
+use muster_core::incident::{ChannelKind, Incident};
+use muster_core::intake::{IntakeErrors, IntakeForm, validate};
+use muster_core::language::Lang;
+use muster_store::cases::{Intake, TokenScope};
+use muster_store::tokens::random_token;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::error::{WebError, WebResult};
+use crate::i18n::endonym;
+use crate::public::render::STYLE;
+use crate::state::AppState;
+
+/// The access token of a form submission, derived from its idempotency key so that a
+/// resubmission (a double click, a reload) lands on the same confirmation.
+pub fn token_for(idempotency_key: &str) -> String {
+    hex::encode(Sha256::digest(
+        format!("muster-case-access:{idempotency_key}").as_bytes(),
+    ))
+}
+
+/// A short, stable key for the contact, used in Message-IDs.
+pub fn contact_key(external_id: &str) -> String {
+    hex::encode(&Sha256::digest(external_id.as_bytes())[..12])
+}
+
+fn valid_key(raw: &str) -> bool {
+    raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+pub async fn public_incident(state: &AppState, slug: &str) -> WebResult<Incident> {
+    match state.store.incident_by_slug(slug).await? {
+        Some(incident) if incident.status.is_public() => Ok(incident),
+        _ => Err(WebError::NotFound),
+    }
+}
+
+/// What every customer-facing page needs: language, direction, words, incident header.
+pub fn page_context(state: &AppState, incident: &Incident, lang: &Lang, title: &str) -> Value {
+    json!({
+        "lang": lang.as_str(),
+        "dir": if lang.is_rtl() { "rtl" } else { "ltr" },
+        "css": STYLE,
+        "title": title,
+        "t": state.translations.bundle(lang),
+        "incident": {
+            "slug": incident.slug.as_str(),
+            "title": incident.title.get(lang, &incident.default_language),
+            "page_url": format!("/i/{}?lang={}", incident.slug, lang),
+        },
+    })
+}
+
+/// The form as it is shown: what was typed, what is wrong, and why it is shown again.
+struct FormView<'a> {
+    typed: &'a IntakeForm,
+    errors: &'a IntakeErrors,
+    banner: Option<String>,
+    /// Reference and token of the case a personal link completes.
+    prefill: Option<(&'a str, &'a str)>,
+}
+
+fn form_page(
+    state: &AppState,
+    incident: &Incident,
+    lang: &Lang,
+    view: FormView<'_>,
+    status: StatusCode,
+) -> WebResult<HttpResponse> {
+    let FormView {
+        typed,
+        errors,
+        banner,
+        prefill,
+    } = view;
+    let t = |key: &str| state.translations.text(lang, key);
+    let message = |field: &&'static str| -> String {
+        errors
+            .get(*field)
+            .map(|e| t(e.key).replace("{max}", &e.max.map(|m| m.to_string()).unwrap_or_default()))
+            .unwrap_or_default()
+    };
+    let error_map: serde_json::Map<String, Value> = errors
+        .keys()
+        .map(|f| ((*f).to_owned(), Value::String(message(f))))
+        .collect();
+    let error_list: Vec<Value> = errors
+        .keys()
+        .map(|f| json!({"field": f, "label": t(&format!("field_{f}")), "message": message(f)}))
+        .collect();
+    let request_types: Vec<Value> = incident
+        .settings
+        .request_types
+        .iter()
+        .map(|rt| {
+            let own = rt.label.get(lang, &incident.default_language);
+            let translated = state
+                .translations
+                .text(lang, &format!("request_{}", rt.key));
+            let label = if translated.starts_with("request_") {
+                own.to_owned()
+            } else {
+                translated
+            };
+            json!({"key": rt.key, "label": label, "selected": rt.key == typed.request_type})
+        })
+        .collect();
+    let chosen = if typed.language.is_empty() {
+        lang.as_str()
+    } else {
+        typed.language.as_str()
+    };
+    let languages: Vec<Value> = incident
+        .languages
+        .iter()
+        .map(|l| json!({"code": l.as_str(), "name": endonym(l), "selected": l.as_str() == chosen}))
+        .collect();
+    let mut context = page_context(state, incident, lang, &t("form_title"));
+    if let Some(object) = context.as_object_mut() {
+        object.extend([
+            ("form".to_owned(), json!(typed)),
+            ("errors".to_owned(), Value::Object(error_map)),
+            ("error_list".to_owned(), json!(error_list)),
+            ("request_types".to_owned(), json!(request_types)),
+            ("languages".to_owned(), json!(languages)),
+            ("banner".to_owned(), json!(banner)),
+            ("idempotency_key".to_owned(), json!(random_token())),
+            (
+                "form_action".to_owned(),
+                json!(format!("/i/{}/form?lang={}", incident.slug, lang)),
+            ),
+            ("case_reference".to_owned(), json!(prefill.map(|p| p.0))),
+            ("case_token".to_owned(), json!(prefill.map(|p| p.1))),
+        ]);
+    }
+    let html = state.templates.render("form", &context)?;
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FormQuery {
+    lang: Option<String>,
+    /// A personal link that completes an existing case: its reference and token.
+    case: Option<String>,
+    t: Option<String>,
+}
+
+fn language(incident: &Incident, raw: Option<&str>) -> Lang {
+    incident.pick_language(raw.and_then(|l| Lang::parse(l).ok()).as_ref())
+}
+
+/// The case a personal completion link opens, if reference and token match (full access).
+async fn completion_case(
+    state: &AppState,
+    reference: Option<&str>,
+    token: Option<&str>,
+) -> WebResult<Option<muster_core::case::Case>> {
+    let (Some(reference), Some(token)) = (reference, token) else {
+        return Ok(None);
+    };
+    let Ok(reference) = CaseRef::parse(reference) else {
+        return Ok(None);
+    };
+    Ok(match state.store.case_by_token(&reference, token).await? {
+        Some((case, TokenScope::Full)) => Some(case),
+        _ => None,
+    })
+}
+
+#[get("/i/{slug:[a-z0-9-]+}/form")]
+pub async fn show(
+    state: Data<AppState>,
+    slug: Path<String>,
+    query: Query<FormQuery>,
+) -> WebResult<HttpResponse> {
+    let incident = public_incident(&state, &slug).await?;
+    let lang = language(&incident, query.lang.as_deref());
+    let mut typed = IntakeForm {
+        language: lang.as_str().to_owned(),
+        ..Default::default()
+    };
+    let case = completion_case(&state, query.case.as_deref(), query.t.as_deref()).await?;
+    if let Some(case) = &case {
+        typed.name = case.customer_name.clone();
+        typed.email = case.email.clone().unwrap_or_default();
+        typed.phone = case.phone.clone().unwrap_or_default();
+        typed.booking_ref = case.booking_ref.clone().unwrap_or_default();
+        typed.request_type = case.request_type.clone();
+    }
+    let prefill = case.as_ref().map(|c| c.reference.as_str().to_owned());
+    let token = query.t.clone().unwrap_or_default();
+    let view = FormView {
+        typed: &typed,
+        errors: &IntakeErrors::new(),
+        banner: None,
+        prefill: prefill.as_deref().map(|r| (r, token.as_str())),
+    };
+    form_page(&state, &incident, &lang, view, StatusCode::OK)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Submission {
+    #[serde(flatten)]
+    form: IntakeForm,
+    #[serde(default)]
+    idempotency_key: String,
+    /// The honeypot: people never see it, bots fill it in.
+    #[serde(default)]
+    website: String,
+    #[serde(default)]
+    case: Option<String>,
+    #[serde(default)]
+    t: Option<String>,
+}
+
+#[post("/i/{slug:[a-z0-9-]+}/form")]
+pub async fn submit(
+    state: Data<AppState>,
+    slug: Path<String>,
+    query: Query<FormQuery>,
+    req: HttpRequest,
+    body: Form<Submission>,
+) -> WebResult<HttpResponse> {
+    let incident = public_incident(&state, &slug).await?;
+    let submission = body.into_inner();
+    let lang = language(
+        &incident,
+        Some(submission.form.language.as_str())
+            .filter(|l| !l.is_empty())
+            .or(query.lang.as_deref()),
+    );
+    let prefill = submission.case.as_deref().zip(submission.t.as_deref());
+    if !submission.website.trim().is_empty() {
+        tracing::info!("honeypot filled; submission dropped");
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                format!("/i/{}?lang={lang}", incident.slug),
+            ))
+            .finish());
+    }
+    if let Some(address) = req.peer_addr().map(|a| a.ip())
+        && let Err(seconds) = state
+            .intake_limiter
+            .check(address, std::time::Instant::now())
+    {
+        let banner = state
+            .translations
+            .text(&lang, "too_many")
+            .replace("{seconds}", &seconds.to_string());
+        let view = FormView {
+            typed: &submission.form,
+            errors: &IntakeErrors::new(),
+            banner: Some(banner),
+            prefill,
+        };
+        let mut response = form_page(
+            &state,
+            &incident,
+            &lang,
+            view,
+            StatusCode::TOO_MANY_REQUESTS,
+        )?;
+        if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
+    let today = incident.today(state.now());
+    let valid = match validate(
+        &submission.form,
+        &incident.settings.request_types,
+        &incident.languages,
+        today,
+    ) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            let view = FormView {
+                typed: &submission.form,
+                errors: &errors,
+                banner: None,
+                prefill,
+            };
+            return form_page(
+                &state,
+                &incident,
+                &lang,
+                view,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let completing =
+        completion_case(&state, submission.case.as_deref(), submission.t.as_deref()).await?;
+    let key = if valid_key(&submission.idempotency_key) {
+        submission.idempotency_key.clone()
+    } else {
+        random_token()
+    };
+    // Completing a case keeps the customer's own token; a new submission gets its own.
+    let token = match (&completing, &submission.t) {
+        (Some(_), Some(own)) => own.clone(),
+        _ => token_for(&key),
+    };
+    let team = incident
+        .settings
+        .request_types
+        .iter()
+        .find(|t| t.key == valid.request_type)
+        .and_then(|t| t.team.clone());
+    let intake = Intake {
+        incident_id: incident.id,
+        channel: ChannelKind::Form,
+        customer_name: valid.name.clone(),
+        email: Some(valid.email.as_str().to_owned()),
+        phone: valid.phone.as_ref().map(|p| p.as_str().to_owned()),
+        booking_ref: Some(valid.booking_ref.as_str().to_owned()),
+        handle: None,
+        departure_date: Some(valid.departure_date),
+        request_type: valid.request_type.clone(),
+        team,
+        language: valid.language.as_str().to_owned(),
+        body: valid.message.clone(),
+        external_id: Some(format!("form:{key}")),
+        into_case: completing.as_ref().map(|c| c.id),
+        meta: json!({}),
+    };
+    let acknowledger = state.acknowledger();
+    let wait = state.form_wait_text(&incident, &valid.language);
+    let contact = contact_key(&key);
+    let receipt = state
+        .store
+        .take_in(intake, &token, |case, outcome| {
+            acknowledger.job(&incident, case, outcome, &token, &contact, wait.clone())
+        })
+        .await?;
+    state
+        .metrics
+        .count_intake(ChannelKind::Form, receipt.outcome);
+    let joined = if receipt.outcome == muster_store::cases::IntakeOutcome::Joined {
+        "&joined=1"
+    } else {
+        ""
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!(
+                "/c/{}?t={token}&received=1{joined}&lang={lang}",
+                receipt.case.reference
+            ),
+        ))
+        .finish())
+}

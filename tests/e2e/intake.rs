@@ -1,0 +1,678 @@
+//! The funnel: the intake form, the customer's case page, and the inbound channels, all
+//! landing on one case per customer.
+
+use std::time::Duration;
+
+use muster_store::testing::TestEngine;
+use muster_web::api::signature::sign;
+use reqwest::Response;
+use serde_json::{Value, json};
+
+use crate::on_both_engines;
+use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, browser};
+
+on_both_engines!(
+    bad_inputs_come_back_with_a_message_and_every_value,
+    a_double_submission_is_one_case,
+    one_customer_on_three_channels_is_one_case,
+    a_retried_webhook_adds_nothing,
+    auto_submitted_mail_gets_no_reply,
+    signatures_are_checked,
+    a_missing_date_is_completed_through_the_personal_link,
+    case_pages_need_their_token,
+);
+
+const SLUG: &str = "ferry-fire";
+
+/// A date `days` from today, as the form takes it.
+fn in_days(days: i64) -> String {
+    let date = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+async fn ready(app: &TestApp) {
+    let token = app.token(MANAGER_EMAIL, "manager");
+    let response = reqwest::Client::new()
+        .post(app.at("/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&json!({"slug": SLUG, "title": "Fire on board", "languages": "en,fa", "time_zone": "UTC"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 201);
+    let policies = json!({"policies": [{"kind": "refund", "title": "Refunds", "body": "All tickets", "standard": "Refunds are processed within 5 working days."}]});
+    let response = reqwest::Client::new()
+        .put(app.at(&format!("/api/v1/incidents/{SLUG}/policies")))
+        .bearer_auth(&token)
+        .json(&policies)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 200);
+}
+
+fn good_form() -> Vec<(&'static str, String)> {
+    vec![
+        ("name", "Kari Nordmann".into()),
+        ("email", "kari@example.no".into()),
+        ("phone", String::new()),
+        ("booking_ref", "AB1234".into()),
+        ("departure_date", in_days(5)),
+        ("request_type", "refund".into()),
+        ("message", "Please refund my ticket".into()),
+        ("language", "en".into()),
+        ("idempotency_key", "a".repeat(64)),
+    ]
+}
+
+fn with(
+    mut form: Vec<(&'static str, String)>,
+    field: &str,
+    value: &str,
+) -> Vec<(&'static str, String)> {
+    for entry in &mut form {
+        if entry.0 == field {
+            entry.1 = value.to_owned();
+        }
+    }
+    form
+}
+
+async fn submit(app: &TestApp, form: &[(&'static str, String)]) -> Response {
+    browser()
+        .post(app.at(&format!("/i/{SLUG}/form")))
+        .form(form)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn follow(app: &TestApp, response: &Response) -> String {
+    let location = response.headers()["location"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    reqwest::get(app.at(&location))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
+fn reference_in(location: &str) -> String {
+    location
+        .trim_start_matches("/c/")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn inbound(app: &TestApp, channel: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+    let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let signature = sign(INBOUND_SECRET, timestamp, &body).unwrap_or_default();
+    let response = reqwest::Client::new()
+        .post(app.at(&format!("/api/v1/inbound/{channel}?incident={SLUG}")))
+        .header("Content-Type", content_type)
+        .header("X-Muster-Timestamp", timestamp.to_string())
+        .header("X-Muster-Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn email(from: &str, message_id: &str, extra_headers: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: help@example.com\r\nSubject: About my trip\r\nMessage-ID: <{message_id}>\r\n{extra_headers}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn conversation_len(app: &TestApp, case_url: &str) -> usize {
+    let html = reqwest::get(case_url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let _ = app;
+    html.matches("<li class=\"inbound\"").count()
+}
+
+async fn bad_inputs_come_back_with_a_message_and_every_value(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    ready(&app).await;
+    let long = "x".repeat(100_000);
+    let table: Vec<(&str, &str, &str)> = vec![
+        (
+            "email",
+            "kari@",
+            "Enter an email address like name@example.com",
+        ),
+        (
+            "departure_date",
+            "2026-02-30",
+            "Enter a real date as YYYY-MM-DD",
+        ),
+        ("departure_date", "2020-01-01", "cannot be in the past"),
+        ("message", &long, "at most 5000 characters"),
+        ("name", "", "This field is required"),
+        (
+            "booking_ref",
+            "A!",
+            "Enter the booking reference exactly as it appears",
+        ),
+        ("request_type", "bribe", "Choose a request type"),
+    ];
+    for (field, value, message) in table {
+        let form = with(good_form(), field, value);
+        let response = submit(&app, &form).await;
+        assert_eq!(response.status(), 422, "{field}={value:.20}");
+        let html = response.text().await.unwrap_or_default();
+        assert!(
+            html.contains(message),
+            "{field}: no \"{message}\" in the page"
+        );
+        assert!(
+            html.contains("aria-invalid=\"true\""),
+            "{field} is marked invalid"
+        );
+        // Every other value typed is still there.
+        assert!(
+            html.contains("Kari Nordmann") || field == "name",
+            "{field}: the name was lost"
+        );
+        assert!(
+            html.contains("Please refund my ticket") || field == "message",
+            "{field}: the message was lost"
+        );
+    }
+    let empty = submit(&app, &[("idempotency_key", "b".repeat(64))]).await;
+    assert_eq!(empty.status(), 422);
+    let html = empty.text().await.unwrap_or_default();
+    assert!(
+        html.matches("This field is required").count() >= 6,
+        "every missing field is named"
+    );
+
+    let rtl = with(
+        with(good_form(), "name", "مریم احمدی 🚢"),
+        "message",
+        "لطفاً کمک کنید 🙏 <script>x</script>",
+    );
+    let accepted = submit(&app, &with(rtl, "language", "fa")).await;
+    assert_eq!(accepted.status(), 303);
+    let page = follow(&app, &accepted).await;
+    assert!(
+        page.contains("dir=\"rtl\""),
+        "the case page follows the customer's language"
+    );
+    assert!(
+        page.contains("لطفاً کمک کنید 🙏 &lt;script&gt;"),
+        "text is kept, escaped"
+    );
+
+    let wrong_type = reqwest::Client::new()
+        .post(app.at(&format!("/i/{SLUG}/form")))
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(wrong_type.status(), 415);
+    let explained = wrong_type.text().await.unwrap_or_default();
+    assert!(
+        explained.contains("application/x-www-form-urlencoded"),
+        "{explained}"
+    );
+}
+
+async fn a_double_submission_is_one_case(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    ready(&app).await;
+    let form = good_form();
+    let (first, second) = tokio::join!(submit(&app, &form), submit(&app, &form));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (303, 303)
+    );
+    let a = first.headers()["location"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    let b = second.headers()["location"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(reference_in(&a), reference_in(&b), "one case");
+    let page = follow(&app, &first).await;
+    assert_eq!(
+        page.matches("<li class=\"inbound\"").count(),
+        1,
+        "one contact"
+    );
+    assert!(
+        page.contains("Refunds are processed within 5 working days."),
+        "the policy standard"
+    );
+    assert!(
+        page.contains("prioritised because you depart within 7 days"),
+        "{page}"
+    );
+    let outbox = std::fs::read_dir(app.dir.join("outbox"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut sent = outbox;
+    while sent < 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sent = std::fs::read_dir(app.dir.join("outbox"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = std::fs::read_dir(app.dir.join("outbox"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(sent, 1, "one acknowledgement");
+}
+
+async fn one_customer_on_three_channels_is_one_case(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    ready(&app).await;
+    let response = submit(&app, &good_form()).await;
+    let location = response.headers()["location"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    let reference = reference_in(&location);
+    let (status, by_email) = inbound(
+        &app,
+        "email",
+        "message/rfc822",
+        email("Kari <KARI@example.no>", "m1@example.no", "", "Any news?"),
+    )
+    .await;
+    assert_eq!(status, 200, "{by_email}");
+    assert_eq!(
+        (by_email["reference"].as_str(), by_email["outcome"].as_str()),
+        (Some(reference.as_str()), Some("joined"))
+    );
+    let post = json!({"network": "x", "handle": "@kari_n", "text": "Booking AB1234: when do I get my refund?", "external_id": "tweet-1"});
+    let (status, by_social) = inbound(
+        &app,
+        "social",
+        "application/json",
+        post.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{by_social}");
+    assert_eq!(
+        (
+            by_social["reference"].as_str(),
+            by_social["outcome"].as_str()
+        ),
+        (Some(reference.as_str()), Some("joined"))
+    );
+    assert!(
+        by_social["reply"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&reference),
+        "the customer is told it is the same case"
+    );
+    assert_eq!(
+        conversation_len(&app, &app.at(&location)).await,
+        3,
+        "three contacts on one case"
+    );
+    let metrics = reqwest::get(app.at("/metrics"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        metrics.contains("muster_intake_total{channel=\"social\",outcome=\"joined\"} 1"),
+        "{metrics}"
+    );
+}
+
+async fn a_retried_webhook_adds_nothing(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    ready(&app).await;
+    let post = json!({"network": "facebook", "handle": "ola", "text": "Is the ferry running?", "external_id": "fb-77"}).to_string();
+    let (first, created) = inbound(
+        &app,
+        "social",
+        "application/json",
+        post.clone().into_bytes(),
+    )
+    .await;
+    let (second, replayed) = inbound(&app, "social", "application/json", post.into_bytes()).await;
+    assert_eq!((first, second), (201, 200));
+    assert_eq!(replayed["outcome"], "replayed");
+    assert_eq!(created["reference"], replayed["reference"]);
+    assert_eq!(created["needs_date"], true, "no departure date in a post");
+    let case_url = created["case_url"]
+        .as_str()
+        .unwrap_or_default()
+        .replace("http://127.0.0.1:8080", &app.url);
+    assert_eq!(conversation_len(&app, &case_url).await, 1);
+}
+
+async fn auto_submitted_mail_gets_no_reply(engine: TestEngine) {
+    let mut smtp = SmtpRecorder::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(engine, &[("MUSTER__MAIL__URL", &url)]).await;
+    ready(&app).await;
+    let robots = [
+        ("ooo@example.no", "Auto-Submitted: auto-replied\r\n"),
+        ("list@example.no", "List-Id: <travel.example.no>\r\n"),
+        ("bulk@example.no", "Precedence: bulk\r\n"),
+        ("bounce@example.no", "Return-Path: <>\r\n"),
+    ];
+    for (i, (from, header)) in robots.iter().enumerate() {
+        let (status, answer) = inbound(
+            &app,
+            "email",
+            "message/rfc822",
+            email(from, &format!("robot{i}@x"), header, "I am away"),
+        )
+        .await;
+        assert_eq!(status, 201, "{answer}");
+        assert_eq!(answer["auto_reply"], false, "{from}");
+    }
+    let (status, _) = inbound(
+        &app,
+        "email",
+        "message/rfc822",
+        email(
+            "Person <person@example.no>",
+            "human@x",
+            "",
+            "My booking ref: XY98765, I travel 2099-01-01",
+        ),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let messages = smtp.wait_for(1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let messages = if messages.len() == 1 {
+        smtp.messages()
+    } else {
+        messages
+    };
+    assert_eq!(messages.len(), 1, "only the person is answered");
+    assert!(
+        messages[0].contains("To: person@example.no"),
+        "{}",
+        messages[0]
+    );
+    assert!(messages[0].contains("Auto-Submitted: auto-replied"));
+    smtp.stop().await;
+}
+
+async fn signatures_are_checked(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    ready(&app).await;
+    let body = json!({"network": "x", "handle": "a", "text": "hi", "external_id": "1"}).to_string();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let client = reqwest::Client::new();
+    let attempt = |timestamp: i64, signature: String| {
+        client
+            .post(app.at(&format!("/api/v1/inbound/social?incident={SLUG}")))
+            .header("Content-Type", "application/json")
+            .header("X-Muster-Timestamp", timestamp.to_string())
+            .header("X-Muster-Signature", signature)
+            .body(body.clone())
+            .send()
+    };
+    let forged = attempt(
+        now,
+        sign("wrong secret", now, body.as_bytes()).unwrap_or_default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(forged.status(), 401);
+    let stale = attempt(
+        now - 3600,
+        sign(INBOUND_SECRET, now - 3600, body.as_bytes()).unwrap_or_default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stale.status(), 401);
+    let tampered = attempt(
+        now,
+        sign(INBOUND_SECRET, now, b"other body").unwrap_or_default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tampered.status(), 401);
+    let missing = client
+        .post(app.at("/api/v1/inbound/social"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(missing.status(), 401);
+    let good = attempt(
+        now,
+        sign(INBOUND_SECRET, now, body.as_bytes()).unwrap_or_default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(good.status(), 201);
+}
+
+async fn a_missing_date_is_completed_through_the_personal_link(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    ready(&app).await;
+    let call = json!({"phone": "+47 22 00 00 01", "external_id": "call-1", "name": "Ola", "notes": "Wants to rebook", "email": "ola@example.no"});
+    let (status, answer) = inbound(
+        &app,
+        "phone",
+        "application/json",
+        call.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["needs_date"], true);
+    let form_url = answer["form_url"]
+        .as_str()
+        .unwrap_or_default()
+        .replace("http://127.0.0.1:8080", &app.url);
+    let form = reqwest::get(&form_url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        form.contains("value=\"Ola\"") && form.contains("value=\"ola@example.no\""),
+        "prefilled: {form}"
+    );
+    let query: Vec<(String, String)> = url::Url::parse(&form_url)
+        .map(|u| {
+            u.query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let get = |key: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut completion = with(with(good_form(), "name", "Ola"), "email", "ola@example.no");
+    completion = with(completion, "idempotency_key", &"c".repeat(64));
+    completion.push(("case", get("case")));
+    completion.push(("t", get("t")));
+    let response = submit(&app, &completion).await;
+    assert_eq!(response.status(), 303);
+    let location = response.headers()["location"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        reference_in(&location),
+        get("case"),
+        "the same case is completed"
+    );
+    let page = follow(&app, &response).await;
+    assert!(
+        !page.contains("We need your departure date"),
+        "the date is known now"
+    );
+    assert_eq!(page.matches("<li class=\"inbound\"").count(), 2);
+}
+
+async fn case_pages_need_their_token(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    ready(&app).await;
+    let response = submit(&app, &good_form()).await;
+    let location = response.headers()["location"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    let reference = reference_in(&location);
+    for path in [
+        format!("/c/{reference}"),
+        format!("/c/{reference}?t=wrong"),
+        format!("/c/{reference}?t="),
+    ] {
+        let status = reqwest::get(app.at(&path))
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        assert_eq!(status, 404, "{path}");
+    }
+    let token = location
+        .split("t=")
+        .nth(1)
+        .and_then(|t| t.split('&').next())
+        .unwrap_or_default()
+        .to_owned();
+    let added = browser()
+        .post(app.at(&format!("/c/{reference}")))
+        .form(&[
+            ("t", token.as_str()),
+            ("message", "My flight number is AB 123"),
+            ("idempotency_key", "x"),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(added.status(), 303);
+    let page = follow(&app, &added).await;
+    assert!(page.contains("My flight number is AB 123"));
+    let forged = browser()
+        .post(app.at(&format!("/c/{reference}")))
+        .form(&[("t", "forged"), ("message", "let me in")])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(forged.status(), 404);
+}
+
+/// Tiers are computed from today in the incident's zone, so they rise as days pass.
+#[tokio::test]
+async fn tiers_rise_as_the_clock_moves() {
+    let mut app = TestApp::spawn(TestEngine::Sqlite).await;
+    ready(&app).await;
+    let response = submit(&app, &with(good_form(), "departure_date", &in_days(6))).await;
+    let location = response.headers()["location"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    let today = follow(&app, &response).await;
+    assert!(today.contains("High priority"), "six days out is high");
+    app.restart_with(&[("MUSTER__CLOCK__OFFSET_HOURS", "72")])
+        .await;
+    let later = reqwest::get(app.at(&location))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(later.contains("Urgent"), "three days later it is critical");
+}
+
+#[tokio::test]
+async fn the_acknowledgement_reaches_a_real_smtp_server() {
+    let smtp = SmtpRecorder::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(TestEngine::Postgres, &[("MUSTER__MAIL__URL", &url)]).await;
+    ready(&app).await;
+    let response = submit(&app, &with(good_form(), "language", "fa")).await;
+    let location = response.headers()["location"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    let reference = reference_in(&location);
+    let messages = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 1);
+    let message = &messages[0];
+    for expected in [
+        "Auto-Submitted: auto-replied",
+        "To: kari@example.no",
+        "Message-ID: <ack.",
+        "Content-Type: text/plain; charset=utf-8",
+    ] {
+        assert!(message.contains(expected), "{expected} missing:\n{message}");
+    }
+    let parsed = mail_parser::MessageParser::default()
+        .parse(message.as_bytes())
+        .unwrap_or_else(|| panic!("unparseable"));
+    assert!(
+        parsed.subject().unwrap_or_default().contains(&reference),
+        "the subject carries the reference"
+    );
+    let body = parsed.body_text(0).unwrap_or_default().into_owned();
+    assert!(
+        body.contains(&format!("/c/{reference}?t=")),
+        "the case link: {body}"
+    );
+    assert!(
+        body.contains("بازپرداخت") || body.contains("پرونده") || body.contains("شمارهٔ پیگیری"),
+        "in Persian: {body}"
+    );
+}
+
+#[tokio::test]
+async fn too_many_submissions_from_one_address_are_slowed_down() {
+    let app = TestApp::spawn_with(
+        TestEngine::Sqlite,
+        &[("MUSTER__INTAKE__MAX_PER_ADDRESS", "2")],
+    )
+    .await;
+    ready(&app).await;
+    for i in 0..2 {
+        let response = submit(
+            &app,
+            &with(good_form(), "idempotency_key", &format!("{i}").repeat(64)),
+        )
+        .await;
+        assert_eq!(response.status(), 303);
+    }
+    let limited = submit(&app, &with(good_form(), "idempotency_key", &"9".repeat(64))).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().get("retry-after").is_some());
+    let html = limited.text().await.unwrap_or_default();
+    assert!(
+        html.contains("Please refund my ticket"),
+        "what was typed is kept"
+    );
+    let bot = submit(&app, &[("website", "http://spam.example".to_owned())]).await;
+    assert_eq!(bot.status(), 303, "bots see a calm redirect");
+}
