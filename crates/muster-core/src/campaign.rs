@@ -65,6 +65,18 @@ pub struct CampaignContent {
     pub html: Option<String>,
 }
 
+impl CampaignContent {
+    /// The campaign that tells the audience about a new update: the latest update in each
+    /// recipient's language, the page, and the way out.
+    pub fn update_announcement() -> Self {
+        Self {
+            subject: "{{incident.title}}: update".into(),
+            text: "{{latest_update}}\n\nLatest news: {{landing_url}}\nYour request: {{form_link}}\n\nStop these emails: {{unsubscribe_link}}\n".into(),
+            html: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Campaign {
     pub id: i64,

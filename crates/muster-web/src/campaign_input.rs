@@ -203,3 +203,27 @@ pub async fn test_send(
         crate::error::WebError::Unavailable
     })
 }
+
+/// Emails the incident's latest update to its whole audience, as a campaign.
+pub async fn announce_update(
+    state: &AppState,
+    slug: &str,
+    actor: &str,
+    actor_id: Option<i64>,
+) -> Result<(), crate::error::WebError> {
+    let domain = state
+        .mail
+        .as_ref()
+        .map(|m| m.id_domain.clone())
+        .unwrap_or_default();
+    let new = NewCampaign {
+        content: muster_core::campaign::CampaignContent::update_announcement(),
+        segment: Segment::default(),
+        send_at: None,
+    };
+    state
+        .store
+        .create_campaign(slug, new, &domain, actor, actor_id)
+        .await?;
+    Ok(())
+}

@@ -2,7 +2,7 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
@@ -24,6 +24,10 @@ const TEMPLATES: [(&str, &str); 11] = [
     (
         "console_incident",
         include_str!("../templates/console/incident.hbs"),
+    ),
+    (
+        "console_mail",
+        include_str!("../templates/console/mail.hbs"),
     ),
     (
         "console_audit",

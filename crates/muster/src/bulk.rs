@@ -62,7 +62,7 @@ fn bar(progress: &Progress) -> String {
         })
         .unwrap_or_default();
     format!(
-        "[{}{}] {done}/{} sent {} failed {} pending {} {:.0}/s{eta}",
+        "[{}{}] {done}/{} · {} sent · {} failed · {} pending · {:.0}/s{eta}",
         "#".repeat(usize::try_from(filled).unwrap_or(0)),
         ".".repeat(usize::try_from(WIDTH - filled.min(WIDTH)).unwrap_or(0)),
         progress.total,

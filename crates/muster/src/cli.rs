@@ -99,6 +99,9 @@ pub enum IncidentCommand {
         /// New status: draft, active, monitoring or resolved.
         #[arg(long)]
         status: Option<String>,
+        /// Also email the update to the incident's audience (sent by running servers).
+        #[arg(long)]
+        notify_audience: bool,
     },
     /// Mark the incident resolved.
     Close {

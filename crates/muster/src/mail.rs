@@ -34,5 +34,6 @@ pub fn dispatcher(store: Store, config: &Config) -> anyhow::Result<Dispatcher> {
         max_attempts: mail.max_attempts,
         idle_poll: Duration::from_millis(250),
     };
-    Ok(Dispatcher::new(store, mailer(config)?, settings, dkim))
+    let mailer = Mailer::bulk_from_url(&config.mail.url, config.mail.concurrency)?;
+    Ok(Dispatcher::new(store, mailer, settings, dkim))
 }

@@ -5,4 +5,6 @@ pub mod auth;
 pub mod home;
 pub mod incidents;
 pub mod login;
+pub mod mail;
+pub mod multipart;
 pub mod page;
