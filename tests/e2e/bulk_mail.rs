@@ -10,7 +10,7 @@ use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
 use crate::on_both_engines;
-use crate::support::{MANAGER_EMAIL, SmtpRecorder, TestApp, browser};
+use crate::support::{AGENT_EMAIL, MANAGER_EMAIL, SmtpRecorder, TestApp, browser, csrf_of};
 
 on_both_engines!(
     csv_import_reports_rejections_and_updates_by_email,
@@ -20,6 +20,7 @@ on_both_engines!(
     pause_and_resume,
     sigterm_mid_campaign_loses_none_and_sends_none_twice,
     sigkill_mid_campaign_resends_only_what_was_in_flight,
+    console_upload_preview_and_send,
 );
 
 const SLUG: &str = "ferry-fire";
@@ -562,4 +563,103 @@ async fn sigkill_mid_campaign_resends_only_what_was_in_flight(engine: TestEngine
             "same Message-ID"
         );
     }
+}
+
+fn multipart(csrf: &str, file: &str) -> (String, String) {
+    let boundary = "muster-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n\
+         --{boundary}--\r\n"
+    );
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn console_upload_preview_and_send(engine: TestEngine) {
+    let smtp = SmtpRecorder::start().await;
+    let (app, _token) = start(engine, &smtp, &[]).await;
+    let page_path = format!("/console/incidents/{SLUG}/mail");
+
+    app.add_user(AGENT_EMAIL, "agent");
+    let agent = app.login(AGENT_EMAIL).await;
+    let refused = agent
+        .get(app.at(&page_path))
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    assert_eq!(refused.ok(), Some(403), "managers only");
+
+    let manager = app.login(MANAGER_EMAIL).await;
+    let page = manager
+        .get(app.at(&page_path))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.status(), 200);
+    let csrf = csrf_of(&page.text().await.unwrap_or_default());
+    let upload = |csrf: String| {
+        let (content_type, body) = multipart(
+            &csrf,
+            "email,name,language\nkari@example.no,Kari,nb\nnope,X,en\nola@example.no,Ola,en\n",
+        );
+        manager
+            .post(app.at(&format!("/console/incidents/{SLUG}/audience")))
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+    };
+    let forged = upload("forged".into()).await.map(|r| r.status().as_u16());
+    assert_eq!(forged.ok(), Some(403), "the upload needs the CSRF token");
+    let report = upload(csrf.clone()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.status(), 200, "{}", app.logs());
+    let html = report.text().await.unwrap_or_default();
+    assert!(
+        html.contains("3 rows: 2 added, 0 updated, 1 rejected"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>3</td><td>&quot;nope&quot; is not an email address</td>"),
+        "{html}"
+    );
+
+    let form = |action: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("subject", "Update for {{name}}".to_owned()),
+            ("text", "Hello {{name}}: {{form_link}}".to_owned()),
+            ("html", String::new()),
+            ("action", action.to_owned()),
+        ]
+    };
+    let preview = manager
+        .post(app.at(&format!("/console/incidents/{SLUG}/campaigns")))
+        .form(&form("preview"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let html = preview.text().await.unwrap_or_default();
+    assert!(
+        html.contains("Preview for kari@example.no") && html.contains("Update for Kari"),
+        "{html}"
+    );
+    assert!(smtp.messages().is_empty(), "a preview sends nothing");
+    let sent = manager
+        .post(app.at(&format!("/console/incidents/{SLUG}/campaigns")))
+        .form(&form("send"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    assert_eq!(sent.ok(), Some(303));
+    let mails = by_recipient(&smtp.wait_for(2, Duration::from_secs(10)).await);
+    assert_eq!(mails["ola@example.no"][0].subject, "Update for Ola");
+    let page = manager
+        .get(app.at(&page_path))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let html = page.text().await.unwrap_or_default();
+    assert!(
+        html.contains("Update for {{name}}"),
+        "the campaign is listed: {html}"
+    );
 }

@@ -10,6 +10,19 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_muster");
+
+/// This test run's own copy of the binary, taken once at the start: a shared target
+/// folder may be relinked by another checkout while the tests run.
+pub fn binary() -> &'static std::path::Path {
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let copy = std::env::temp_dir().join(format!("muster-e2e-bin-{}", std::process::id()));
+        match std::fs::copy(BINARY, &copy) {
+            Ok(_) => copy,
+            Err(_) => PathBuf::from(BINARY),
+        }
+    })
+}
 pub const MANAGER_EMAIL: &str = "manager@example.com";
 pub const AGENT_EMAIL: &str = "agent@example.com";
 pub const PASSWORD: &str = "correct horse battery";
@@ -122,7 +135,7 @@ impl TestApp {
 
     /// Runs a CLI command against this app's database; returns (success, stdout, stderr).
     pub fn muster(&self, args: &[&str], extra_env: &[(&str, &str)]) -> (bool, String, String) {
-        let mut command = std::process::Command::new(BINARY);
+        let mut command = std::process::Command::new(binary());
         command
             .args(args)
             .current_dir(&self.dir)
@@ -225,7 +238,7 @@ pub async fn start(
         .append(true)
         .open(dir.join("muster.log"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut command = Command::new(BINARY);
+    let mut command = Command::new(binary());
     command
         .arg("serve")
         .current_dir(dir)
@@ -238,7 +251,7 @@ pub async fn start(
     }
     let mut child = command
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {BINARY}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary().display()));
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
     let mut lines = BufReader::new(stdout).lines();
     let url = tokio::time::timeout(Duration::from_secs(60), async {

@@ -13,11 +13,11 @@ use lettre::message::Mailbox;
 use lettre::message::dkim::DkimConfig;
 use muster_core::campaign::retry_delay_from;
 use muster_core::incident::Incident;
-use muster_store::Store;
 use muster_store::dispatch::{ClaimedDelivery, Outcome};
+use muster_store::{Store, StoreError};
 use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::message::OutgoingMessage;
@@ -134,6 +134,12 @@ impl Dispatcher {
         }))
     }
 
+    async fn claim(&self, lease: time::Duration) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        self.store
+            .claim_deliveries(&self.config.worker_id, self.config.batch(), lease)
+            .await
+    }
+
     /// Sends until `stop` is cancelled, then finishes cleanly (see the module comment).
     pub async fn run(self, stop: CancellationToken) {
         let (outcomes, received) = mpsc::unbounded_channel();
@@ -144,6 +150,7 @@ impl Dispatcher {
         let mut prepared: HashMap<i64, Arc<Prepared>> = HashMap::new();
         let mut next_schedule_check = tokio::time::Instant::now();
         let lease = time::Duration::try_from(self.config.lease).unwrap_or(time::Duration::MINUTE);
+        let mut next_batch: Option<JoinHandle<Result<Vec<ClaimedDelivery>, StoreError>>> = None;
         'claiming: while !stop.is_cancelled() {
             if tokio::time::Instant::now() >= next_schedule_check {
                 next_schedule_check += SCHEDULE_CHECK;
@@ -153,11 +160,12 @@ impl Dispatcher {
                     Err(err) => tracing::warn!(error = %err, "cannot start scheduled campaigns"),
                 }
             }
-            let claims = match self
-                .store
-                .claim_deliveries(&self.config.worker_id, self.config.batch(), lease)
-                .await
-            {
+            // The next batch may already have been claimed while this one was sending.
+            let claimed = match next_batch.take() {
+                Some(handle) => handle.await.unwrap_or_else(|_| Ok(Vec::new())),
+                None => self.claim(lease).await,
+            };
+            let claims = match claimed {
                 Ok(claims) => claims,
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot claim deliveries");
@@ -182,8 +190,19 @@ impl Dispatcher {
                 continue;
             }
             tracing::debug!(claimed = claims.len(), "claimed deliveries");
-            let mut claims = claims.into_iter();
-            while let Some(claim) = claims.next() {
+            // A full batch suggests more: claim the next one while the tail of this one
+            // sends, so the connections never wait on the database.
+            let prefetch_at = (claims.len() as u64 == self.config.batch()).then(|| {
+                claims
+                    .len()
+                    .saturating_sub(self.config.concurrency.max(1) * 2)
+            });
+            let mut claims = claims.into_iter().enumerate();
+            while let Some((index, claim)) = claims.next() {
+                if Some(index) == prefetch_at {
+                    let this = self.clone();
+                    next_batch = Some(tokio::spawn(async move { this.claim(lease).await }));
+                }
                 let permit = tokio::select! {
                     biased;
                     () = stop.cancelled() => None,
@@ -199,7 +218,7 @@ impl Dispatcher {
                 };
                 let Some(permit) = started else {
                     // Shutting down: what was claimed but not started is due again at once.
-                    for unsent in std::iter::once(claim).chain(claims) {
+                    for (_, unsent) in std::iter::once((index, claim)).chain(claims) {
                         let _ = outcomes.send((unsent.id, Outcome::Released));
                     }
                     break 'claiming;
@@ -228,7 +247,16 @@ impl Dispatcher {
                 });
             }
         }
-        // In-flight sends finish and their outcomes are written before we return.
+        // A batch claimed ahead is handed back; in-flight sends finish; every outcome is
+        // written before we return.
+        if let Some(Ok(Ok(early))) = match next_batch.take() {
+            Some(handle) => Some(handle.await),
+            None => None,
+        } {
+            for unsent in early {
+                let _ = outcomes.send((unsent.id, Outcome::Released));
+            }
+        }
         while tasks.join_next().await.is_some() {}
         drop(outcomes);
         let _ = writer.await;

@@ -30,3 +30,43 @@ pub fn load(key_file: &str, selector: &str, domain: &str) -> Result<DkimConfig, 
         key,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs_with_an_ed25519_key_from_a_file() {
+        let dir =
+            std::env::temp_dir().join(format!("muster-dkim-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join("dkim.key");
+        // A base64 Ed25519 seed (32 bytes), as `openssl genpkey -algorithm ed25519` yields.
+        std::fs::write(&path, "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let config = load(&path.display().to_string(), "muster", "example.com")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut message = crate::OutgoingMessage {
+            from: "crisis@example.com".into(),
+            to: "kari@example.no".into(),
+            reply_to: None,
+            subject: "Update".into(),
+            text: "Body".into(),
+            html: None,
+            message_id: "m1@example.com".into(),
+            in_reply_to: None,
+            auto_submitted: false,
+            list_unsubscribe: None,
+        }
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+        message.sign(&config);
+        let wire = String::from_utf8_lossy(&message.formatted()).into_owned();
+        assert!(
+            wire.contains("DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=muster;"),
+            "{wire}"
+        );
+        assert!(load("/nonexistent/key", "s", "d").is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -27,7 +27,11 @@ macro_rules! on_both_engines {
     )*};
 }
 
-on_both_engines!(import_updates_by_email, claims_lease_and_finish);
+on_both_engines!(
+    import_updates_by_email,
+    claims_lease_and_finish,
+    scheduled_then_cancelled
+);
 
 fn ok<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
     result.unwrap_or_else(|e| panic!("{e}"))
@@ -154,4 +158,62 @@ async fn claims_lease_and_finish(engine: TestEngine) {
     let progress = ok(store.campaign_progress(campaign.id).await);
     assert_eq!((progress.sent + progress.failed, progress.pending), (3, 0));
     assert_eq!(ok(store.audience_counts(id).await).bounced, progress.failed);
+}
+
+async fn scheduled_then_cancelled(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let id = incident(&store).await;
+    import(
+        &store,
+        id,
+        "email,name,departure_date\na@example.com,A,2026-12-01\nb@example.com,B,2026-12-20\n",
+    )
+    .await;
+    let content = CampaignContent {
+        subject: "Hi".into(),
+        text: "Hello".into(),
+        html: None,
+    };
+    let december_first_week = Segment {
+        departure_from: muster_core::audience::parse_date("2026-12-01"),
+        departure_to: muster_core::audience::parse_date("2026-12-07"),
+        ..Default::default()
+    };
+    let at = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(800);
+    let new = NewCampaign {
+        content,
+        segment: december_first_week,
+        send_at: Some(at),
+    };
+    let campaign = ok(store
+        .create_campaign("ferry-fire", new, "example.com", "test", None)
+        .await);
+    assert_eq!(campaign.status, CampaignStatus::Scheduled);
+    assert_eq!(
+        ok(store.start_due_campaigns("example.com").await),
+        0,
+        "not yet"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    assert_eq!(ok(store.start_due_campaigns("example.com").await), 1);
+    assert_eq!(
+        ok(store.start_due_campaigns("example.com").await),
+        0,
+        "started once"
+    );
+    let progress = ok(store.campaign_progress(campaign.id).await);
+    assert_eq!(
+        progress.pending, 1,
+        "the departure window selects one member"
+    );
+    let cancelled = ok(store.cancel_campaign(campaign.id, "test").await);
+    assert_eq!(cancelled.status, CampaignStatus::Cancelled);
+    let progress = ok(store.campaign_progress(campaign.id).await);
+    assert_eq!((progress.pending, progress.cancelled), (0, 1));
+    let claims = ok(store
+        .claim_deliveries("w", 10, time::Duration::seconds(5))
+        .await);
+    assert!(claims.is_empty());
+    assert!(store.resume_campaign(campaign.id, "test").await.is_err());
 }

@@ -156,7 +156,7 @@ pub async fn upload(
         &user,
         &incident,
         Extra {
-            context: json!({ "report": report }),
+            context: json!({ "rejected_count": report.rejected.len(), "report": report }),
             status: None,
         },
     )
