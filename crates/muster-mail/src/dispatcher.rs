@@ -27,7 +27,7 @@ use crate::variables::{incident_vars, recipient_vars, unsubscribe_url};
 use crate::{Mailer, SendError};
 
 /// Largest batch claimed at once.
-const MAX_BATCH: u64 = 500;
+const MAX_BATCH: u64 = 1000;
 /// How often scheduled campaigns are looked for.
 const SCHEDULE_CHECK: Duration = Duration::from_secs(1);
 
@@ -276,7 +276,7 @@ impl Dispatcher {
         let base_url = &self.config.base_url;
         let incident = campaign.incident_vars(base_url, &r.language);
         let vars = recipient_vars(&incident, base_url, &campaign.slug, r);
-        let rendered = match templates.render(&vars) {
+        let rendered = match templates.render(vars) {
             Ok(rendered) => rendered,
             Err(err) => {
                 return Outcome::Failed {

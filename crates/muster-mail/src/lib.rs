@@ -8,6 +8,7 @@ pub mod mailer;
 pub mod message;
 pub mod rate;
 pub mod render;
+pub mod smtp_client;
 pub mod variables;
 
 pub use dispatcher::{DispatchConfig, Dispatcher};

@@ -113,7 +113,7 @@ impl Mailer {
     }
 }
 
-pub(crate) fn classify(err: lettre::transport::smtp::Error) -> SendError {
+fn classify(err: lettre::transport::smtp::Error) -> SendError {
     if err.is_permanent() {
         SendError::Permanent(err.to_string())
     } else {

@@ -50,10 +50,12 @@ impl CampaignTemplates {
         })
     }
 
-    pub fn render(&self, vars: &serde_json::Value) -> Result<Rendered, RenderError> {
+    /// Renders all three parts over one context, built once rather than once per part.
+    pub fn render(&self, vars: serde_json::Value) -> Result<Rendered, RenderError> {
+        let context = handlebars::Context::from(vars);
         let render = |registry: &Handlebars<'static>, part: &'static str| {
             registry
-                .render(part, vars)
+                .render_with_context(part, &context)
                 .map_err(|e| RenderError::Render {
                     part,
                     reason: e.to_string(),
@@ -86,7 +88,7 @@ mod tests {
         };
         let templates = CampaignTemplates::compile(&content).unwrap_or_else(|e| panic!("{e}"));
         let out = templates
-            .render(&serde_json::json!({"name": "Ola & <Kari>"}))
+            .render(serde_json::json!({"name": "Ola & <Kari>"}))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(out.subject, "Update for Ola & <Kari>");
         assert_eq!(out.text, "Hi Ola & <Kari>");

@@ -68,6 +68,8 @@ impl Store {
             .and_where(delivery::Column::Status.eq(DELIVERY_PENDING))
             .and_where(delivery::Column::NextAttemptAt.lte(at))
             .and_where(delivery::Column::CampaignId.in_subquery(sending))
+            // Walks idx_deliveries_due in order on both engines: no sort of the whole queue.
+            .order_by(delivery::Column::NextAttemptAt, Order::Asc)
             .order_by(delivery::Column::Id, Order::Asc)
             .limit(limit)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)

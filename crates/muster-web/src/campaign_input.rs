@@ -166,7 +166,7 @@ pub async fn preview(
         &recipient,
     );
     let rendered = templates
-        .render(&vars)
+        .render(vars)
         .map_err(|e| crate::error::WebError::BadRequest(e.to_string()))?;
     Ok((recipient, rendered))
 }
