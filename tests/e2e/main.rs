@@ -7,3 +7,7 @@ mod console_auth;
 mod intake;
 mod landing;
 mod operations;
+mod queue;
+mod resilience;
+mod security;
+mod waits;

@@ -3,7 +3,7 @@
 use muster_store::testing::TestEngine;
 
 use crate::on_both_engines;
-use crate::support::{BINARY, TestApp, scratch_dir};
+use crate::support::{TestApp, binary, scratch_dir};
 
 on_both_engines!(
     health_readiness_and_metrics,
@@ -152,7 +152,7 @@ async fn sigterm_stops_cleanly(engine: TestEngine) {
 async fn bad_configuration_names_the_key() {
     let dir = scratch_dir();
     let run = |key: &str, value: &str| {
-        let output = std::process::Command::new(BINARY)
+        let output = std::process::Command::new(binary())
             .arg("migrate")
             .current_dir(&dir)
             .env(key, value)
@@ -178,7 +178,7 @@ async fn bad_configuration_names_the_key() {
     let bad_file = dir.join("bad.toml");
     std::fs::write(&bad_file, "[public]\nbase_url = \"ftp://example.com\"\n")
         .unwrap_or_else(|e| panic!("{e}"));
-    let output = std::process::Command::new(BINARY)
+    let output = std::process::Command::new(binary())
         .args(["--config", bad_file.to_str().unwrap_or_default(), "migrate"])
         .current_dir(&dir)
         .output()

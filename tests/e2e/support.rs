@@ -9,19 +9,10 @@ use muster_store::testing::{TestDb, TestEngine};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-pub const BINARY: &str = env!("CARGO_BIN_EXE_muster");
-
-/// This test run's own copy of the binary, taken once at the start: a shared target
-/// folder may be relinked by another checkout while the tests run.
-pub fn binary() -> &'static std::path::Path {
-    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    COPY.get_or_init(|| {
-        let copy = std::env::temp_dir().join(format!("muster-e2e-bin-{}", std::process::id()));
-        match std::fs::copy(BINARY, &copy) {
-            Ok(_) => copy,
-            Err(_) => PathBuf::from(BINARY),
-        }
-    })
+/// The binary under test: the one cargo built, unless `MUSTER_TEST_BINARY` names a copy
+/// (useful when several checkouts share one target directory and its `debug/muster`).
+pub fn binary() -> String {
+    std::env::var("MUSTER_TEST_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_muster").to_owned())
 }
 pub const MANAGER_EMAIL: &str = "manager@example.com";
 pub const AGENT_EMAIL: &str = "agent@example.com";
@@ -89,6 +80,20 @@ impl TestApp {
         }
     }
 
+    /// Hands over the running server process, e.g. to kill it.
+    pub fn take_child(&mut self) -> Child {
+        self.child
+            .take()
+            .unwrap_or_else(|| panic!("the server is not running"))
+    }
+
+    /// Starts the server again on the same database and folder (after a kill).
+    pub async fn start_again(&mut self, extra_env: &[(&str, &str)]) {
+        let (child, url) = start(&self.db.url, &self.dir, extra_env).await;
+        self.child = Some(child);
+        self.url = url;
+    }
+
     /// Stops the server (SIGTERM) and starts it again on the same database and folder.
     pub async fn restart_with(&mut self, extra_env: &[(&str, &str)]) {
         assert!(self.terminate().await, "muster stops cleanly");
@@ -152,18 +157,29 @@ impl TestApp {
     }
 
     pub fn add_user(&self, email: &str, role: &str) {
-        let (ok, _, err) = self.muster(
-            &[
-                "user", "add", "--email", email, "--name", role, "--role", role,
-            ],
-            &[("MUSTER_PASSWORD", PASSWORD)],
-        );
+        self.add_user_in(email, role, "");
+    }
+
+    /// A user working for `teams` (comma-separated team keys).
+    pub fn add_user_in(&self, email: &str, role: &str, teams: &str) {
+        let mut args = vec![
+            "user", "add", "--email", email, "--name", role, "--role", role,
+        ];
+        if !teams.is_empty() {
+            args.extend(["--teams", teams]);
+        }
+        let (ok, _, err) = self.muster(&args, &[("MUSTER_PASSWORD", PASSWORD)]);
         assert!(ok, "user add failed: {err}");
     }
 
     /// An API token for a new user of `role`.
     pub fn token(&self, email: &str, role: &str) -> String {
         self.add_user(email, role);
+        self.token_for(email)
+    }
+
+    /// An API token for an existing user.
+    pub fn token_for(&self, email: &str) -> String {
         let (ok, out, err) =
             self.muster(&["token", "create", "--user", email, "--name", "test"], &[]);
         assert!(ok, "token create failed: {err}");
@@ -251,7 +267,7 @@ pub async fn start(
     }
     let mut child = command
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary().display()));
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary()));
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
     let mut lines = BufReader::new(stdout).lines();
     let url = tokio::time::timeout(Duration::from_secs(60), async {

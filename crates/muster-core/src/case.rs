@@ -85,4 +85,12 @@ pub struct Case {
     pub contact_count: i32,
     pub created_at: OffsetDateTime,
     pub first_response_at: Option<OffsetDateTime>,
+    pub resolved_at: Option<OffsetDateTime>,
+    /// The agent holding the case, while their lease runs.
+    pub claimed_by: Option<i64>,
+    pub lease_until: Option<OffsetDateTime>,
+    /// When the case first missed its first-response target.
+    pub overdue_at: Option<OffsetDateTime>,
+    /// The case this one was merged into, if any.
+    pub merged_into: Option<String>,
 }

@@ -191,12 +191,50 @@ impl Default for SlaTargets {
     }
 }
 
+/// A reply agents start from: a handlebars template per language, filled with the case's
+/// variables (`name`, `reference`, `booking_ref`, `departure_date`, `case_url`, `page_url`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CannedResponse {
+    pub key: String,
+    pub title: String,
+    pub body: Localized,
+}
+
 /// Settings a manager tunes per incident, stored together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentSettings {
     pub windows: PriorityWindows,
     pub sla: SlaTargets,
     pub request_types: Vec<RequestType>,
+    #[serde(default = "default_canned")]
+    pub canned: Vec<CannedResponse>,
+}
+
+fn default_canned() -> Vec<CannedResponse> {
+    let en = Lang::english;
+    let nb = || Lang::parse("nb").unwrap_or_else(|_| en());
+    vec![
+        CannedResponse {
+            key: "refund-confirmed".to_owned(),
+            title: "Refund confirmed".to_owned(),
+            body: Localized::single(
+                en(),
+                "Dear {{name}},\n\nWe have refunded booking {{booking_ref}} in full. The money reaches your account within 5 working days.\n\nYour case: {{case_url}}",
+            )
+            .with(
+                nb(),
+                "Hei {{name}},\n\nVi har refundert bestilling {{booking_ref}} i sin helhet. Pengene er på kontoen din innen 5 virkedager.\n\nSaken din: {{case_url}}",
+            ),
+        },
+        CannedResponse {
+            key: "need-date".to_owned(),
+            title: "Ask for the departure date".to_owned(),
+            body: Localized::single(
+                en(),
+                "Dear {{name}},\n\nTo help you quickly we need your departure date. Please add it here: {{case_url}}",
+            ),
+        },
+    ]
 }
 
 impl Default for IncidentSettings {
@@ -217,6 +255,7 @@ impl Default for IncidentSettings {
                 kind("question", "Question", "general"),
                 kind("other", "Other", "general"),
             ],
+            canned: default_canned(),
         }
     }
 }

@@ -16,5 +16,7 @@ pub mod localized;
 pub mod markdown;
 pub mod priority;
 pub mod role;
+pub mod simulation;
 pub mod slug;
 pub mod wait;
+pub mod wait_estimator;

@@ -98,6 +98,11 @@ pub(crate) fn to_case(m: case::Model) -> StoreResult<Case> {
         contact_count: m.contact_count,
         created_at: m.created_at,
         first_response_at: m.first_response_at,
+        resolved_at: m.resolved_at,
+        claimed_by: m.claimed_by,
+        lease_until: m.lease_until,
+        overdue_at: m.overdue_at,
+        merged_into: m.merged_into,
     })
 }
 
@@ -192,7 +197,11 @@ async fn insert_token(
         .map(|_| ())
 }
 
-async fn enqueue(tx: &DatabaseTransaction, case_id: i64, job: MailJob) -> Result<(), DbErr> {
+pub(crate) async fn enqueue(
+    tx: &DatabaseTransaction,
+    case_id: i64,
+    job: MailJob,
+) -> Result<(), DbErr> {
     let created = now();
     mail_queue::ActiveModel {
         case_id: Set(Some(case_id)),
@@ -215,7 +224,9 @@ async fn enqueue(tx: &DatabaseTransaction, case_id: i64, job: MailJob) -> Result
 
 /// Fills what the case did not know yet; a customer writing again reopens a waiting case.
 fn merge_into(existing: case::Model, intake: &Intake) -> case::ActiveModel {
-    let reopen = existing.status == CaseStatus::WaitingOnCustomer.as_str();
+    // A customer writing again reopens a waiting or resolved case (not a merged one).
+    let reopen = existing.status == CaseStatus::WaitingOnCustomer.as_str()
+        || (existing.status == CaseStatus::Resolved.as_str() && existing.merged_into.is_none());
     let mut active: case::ActiveModel = existing.clone().into();
     if existing.departure_date.is_none() && intake.departure_date.is_some() {
         active.departure_date = Set(intake.departure_date);

@@ -4,9 +4,12 @@ mod entity;
 
 pub mod audience;
 pub mod audit;
+mod benchmark_seed;
 pub mod campaigns;
+pub mod case_work;
 pub mod cases;
 mod convert;
+pub mod dashboard;
 pub mod db;
 pub mod dispatch;
 pub mod error;
@@ -14,12 +17,15 @@ pub mod incidents;
 pub mod login_throttle;
 pub mod mail_queue;
 pub mod password;
+pub mod queue;
 mod raw_sql;
 pub mod sessions;
+pub mod sla;
 pub mod teams;
 pub mod testing;
 pub mod tokens;
 pub mod users;
+pub mod wait_inputs;
 
 pub use db::{Engine, Store};
 pub use error::StoreError;

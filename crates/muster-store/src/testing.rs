@@ -75,7 +75,12 @@ impl TestDb {
 
     /// A migrated store on this database.
     pub async fn store(&self) -> Store {
-        let store = match Store::connect(&self.url, 5).await {
+        self.store_with_pool(5).await
+    }
+
+    /// A migrated store with up to `connections` pooled connections (PostgreSQL).
+    pub async fn store_with_pool(&self, connections: u32) -> Store {
+        let store = match Store::connect(&self.url, connections).await {
             Ok(store) => store,
             Err(err) => panic!("cannot connect to {}: {err}", self.url),
         };

@@ -2,11 +2,13 @@
 
 pub mod api;
 pub mod campaign_input;
+pub mod canned_input;
 pub mod console;
 pub mod error;
 pub mod health;
 pub mod i18n;
 pub mod incident_input;
+pub mod live_waits;
 pub mod metrics;
 mod observe;
 pub mod page_cache;

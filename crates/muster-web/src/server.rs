@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_web::error::UrlencodedError;
+use actix_web::error::{JsonPayloadError, UrlencodedError};
 use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError};
@@ -19,6 +19,15 @@ const INBOUND_MAX_BYTES: usize = 10 * 1024 * 1024;
 
 fn body_error(message: String) -> actix_web::Error {
     let response = HttpResponse::BadRequest().json(json!({ "error": message }));
+    actix_web::error::InternalError::from_response(message, response).into()
+}
+
+fn too_large() -> actix_web::Error {
+    let message = format!(
+        "the body is too large: at most {} KiB",
+        MAX_BODY_BYTES / 1024
+    );
+    let response = HttpResponse::PayloadTooLarge().json(json!({ "error": message }));
     actix_web::error::InternalError::from_response(message, response).into()
 }
 
@@ -44,7 +53,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(MAX_BODY_BYTES)
-            .error_handler(|err, _| body_error(format!("the JSON body is not valid: {err}"))),
+            .error_handler(|err, _| match err {
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => too_large(),
+                other => body_error(format!("the JSON body is not valid: {other}")),
+            }),
     )
     .app_data(
         web::FormConfig::default()
@@ -56,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         HttpResponse::UnsupportedMediaType().json(json!({ "error": message }));
                     actix_web::error::InternalError::from_response(message, response).into()
                 }
+                UrlencodedError::Overflow { .. } => too_large(),
                 other => body_error(format!("the form could not be read: {other}")),
             }),
     )
@@ -66,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(public::landing::crisis)
     .service(public::landing::json)
     .service(public::landing::feed)
+    .service(public::wait_times::wait_times)
     .service(public::form::show)
     .service(public::form::submit)
     .service(public::landing::page)
@@ -85,6 +100,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(console::mail::upload)
     .service(console::mail::create)
     .service(console::mail::control)
+    .service(console::queue::list)
+    .service(console::dashboard::dashboard)
+    .service(console::queue::take)
+    .service(console::case_view::show)
+    .service(console::case_view::add_note)
+    .service(console::case_view::send_reply)
+    .service(console::case_view::set_status)
+    .service(console::case_view::move_team)
+    .service(console::case_view::merge_into)
+    .service(console::case_view::log_call)
     .service(console::incidents::show)
     .service(console::incidents::edit)
     .service(console::incidents::post_update)
@@ -107,6 +132,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(api::campaigns::test)
     .service(api::campaigns::show)
     .service(api::campaigns::control)
+    .service(api::incidents::canned)
+    .service(api::queue::next)
     .service(
         web::resource("/api/v1/inbound/{channel}")
             // Raw emails may carry attachments: a larger limit here only.

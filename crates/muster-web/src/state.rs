@@ -1,12 +1,16 @@
 //! What every handler shares: the store, settings, templates and the page cache.
 
-use std::sync::RwLock;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use muster_core::incident::Incident;
 
 use handlebars::Handlebars;
 use muster_store::Store;
 use time::Duration;
 
 use crate::i18n::Translations;
+use crate::live_waits::WaitBoard;
 use crate::metrics::Metrics;
 use crate::page_cache::{IncidentPages, PageCache};
 use crate::public::acknowledgement::Acknowledger;
@@ -42,6 +46,8 @@ pub struct WebConfig {
     /// Form submissions allowed per address within `intake_window`.
     pub intake_limit: u32,
     pub intake_window: std::time::Duration,
+    /// How long a taken case stays with an idle agent before it returns to the queue.
+    pub claim_lease: Duration,
 }
 
 impl WebConfig {
@@ -69,6 +75,10 @@ pub struct AppState {
     /// Sending mail from a request (confirmations, test sends); `None` in static exports.
     pub mail: Option<MailSettings>,
     pub intake_limiter: RateLimiter,
+    /// Wait times computed from the live queue, per incident.
+    pub waits: WaitBoard,
+    /// The public incidents as last synced, so intake never reloads them per request.
+    incidents: RwLock<HashMap<String, Arc<Incident>>>,
     /// Where `/crisis` points, kept in memory so it answers while the database is down.
     crisis_slug: RwLock<Option<String>>,
 }
@@ -85,7 +95,9 @@ impl AppState {
             metrics: Metrics::default(),
             mail: None,
             intake_limiter,
+            waits: WaitBoard::default(),
             crisis_slug: RwLock::new(None),
+            incidents: RwLock::new(HashMap::new()),
         })
     }
 
@@ -94,6 +106,7 @@ impl AppState {
             templates: &self.templates,
             translations: &self.translations,
             base_url: &self.config.base_url,
+            waits: &self.waits,
         }
     }
 
@@ -120,16 +133,59 @@ impl AppState {
         }
     }
 
-    /// The wait posted for the form channel, in words, if one is posted.
-    pub fn form_wait_text(
+    /// The wait a case of `tier` on `channel` can expect, in words: computed from the live
+    /// queue when there is enough data, else the posted one, else `None`.
+    pub fn wait_text(
         &self,
-        incident: &muster_core::incident::Incident,
+        incident: &Incident,
+        channel: muster_core::incident::ChannelKind,
+        tier: muster_core::priority::Tier,
         lang: &muster_core::language::Lang,
     ) -> Option<String> {
-        incident
-            .channel(muster_core::incident::ChannelKind::Form)
-            .and_then(|c| c.posted_wait)
-            .map(|w| self.translations.wait(lang, w.phrase()))
+        let live = self
+            .waits
+            .get(incident.slug.as_str())
+            .and_then(|w| w.for_channel(channel, tier));
+        let posted = || incident.channel(channel).and_then(|c| c.posted_wait);
+        live.map(|w| w.range)
+            .or_else(posted)
+            .map(|range| self.translations.wait(lang, range.phrase()))
+    }
+
+    /// Recomputes every public incident's waits from the live queue, records what is now
+    /// posted, and renders a page again when the words on it change.
+    pub async fn refresh_waits(&self) -> Result<(), crate::error::WebError> {
+        let incidents: Vec<Arc<Incident>> = self
+            .incidents
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        let now = self.now();
+        let lang = muster_core::language::Lang::english();
+        for incident in incidents {
+            let fresh = crate::live_waits::compute(&self.store, &incident, now).await?;
+            let signature = |w: &crate::live_waits::LiveWaits| {
+                w.signature(|range| self.translations.wait(&lang, range.phrase()))
+            };
+            let changed = self
+                .waits
+                .get(incident.slug.as_str())
+                .map(|old| signature(&old))
+                != Some(signature(&fresh));
+            self.store
+                .record_posted_estimates(incident.id, &fresh.posted(), now)
+                .await?;
+            self.waits.set(incident.slug.as_str(), fresh);
+            if changed {
+                self.render_incident(incident.slug.as_str()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A public incident as of the last sync (at most half a second old).
+    pub fn cached_incident(&self, slug: &str) -> Option<Arc<Incident>> {
+        self.incidents.read().ok()?.get(slug).cloned()
     }
 
     pub fn crisis_slug(&self) -> Option<String> {
@@ -147,6 +203,9 @@ impl AppState {
         }
         let public: Vec<String> = versions.into_iter().map(|(slug, _)| slug).collect();
         self.pages.retain(&public);
+        if let Ok(mut cache) = self.incidents.write() {
+            cache.retain(|slug, _| public.contains(slug));
+        }
         let depth = self.store.open_case_count().await?;
         self.metrics
             .set_queue_depth(i64::try_from(depth).unwrap_or(i64::MAX));
@@ -167,8 +226,14 @@ impl AppState {
             Some(incident) if incident.status.is_public() => {
                 let pages = IncidentPages::render(&self.renderer(), &incident)?;
                 self.pages.insert(slug, pages);
+                if let Ok(mut cache) = self.incidents.write() {
+                    cache.insert(slug.to_owned(), Arc::new(incident));
+                }
             }
             _ => {
+                if let Ok(mut cache) = self.incidents.write() {
+                    cache.remove(slug);
+                }
                 let public: Vec<String> = self
                     .pages
                     .slugs()

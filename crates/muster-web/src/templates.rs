@@ -2,7 +2,7 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 12] = [
+const TEMPLATES: [(&str, &str); 15] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
@@ -32,6 +32,18 @@ const TEMPLATES: [(&str, &str); 12] = [
     (
         "console_audit",
         include_str!("../templates/console/audit.hbs"),
+    ),
+    (
+        "console_queue",
+        include_str!("../templates/console/queue.hbs"),
+    ),
+    (
+        "console_case",
+        include_str!("../templates/console/case.hbs"),
+    ),
+    (
+        "console_dashboard",
+        include_str!("../templates/console/dashboard.hbs"),
     ),
 ];
 

@@ -43,6 +43,7 @@ pub enum Command {
         /// The folder to write into; created if missing.
         dir: std::path::PathBuf,
     },
+    Simulate(crate::simulate::SimulateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +119,11 @@ pub enum TokenCommand {
         user: String,
         #[arg(long)]
         name: String,
+    },
+    /// Revoke an API token by its id (printed when it was created).
+    Revoke {
+        #[arg(long)]
+        id: i64,
     },
 }
 

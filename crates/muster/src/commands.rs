@@ -219,6 +219,21 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Simulate(args) => crate::simulate::run(args),
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let store = connect(&config).await?;
+            store.revoke_api_token(id).await?;
+            store
+                .audit(
+                    CLI_ACTOR,
+                    "token.revoke",
+                    &id.to_string(),
+                    serde_json::json!({}),
+                )
+                .await?;
+            println!("token {id} revoked");
+            Ok(())
+        }
         Command::Token(TokenCommand::Create { user, name }) => {
             let store = connect(&config).await?;
             let (id, token) = store.create_api_token(&user, &name).await?;

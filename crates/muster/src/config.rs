@@ -23,6 +23,15 @@ pub struct Config {
     pub inbound: InboundConfig,
     pub intake: IntakeConfig,
     pub clock: ClockConfig,
+    pub queue: QueueConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    pub claim_minutes: i64,
+    pub sla_scan_secs: u64,
+    pub wait_refresh_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -301,6 +310,21 @@ impl Config {
             return Err(key_error(
                 "intake.max_per_address",
                 "the limit and window must be at least 1",
+            ));
+        }
+        if !(1..=60).contains(&self.queue.wait_refresh_secs) {
+            return Err(key_error(
+                "queue.wait_refresh_secs",
+                "must be between 1 and 60: waits are refreshed at least every minute",
+            ));
+        }
+        if self.queue.sla_scan_secs < 1 {
+            return Err(key_error("queue.sla_scan_secs", "must be at least 1"));
+        }
+        if !(1..=24 * 60).contains(&self.queue.claim_minutes) {
+            return Err(key_error(
+                "queue.claim_minutes",
+                "must be between 1 and 1440",
             ));
         }
         if self.clock.offset_hours.abs() > 24 * 366 {

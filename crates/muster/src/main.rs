@@ -9,6 +9,8 @@ mod logging;
 mod mail;
 mod mail_worker;
 mod serve;
+mod simulate;
+mod sla_worker;
 
 use clap::Parser;
 

@@ -9,7 +9,7 @@ use muster_web::{AppState, WebConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::connect;
-use crate::mail_worker;
+use crate::{mail_worker, sla_worker};
 use muster_mail::Mailer;
 
 /// SMTP connections the transactional mail worker keeps open.
@@ -19,6 +19,21 @@ use crate::config::Config;
 /// How often each replica checks for content published elsewhere: well inside the
 /// two seconds within which every replica must serve a new update.
 const PAGE_SYNC_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Recomputes the posted waits from the live queue, at least every minute.
+async fn wait_refresh(state: Data<AppState>, interval: Duration, stop: CancellationToken) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        if let Err(err) = state.refresh_waits().await {
+            tracing::warn!(error = %err, "cannot refresh wait times; showing the last ones");
+        }
+    }
+}
 
 async fn page_sync(state: Data<AppState>, stop: CancellationToken) {
     let mut ticker = tokio::time::interval(PAGE_SYNC_INTERVAL);
@@ -72,6 +87,7 @@ pub fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<
         clock_offset: time::Duration::hours(config.clock.offset_hours),
         intake_limit: config.intake.max_per_address,
         intake_window: Duration::from_secs(config.intake.window_secs),
+        claim_lease: time::Duration::minutes(config.queue.claim_minutes),
     };
     let mut state =
         AppState::new(store, web_config).context("loading templates and translations")?;
@@ -110,8 +126,24 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let handle = server.handle();
     let stop = CancellationToken::new();
     let sync = tokio::spawn(page_sync(state.clone(), stop.clone()));
+    let waits = tokio::spawn(wait_refresh(
+        state.clone(),
+        Duration::from_secs(config.queue.wait_refresh_secs),
+        stop.clone(),
+    ));
     let mailer = Mailer::from_url(&config.mail.url, MAIL_POOL_SIZE)?;
     let mail = tokio::spawn(mail_worker::run(state.store.clone(), mailer, stop.clone()));
+    let sla_settings = sla_worker::SlaSettings {
+        interval: Duration::from_secs(config.queue.sla_scan_secs),
+        base_url: config.base_url(),
+        from: config.mail.from.clone(),
+        clock_offset: time::Duration::hours(config.clock.offset_hours),
+    };
+    let sla = tokio::spawn(sla_worker::run(
+        state.store.clone(),
+        sla_settings,
+        stop.clone(),
+    ));
     let dispatcher = crate::mail::dispatcher(state.store.clone(), &config)?;
     let dispatch = tokio::spawn(dispatcher.run(stop.clone()));
 
@@ -140,7 +172,9 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
         let _ = server_task.await;
     }
     let _ = sync.await;
+    let _ = waits.await;
     let _ = mail.await;
+    let _ = sla.await;
     // In-flight sends finish and every outcome is written before the store closes.
     let _ = dispatch.await;
     state.store.clone().close().await.ok();

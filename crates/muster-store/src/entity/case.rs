@@ -27,6 +27,9 @@ pub struct Model {
     pub claimed_by: Option<i64>,
     pub lease_until: Option<TimeDateTimeWithTimeZone>,
     pub overdue_at: Option<TimeDateTimeWithTimeZone>,
+    pub merged_into: Option<String>,
+    pub claimed_at: Option<TimeDateTimeWithTimeZone>,
+    pub handling_seconds: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

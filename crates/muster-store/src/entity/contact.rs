@@ -17,6 +17,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::case::Entity",
+        from = "Column::CaseId",
+        to = "super::case::Column::Id"
+    )]
+    Case,
+}
+
+impl Related<super::case::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Case.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

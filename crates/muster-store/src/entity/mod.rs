@@ -18,3 +18,4 @@ pub mod session;
 pub mod team;
 pub mod team_member;
 pub mod user;
+pub mod wait_estimate;

@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use mail_parser::{HeaderValue, MessageParser};
+use muster_core::case_ref::CaseRef;
 use muster_core::contact_info::{BookingRef, EmailAddress, PhoneNumber};
 use muster_core::inbound_text::{find_booking_ref, find_departure_date, guess_request_type};
 use muster_core::incident::{ChannelKind, Incident};
@@ -23,6 +24,8 @@ use crate::state::AppState;
 /// What the edge understood of one inbound message.
 struct Parsed {
     intake: Intake,
+    /// The case this message answers, when it is a reply to one of ours.
+    thread: Option<CaseRef>,
     /// Robots, bounces and mailing lists get no automatic reply.
     may_auto_reply: bool,
 }
@@ -139,8 +142,23 @@ fn parse_email(state: &AppState, incident: &Incident, raw: &[u8]) -> WebResult<P
     read_text(state, incident, &mut intake, &body);
     Ok(Parsed {
         may_auto_reply: !is_automatic(&message),
+        thread: threaded_reference(&message),
         intake,
     })
+}
+
+/// The case an email answers: our Message-IDs (`reply.{n}.MX-…@`) in In-Reply-To or
+/// References, or the case's reply address (`crisis+MX-…@`) among the recipients.
+fn threaded_reference(message: &mail_parser::Message<'_>) -> Option<CaseRef> {
+    ["In-Reply-To", "References", "To", "Cc"]
+        .iter()
+        .filter_map(|name| message.header_raw(*name))
+        .flat_map(|raw| raw.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')))
+        .find_map(|word| {
+            word.starts_with("MX-")
+                .then(|| CaseRef::parse(word).ok())
+                .flatten()
+        })
 }
 
 /// A post or message on a social network or in a chat.
@@ -253,6 +271,7 @@ fn parse_social(
     Ok(Parsed {
         intake,
         may_auto_reply: true,
+        thread: None,
     })
 }
 
@@ -316,6 +335,7 @@ fn parse_call(state: &AppState, incident: &Incident, call: CallRecord) -> WebRes
     Ok(Parsed {
         intake,
         may_auto_reply: true,
+        thread: None,
     })
 }
 
@@ -362,6 +382,12 @@ pub async fn receive(
         ChannelKind::Phone => parse_call(&state, &incident, json_body(&req, &body)?)?,
         _ => parse_social(&state, &incident, channel, json_body(&req, &body)?)?,
     };
+    if let Some(reference) = &parsed.thread
+        && let Some(case) = state.store.case_by_reference(reference).await?
+        && case.incident_id == incident.id
+    {
+        parsed.intake.into_case = Some(case.id);
+    }
     parsed.intake.team = incident
         .settings
         .request_types
@@ -373,9 +399,15 @@ pub async fn receive(
     let acknowledger = state.acknowledger();
     let lang =
         Lang::parse(&parsed.intake.language).unwrap_or_else(|_| incident.default_language.clone());
-    let wait = state.form_wait_text(&incident, &lang);
+    let tier = incident
+        .settings
+        .windows
+        .priority(parsed.intake.departure_date, incident.today(state.now()))
+        .tier;
+    let wait = state.wait_text(&incident, channel, tier, &lang);
     // Email is answered by email; the other channels get the reply text back to post.
-    let mail_ack = parsed.may_auto_reply && channel == ChannelKind::Email;
+    let mail_ack =
+        parsed.may_auto_reply && channel == ChannelKind::Email && parsed.thread.is_none();
     let receipt = state
         .store
         .take_in(parsed.intake, &token, |case, outcome| {

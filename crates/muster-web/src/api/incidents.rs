@@ -211,6 +211,42 @@ pub struct WaitBody {
     high_minutes: Option<i64>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CannedBody {
+    lang: Option<String>,
+    canned: Vec<crate::canned_input::CannedText>,
+}
+
+/// Sets canned responses (templates with the case's variables) in one language.
+#[put("/api/v1/incidents/{slug}/canned")]
+pub async fn canned(
+    state: Data<AppState>,
+    user: ApiUser,
+    slug: Path<String>,
+    body: Json<CannedBody>,
+) -> WebResult<HttpResponse> {
+    user.require_manager()?;
+    let incident = load(&state, &slug).await?;
+    let lang = language(&incident, body.lang.as_deref())?;
+    match crate::canned_input::parse_canned(&lang, &body.canned, &incident.settings.canned) {
+        Ok(canned) => {
+            let mut settings = incident.settings.clone();
+            settings.canned = canned;
+            let change = muster_store::incidents::IncidentEdit {
+                settings: Some(settings),
+                ..Default::default()
+            };
+            let saved = state
+                .store
+                .edit_incident(&slug, change, &user.actor())
+                .await?;
+            Ok(HttpResponse::Ok().json(saved.settings.canned))
+        }
+        Err(errors) => Ok(invalid(errors)),
+    }
+}
+
 /// The telephony system (or a manager) posts a channel's wait; both ends null clear it.
 #[put("/api/v1/incidents/{slug}/channels/{channel}/wait")]
 pub async fn channel_wait(

@@ -6,4 +6,5 @@ pub mod campaigns;
 pub mod inbound;
 pub mod incidents;
 pub mod openapi;
+pub mod queue;
 pub mod signature;

@@ -2,6 +2,8 @@
 //! customer typed is lost: a bad field comes back with its message and every value kept,
 //! and the case is committed before the confirmation is shown.
 
+use std::sync::Arc;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, get, post};
@@ -37,9 +39,13 @@ fn valid_key(raw: &str) -> bool {
     raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-pub async fn public_incident(state: &AppState, slug: &str) -> WebResult<Incident> {
+/// A public incident: from memory when synced, else from the database.
+pub async fn public_incident(state: &AppState, slug: &str) -> WebResult<Arc<Incident>> {
+    if let Some(incident) = state.cached_incident(slug) {
+        return Ok(incident);
+    }
     match state.store.incident_by_slug(slug).await? {
-        Some(incident) if incident.status.is_public() => Ok(incident),
+        Some(incident) if incident.status.is_public() => Ok(Arc::new(incident)),
         _ => Err(WebError::NotFound),
     }
 }
@@ -338,7 +344,12 @@ pub async fn submit(
         meta: json!({}),
     };
     let acknowledger = state.acknowledger();
-    let wait = state.form_wait_text(&incident, &valid.language);
+    let tier = incident
+        .settings
+        .windows
+        .priority(Some(valid.departure_date), today)
+        .tier;
+    let wait = state.wait_text(&incident, ChannelKind::Form, tier, &valid.language);
     let contact = contact_key(&key);
     let receipt = state
         .store

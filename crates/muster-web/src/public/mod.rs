@@ -10,3 +10,4 @@ pub mod notice;
 pub mod render;
 pub mod subscribe;
 pub mod unsubscribe;
+pub mod wait_times;

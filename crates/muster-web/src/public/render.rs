@@ -10,6 +10,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::i18n::{Translations, endonym};
+use crate::live_waits::WaitBoard;
+use muster_core::priority::Tier;
 
 pub const STYLE: &str = include_str!("../../assets/style.css");
 
@@ -55,6 +57,8 @@ pub struct PageRenderer<'a> {
     pub templates: &'a Handlebars<'static>,
     pub translations: &'a Translations,
     pub base_url: &'a str,
+    /// Live waits; a page shows what a customer of normal priority can expect.
+    pub waits: &'a WaitBoard,
 }
 
 impl PageRenderer<'_> {
@@ -86,12 +90,15 @@ impl PageRenderer<'_> {
                 })
             })
             .collect();
+        let live = self.waits.get(incident.slug.as_str());
         let channels: Vec<Value> = incident
             .channels
             .iter()
             .map(|c| {
                 let label = match text(&c.label) {
-                    empty if empty.is_empty() => self.translations.text(lang, &format!("channel_{}", c.kind.as_str())),
+                    empty if empty.is_empty() => self
+                        .translations
+                        .text(lang, &format!("channel_{}", c.kind.as_str())),
                     label => label,
                 };
                 json!({
@@ -99,7 +106,13 @@ impl PageRenderer<'_> {
                     "label": label,
                     "address": c.address,
                     "href": channel_href(c.kind, &c.address),
-                    "wait_text": c.posted_wait.map(|w| self.translations.wait(lang, w.phrase())).unwrap_or_default(),
+                    "wait_text": live
+                        .as_ref()
+                        .and_then(|w| w.for_channel(c.kind, Tier::Normal))
+                        .map(|w| w.range)
+                        .or(c.posted_wait)
+                        .map(|w| self.translations.wait(lang, w.phrase()))
+                        .unwrap_or_default(),
                 })
             })
             .collect();

@@ -1,0 +1,742 @@
+//! Wait-time estimates: how long a new case will wait for its first answer, computed from the
+//! live queue and the recent pace of answers, and shown as an honest range.
+//!
+//! The queue answers open cases in order of tier, then departure date, then age. A new case
+//! therefore waits for the cases already ahead of it, for every case that arrives later but
+//! sorts ahead of it (a customer who travels sooner), and then for its own answer to be
+//! written. The estimate models exactly those three parts:
+//!
+//! * the cases ahead, taken at the answer rate: agents on duty (and planned) divided by the
+//!   recent mean handling time, or, when staffing is unknown, the observed rate of first
+//!   responses over a sliding window;
+//! * the cases that will overtake it, projected from their arrival rate over the last window
+//!   and its trend against the window before: a fall continues, a rise is not extrapolated,
+//!   and a load beyond capacity is assumed to ease the way a crisis's volume does;
+//! * its own answer, from the recent handling times of the same kind of request.
+//!
+//! The range widens with everything the estimate cannot know: the randomness of service, the
+//! noise in rates measured over one window, and the drift of those rates over a wait longer
+//! than that window. The point estimate (`Estimate::point_minutes`) is the model's wait.
+//!
+//! One queue per channel: callers keep a [`RateWindow`] per channel and build the
+//! [`QueueSnapshot`] from that channel's cases. With too few answers in the window there is no
+//! rate to trust, and the estimate falls back to the manager's posted range; a manager's
+//! override always wins.
+
+use std::collections::VecDeque;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::priority::Tier;
+use crate::wait::WaitRange;
+
+/// How much history the estimator trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowSettings {
+    /// How far back answers count towards the rate.
+    pub window: Duration,
+    /// Fewer answers than this in the window give no computed estimate.
+    pub min_responses: usize,
+}
+
+impl Default for WindowSettings {
+    fn default() -> Self {
+        Self {
+            window: Duration::minutes(60),
+            min_responses: 10,
+        }
+    }
+}
+
+/// The recent first responses on one channel: when each was sent, how long its agent took to
+/// write it (from taking the case to answering), and what kind of request it answered.
+/// Recorded in time order.
+#[derive(Debug, Clone)]
+pub struct RateWindow {
+    settings: WindowSettings,
+    observing_since: OffsetDateTime,
+    responses: VecDeque<Response>,
+}
+
+#[derive(Debug, Clone)]
+struct Response {
+    at: OffsetDateTime,
+    handling_minutes: f64,
+    request_type: Option<Box<str>>,
+}
+
+/// How long one answer takes an agent, in minutes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HandlingTime {
+    pub mean: f64,
+    pub p10: f64,
+    pub p50: f64,
+    pub p90: f64,
+}
+
+impl HandlingTime {
+    /// `None` for no samples.
+    fn of(mut minutes: Vec<f64>) -> Option<Self> {
+        if minutes.is_empty() {
+            return None;
+        }
+        minutes.sort_by(f64::total_cmp);
+        let last = (minutes.len() - 1) as f64;
+        let quantile = |q: f64| minutes[(last * q).round() as usize];
+        Some(Self {
+            mean: minutes.iter().sum::<f64>() / minutes.len() as f64,
+            p10: quantile(0.1),
+            p50: quantile(0.5),
+            p90: quantile(0.9),
+        })
+    }
+}
+
+/// What the window says about the pace of answers right now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnswerPace {
+    /// Answers in the window.
+    pub responses: usize,
+    /// First responses per minute over the window.
+    pub per_minute: f64,
+    /// Handling time of all answers: with the agents on duty, it gives the answer rate.
+    pub handling: HandlingTime,
+    /// Handling time of answers to the same kind of request as the new case (all answers if
+    /// the window holds too few of that kind).
+    pub own_handling: HandlingTime,
+}
+
+/// Fewer answers of a request type than this, and its handling time is taken from all types.
+const MIN_SAME_TYPE: usize = 8;
+
+impl RateWindow {
+    /// `observing_since` is when recording began: until a whole window has passed, the rate is
+    /// taken over the time actually observed.
+    pub fn new(settings: WindowSettings, observing_since: OffsetDateTime) -> Self {
+        Self {
+            settings,
+            observing_since,
+            responses: VecDeque::new(),
+        }
+    }
+
+    pub fn settings(&self) -> WindowSettings {
+        self.settings
+    }
+
+    /// Records one first response, sent at `at` after `handling` of an agent's time, to a
+    /// request of `request_type`.
+    pub fn record(&mut self, at: OffsetDateTime, handling: Duration, request_type: Option<&str>) {
+        self.responses.push_back(Response {
+            at,
+            handling_minutes: handling.as_seconds_f64().max(0.0) / 60.0,
+            request_type: request_type.map(Into::into),
+        });
+        // Keep the deque bounded by the window; queries filter again by their own `now`.
+        let oldest_kept = at - self.settings.window;
+        while self.responses.front().is_some_and(|r| r.at < oldest_kept) {
+            self.responses.pop_front();
+        }
+    }
+
+    /// The pace over the window ending at `now`, or `None` with too few answers to trust.
+    pub fn pace(&self, now: OffsetDateTime, request_type: Option<&str>) -> Option<AnswerPace> {
+        let since = now - self.settings.window;
+        let recent: Vec<&Response> = self
+            .responses
+            .iter()
+            .filter(|r| r.at > since && r.at <= now)
+            .collect();
+        if recent.len() < self.settings.min_responses.max(1) {
+            return None;
+        }
+        let observed = (now - self.observing_since.max(since)).as_seconds_f64() / 60.0;
+        if observed <= 0.0 {
+            return None;
+        }
+        let handling = HandlingTime::of(recent.iter().map(|r| r.handling_minutes).collect())?;
+        let same_type: Vec<f64> = recent
+            .iter()
+            .filter(|r| request_type.is_some() && r.request_type.as_deref() == request_type)
+            .map(|r| r.handling_minutes)
+            .collect();
+        let own_handling = if same_type.len() >= MIN_SAME_TYPE {
+            HandlingTime::of(same_type).unwrap_or(handling)
+        } else {
+            handling
+        };
+        Some(AnswerPace {
+            responses: recent.len(),
+            per_minute: recent.len() as f64 / observed,
+            handling,
+            own_handling,
+        })
+    }
+}
+
+/// Cases that arrived sorting ahead of the new case, counted over the last window and over the
+/// window before it: their rate is how fast cases will keep jumping the queue, the ratio its
+/// trend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Overtaking {
+    pub last_window: u64,
+    pub window_before: u64,
+}
+
+/// The queue as a new case sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QueueSnapshot {
+    /// Open cases not yet taken by an agent that the queue order puts ahead of the new case,
+    /// per tier (critical, high, normal). For a tier-wide figure (a landing page rather than
+    /// one case), pass every open case of each tier: only tiers up to the case's own count.
+    pub ahead: [u64; 3],
+    /// Recent arrivals that sorted ahead of the new case.
+    pub overtaking: Overtaking,
+    /// Agents answering this queue, if known. With it the estimate follows staffing changes
+    /// as they happen (or before, when planned); without it, the observed rate of answers.
+    pub staffing: Option<Staffing>,
+}
+
+impl QueueSnapshot {
+    /// Cases ahead of a case of `tier`.
+    pub fn ahead_of(&self, tier: Tier) -> u64 {
+        Tier::ALL
+            .iter()
+            .zip(self.ahead)
+            .filter(|(t, _)| **t <= tier)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// Agents on duty now, and the changes already planned: the next shift, announced
+/// reinforcements, the desk closing for the night.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Staffing {
+    pub on_duty: u32,
+    /// In time order.
+    pub planned: Vec<StaffChange>,
+}
+
+/// From `at`, `on_duty` agents answer the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaffChange {
+    pub at: OffsetDateTime,
+    pub on_duty: u32,
+}
+
+/// The case the estimate is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewCase<'a> {
+    pub tier: Tier,
+    /// What it asks for, if known: its own answer takes about as long as recent answers to the
+    /// same kind of request.
+    pub request_type: Option<&'a str>,
+}
+
+impl NewCase<'_> {
+    /// Any case of `tier`, for a figure that is not about one case (a landing page).
+    pub fn of_tier(tier: Tier) -> Self {
+        Self {
+            tier,
+            request_type: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The crisis manager set this range by hand.
+    Override,
+    /// Computed from the queue and the pace of answers.
+    Computed,
+    /// Too little data: the manager's posted range.
+    Posted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub range: WaitRange,
+    /// The single best guess in minutes (the midpoint for a posted or overridden range).
+    pub point_minutes: f64,
+    pub source: Source,
+}
+
+impl Estimate {
+    fn from_manager(range: WaitRange, source: Source) -> Self {
+        Self {
+            range,
+            point_minutes: (range.low_minutes + range.high_minutes) as f64 / 2.0,
+            source,
+        }
+    }
+}
+
+/// The estimate for `case`, or `None` when there is neither data nor a posted range (the page
+/// then says nothing rather than guess).
+pub fn estimate(
+    case: NewCase<'_>,
+    queue: &QueueSnapshot,
+    answers: &RateWindow,
+    now: OffsetDateTime,
+    posted: Option<WaitRange>,
+    override_: Option<WaitRange>,
+) -> Option<Estimate> {
+    if let Some(range) = override_ {
+        return Some(Estimate::from_manager(range, Source::Override));
+    }
+    let posted = posted.map(|range| Estimate::from_manager(range, Source::Posted));
+    let Some(pace) = answers.pace(now, case.request_type) else {
+        return posted;
+    };
+    let window_minutes = answers.settings().window.as_seconds_f64() / 60.0;
+    computed(case.tier, queue, &pace, now, window_minutes).or(posted)
+}
+
+/// How many standard deviations (on a log scale) either side of the queue wait the range
+/// spans: 90% of outcomes inside if the model's uncertainty were the whole story. It is not
+/// (the future of a crisis is not in the data), so aim above the 80% the range promises.
+const SPREAD: f64 = 1.65;
+/// How much less the current rates are to be trusted per e-fold of wait beyond the window they
+/// were measured over.
+const DRIFT: f64 = 0.25;
+/// Longest wait the estimator will put a number on.
+const HORIZON_MINUTES: f64 = 7.0 * 24.0 * 60.0;
+const MAX_RANGE_MINUTES: i64 = 60 * 24 * 60;
+
+fn computed(
+    tier: Tier,
+    queue: &QueueSnapshot,
+    pace: &AnswerPace,
+    now: OffsetDateTime,
+    window_minutes: f64,
+) -> Option<Estimate> {
+    let capacity = Capacity::new(queue.staffing.as_ref(), pace, now)?;
+    let ahead = queue.ahead_of(tier) as f64;
+    let overtaking =
+        ArrivalProjection::new(queue.overtaking, window_minutes, capacity.rate_at(0.0));
+    let Served {
+        minutes: queue_wait,
+        cases: taken,
+    } = time_to_serve(ahead, &capacity, &overtaking)?;
+
+    // Uncertainty of the queue wait, on a log scale: the randomness of taking that many cases
+    // (those ahead and those overtaking), the noise in rates measured from a window's worth
+    // of events, and the drift of those rates over a wait longer than the window they were
+    // measured on. Each grows or shrinks with the wait, which keeps the range monotone.
+    let service_noise = 1.0 / (taken + 1.0);
+    let rate_noise =
+        1.0 / pace.responses as f64 + 1.0 / (queue.overtaking.last_window as f64 + 1.0);
+    let drift = DRIFT * (1.0 + queue_wait / window_minutes).ln();
+    let spread = (SPREAD * (service_noise + rate_noise + drift * drift).sqrt()).exp();
+
+    let own = pace.own_handling;
+    let low = queue_wait / spread + own.p10;
+    let high = queue_wait * spread + own.p90;
+    let point = queue_wait + own.p50;
+    let range = WaitRange::new(
+        low.floor() as i64,
+        (high.ceil() as i64).min(MAX_RANGE_MINUTES),
+    )
+    .ok()?;
+    Some(Estimate {
+        range,
+        point_minutes: point.clamp(range.low_minutes as f64, range.high_minutes as f64),
+        source: Source::Computed,
+    })
+}
+
+/// How fast agents take cases, minute by minute from now.
+enum Capacity {
+    /// Staffing unknown: the observed rate of answers holds.
+    Observed(f64),
+    /// Each agent takes one case per mean handling time; `steps` are (minutes from now,
+    /// agents from then), the first at 0.
+    Staffed {
+        per_agent: f64,
+        steps: Vec<(f64, u32)>,
+    },
+}
+
+impl Capacity {
+    /// `None` when nobody will ever answer.
+    fn new(staffing: Option<&Staffing>, pace: &AnswerPace, now: OffsetDateTime) -> Option<Self> {
+        let capacity = match staffing {
+            Some(staffing) if pace.handling.mean > 0.0 => {
+                let later = staffing
+                    .planned
+                    .iter()
+                    .filter(|c| c.at > now)
+                    .map(|c| ((c.at - now).as_seconds_f64() / 60.0, c.on_duty));
+                let steps: Vec<(f64, u32)> = std::iter::once((0.0, staffing.on_duty))
+                    .chain(later)
+                    .collect();
+                if steps.iter().all(|(_, agents)| *agents == 0) {
+                    return None;
+                }
+                Capacity::Staffed {
+                    per_agent: 1.0 / pace.handling.mean,
+                    steps,
+                }
+            }
+            _ if pace.per_minute > 0.0 => Capacity::Observed(pace.per_minute),
+            _ => return None,
+        };
+        Some(capacity)
+    }
+
+    /// Cases per minute `t` minutes from now.
+    fn rate_at(&self, t: f64) -> f64 {
+        match self {
+            Capacity::Observed(rate) => *rate,
+            Capacity::Staffed { per_agent, steps } => {
+                let agents = steps
+                    .iter()
+                    .take_while(|(from, _)| *from <= t)
+                    .last()
+                    .map_or(0, |(_, agents)| *agents);
+                f64::from(agents) * per_agent
+            }
+        }
+    }
+}
+
+/// Arrivals that will overtake the new case, projected from the last two windows.
+///
+/// The projection starts from the current level and falls as fast as it has been falling. A
+/// rise is not extrapolated: a crisis's volume peaks within an hour or two of the news, and a
+/// guess at the height of the peak does more harm than good. And a stream of overtaking cases
+/// at or beyond what the agents can take cannot last (it would mean "never"): it is assumed to
+/// ease the way a crisis's volume does, by a factor e every four hours.
+struct ArrivalProjection {
+    per_minute: f64,
+    /// Exponential decay per minute.
+    decay: f64,
+}
+
+/// Overtaking load, as a share of capacity, from which the crisis decay is assumed.
+const SUSTAINABLE_LOAD: f64 = 0.8;
+/// A crisis's volume falls by e every this many minutes once it has peaked.
+const CRISIS_DECAY_MINUTES: f64 = 240.0;
+/// The fastest fall the projection believes: quicker ones are mostly noise.
+const FASTEST_DECAY_MINUTES: f64 = 120.0;
+
+impl ArrivalProjection {
+    fn new(counts: Overtaking, window_minutes: f64, capacity_now: f64) -> Self {
+        let last = counts.last_window as f64;
+        let before = counts.window_before as f64;
+        // +1 on both sides keeps a quiet window from reading as an infinite trend.
+        let trend = ((last + 1.0) / (before + 1.0)).ln() / window_minutes;
+        let falling = (-trend).clamp(0.0, 1.0 / FASTEST_DECAY_MINUTES);
+        // The window's average describes its middle: move it to now along the fall.
+        let per_minute = last / window_minutes * (-falling * window_minutes / 2.0).exp();
+        let load = if capacity_now > 0.0 {
+            per_minute / capacity_now
+        } else {
+            f64::INFINITY
+        };
+        let unsustainable = ((load - SUSTAINABLE_LOAD) / (1.0 - SUSTAINABLE_LOAD)).clamp(0.0, 1.0);
+        Self {
+            per_minute,
+            decay: falling.max(unsustainable / CRISIS_DECAY_MINUTES),
+        }
+    }
+
+    /// Overtaking arrivals per minute, `t` minutes from now.
+    fn rate_at(&self, t: f64) -> f64 {
+        self.per_minute * (-self.decay * t).exp()
+    }
+}
+
+/// How long until the new case's turn comes, and how many cases agents take meanwhile.
+struct Served {
+    minutes: f64,
+    cases: f64,
+}
+
+/// Time until `ahead` cases, plus those that overtake meanwhile, have been taken, and then
+/// half an answer's worth more for an agent to come free. `None` beyond the horizon.
+fn time_to_serve(
+    ahead: f64,
+    capacity: &Capacity,
+    overtaking: &ArrivalProjection,
+) -> Option<Served> {
+    const STEP: f64 = 1.0;
+    let mut to_serve = ahead + 0.5;
+    let mut taken = 0.0;
+    let mut t = 0.0;
+    // Step a minute at a time; solve the last partial minute exactly.
+    while t < HORIZON_MINUTES {
+        let middle = t + STEP / 2.0;
+        let can_take = capacity.rate_at(middle) * STEP;
+        let net = can_take - overtaking.rate_at(middle) * STEP;
+        if net >= to_serve {
+            let fraction = to_serve / net;
+            return Some(Served {
+                minutes: t + fraction * STEP,
+                cases: taken + fraction * can_take,
+            });
+        }
+        to_serve -= net;
+        taken += can_take;
+        t += STEP;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+
+    fn range(low: i64, high: i64) -> WaitRange {
+        WaitRange::new(low, high).unwrap_or_else(|e| panic!("bad test range: {e}"))
+    }
+
+    /// A window with `count` answers spread evenly over the last hour, each taking `handling`.
+    fn window_with(count: usize, handling_minutes: i64) -> RateWindow {
+        let mut window = RateWindow::new(WindowSettings::default(), NOW - Duration::hours(3));
+        for i in 0..count {
+            let at = NOW - Duration::minutes(60)
+                + Duration::seconds(3600 * (i as i64 + 1) / count as i64);
+            window.record(at, Duration::minutes(handling_minutes), None);
+        }
+        window
+    }
+
+    fn queue(ahead: u64) -> QueueSnapshot {
+        QueueSnapshot {
+            ahead: [0, 0, ahead],
+            overtaking: Overtaking::default(),
+            staffing: None,
+        }
+    }
+
+    fn staffed(ahead: u64, on_duty: u32, planned: Vec<StaffChange>) -> QueueSnapshot {
+        QueueSnapshot {
+            staffing: Some(Staffing { on_duty, planned }),
+            ..queue(ahead)
+        }
+    }
+
+    /// The computed estimate for a normal-tier case, with no manager ranges.
+    fn normal(snapshot: &QueueSnapshot, answers: &RateWindow) -> Option<Estimate> {
+        estimate(
+            NewCase::of_tier(Tier::Normal),
+            snapshot,
+            answers,
+            NOW,
+            None,
+            None,
+        )
+    }
+
+    fn point(estimate: Option<Estimate>) -> f64 {
+        estimate.map_or(f64::NAN, |e| e.point_minutes)
+    }
+
+    #[test]
+    fn an_empty_window_falls_back_to_the_posted_range() {
+        let empty = RateWindow::new(WindowSettings::default(), NOW - Duration::hours(1));
+        let posted = range(30, 120);
+        let case = NewCase::of_tier(Tier::Normal);
+        let got = estimate(case, &queue(40), &empty, NOW, Some(posted), None);
+        assert_eq!(
+            got.map(|e| (e.range, e.source)),
+            Some((posted, Source::Posted))
+        );
+        assert_eq!(normal(&queue(40), &empty), None);
+    }
+
+    #[test]
+    fn too_few_answers_are_not_a_rate() {
+        let sparse = window_with(WindowSettings::default().min_responses - 1, 6);
+        assert_eq!(normal(&queue(5), &sparse), None);
+    }
+
+    #[test]
+    fn an_override_always_wins() {
+        let manual = range(60, 240);
+        let case = NewCase::of_tier(Tier::Critical);
+        let answers = window_with(60, 6);
+        let got = estimate(
+            case,
+            &queue(3),
+            &answers,
+            NOW,
+            Some(range(5, 10)),
+            Some(manual),
+        );
+        assert_eq!(
+            got.map(|e| (e.range, e.source)),
+            Some((manual, Source::Override))
+        );
+    }
+
+    #[test]
+    fn sixty_answers_an_hour_and_sixty_ahead_is_about_an_hour() {
+        let got = normal(&queue(60), &window_with(60, 6)).unwrap_or_else(|| panic!("none"));
+        assert_eq!(got.source, Source::Computed);
+        assert!((60.0..=70.0).contains(&got.point_minutes), "{got:?}");
+        assert!(
+            got.range.low_minutes < 60 && got.range.high_minutes > 75,
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn only_tiers_up_to_the_case_count_as_ahead() {
+        let snapshot = QueueSnapshot {
+            ahead: [2, 3, 50],
+            ..QueueSnapshot::default()
+        };
+        assert_eq!(snapshot.ahead_of(Tier::Critical), 2);
+        assert_eq!(snapshot.ahead_of(Tier::High), 5);
+        assert_eq!(snapshot.ahead_of(Tier::Normal), 55);
+    }
+
+    #[test]
+    fn overtaking_arrivals_lengthen_the_wait_unless_they_are_falling() {
+        let answers = window_with(60, 6);
+        let overtaken_by = |last_window, window_before| QueueSnapshot {
+            overtaking: Overtaking {
+                last_window,
+                window_before,
+            },
+            ..queue(30)
+        };
+        let calm = point(normal(&queue(30), &answers));
+        let steady = point(normal(&overtaken_by(30, 30), &answers));
+        let falling = point(normal(&overtaken_by(30, 60), &answers));
+        assert!(steady > calm + 20.0, "{calm} {steady}");
+        assert!(
+            calm < falling && falling < steady,
+            "{calm} {falling} {steady}"
+        );
+    }
+
+    #[test]
+    fn overtaking_beyond_capacity_is_a_long_wait_not_never() {
+        // 90 overtaking an hour against 60 answers an hour: only the crisis easing ends it.
+        let snapshot = QueueSnapshot {
+            overtaking: Overtaking {
+                last_window: 90,
+                window_before: 90,
+            },
+            ..queue(20)
+        };
+        let got = normal(&snapshot, &window_with(60, 6)).unwrap_or_else(|| panic!("none"));
+        assert!(got.point_minutes > 120.0, "{got:?}");
+    }
+
+    #[test]
+    fn more_agents_shorten_the_wait_and_none_gives_no_number() {
+        let answers = window_with(60, 6);
+        let six = point(normal(&staffed(100, 6, Vec::new()), &answers));
+        let twelve = point(normal(&staffed(100, 12, Vec::new()), &answers));
+        assert!(twelve < six, "{six} {twelve}");
+        assert_eq!(normal(&staffed(100, 0, Vec::new()), &answers), None);
+    }
+
+    #[test]
+    fn planned_staffing_counts_before_it_arrives() {
+        let answers = window_with(60, 6);
+        let reinforced = vec![StaffChange {
+            at: NOW + Duration::minutes(30),
+            on_duty: 12,
+        }];
+        let alone = point(normal(&staffed(100, 6, Vec::new()), &answers));
+        let helped = point(normal(&staffed(100, 6, reinforced), &answers));
+        assert!(helped < alone - 10.0, "{alone} {helped}");
+        // A desk closed for the night still gives a number: from when it opens.
+        let opening = vec![StaffChange {
+            at: NOW + Duration::hours(8),
+            on_duty: 10,
+        }];
+        let overnight = point(normal(&staffed(10, 0, opening), &answers));
+        assert!((480.0..560.0).contains(&overnight), "{overnight}");
+    }
+
+    #[test]
+    fn the_own_answer_takes_as_long_as_its_kind() {
+        let mut answers = RateWindow::new(WindowSettings::default(), NOW - Duration::hours(3));
+        for i in 0..40 {
+            let (kind, minutes) = if i % 2 == 0 {
+                ("refund", 3)
+            } else {
+                ("rebooking", 9)
+            };
+            answers.record(
+                NOW - Duration::minutes(i),
+                Duration::minutes(minutes),
+                Some(kind),
+            );
+        }
+        let for_kind = |kind| {
+            let case = NewCase {
+                tier: Tier::Critical,
+                request_type: Some(kind),
+            };
+            point(estimate(case, &queue(0), &answers, NOW, None, None))
+        };
+        assert!(for_kind("refund") < 4.0 && for_kind("rebooking") > 9.0);
+    }
+
+    proptest! {
+        /// More cases ahead never gives a shorter range, at either end.
+        #[test]
+        fn monotone_in_queue_length(
+            ahead in 0u64..3_000,
+            more in 0u64..500,
+            answers in 10usize..300,
+            handling in 1i64..30,
+            overtaking in 0u64..200,
+            before in 0u64..200,
+            agents in proptest::option::of(1u32..40),
+            reinforcement in proptest::option::of((1i64..600, 0u32..40)),
+        ) {
+            let window = window_with(answers, handling);
+            let planned: Vec<StaffChange> = reinforcement
+                .map(|(minutes, on_duty)| StaffChange { at: NOW + Duration::minutes(minutes), on_duty })
+                .into_iter()
+                .collect();
+            let snapshot = |ahead| QueueSnapshot {
+                ahead: [0, 0, ahead],
+                overtaking: Overtaking { last_window: overtaking, window_before: before },
+                staffing: agents.map(|on_duty| Staffing { on_duty, planned: planned.clone() }),
+            };
+            let shorter = normal(&snapshot(ahead), &window);
+            let longer = normal(&snapshot(ahead + more), &window);
+            match (shorter, longer) {
+                (Some(s), Some(l)) => {
+                    prop_assert!(l.range.low_minutes >= s.range.low_minutes, "{s:?} {l:?}");
+                    prop_assert!(l.range.high_minutes >= s.range.high_minutes, "{s:?} {l:?}");
+                    prop_assert!(l.point_minutes >= s.point_minutes, "{s:?} {l:?}");
+                }
+                // Beyond the horizon the longer queue has no number; the shorter may.
+                (_, None) => {}
+                (None, Some(l)) => prop_assert!(false, "shorter queue unknown, longer {l:?}"),
+            }
+        }
+
+        /// No answers in the window, no computed estimate, whatever the queue.
+        #[test]
+        fn no_computed_estimate_from_an_empty_rate(ahead in 0u64..3_000, posted in proptest::option::of((0i64..100, 0i64..200))) {
+            let empty = RateWindow::new(WindowSettings::default(), NOW - Duration::hours(2));
+            let posted = posted.map(|(low, extra)| range(low, low + extra));
+            let got = estimate(NewCase::of_tier(Tier::Normal), &queue(ahead), &empty, NOW, posted, None);
+            prop_assert_eq!(got.map(|e| e.source), posted.map(|_| Source::Posted));
+        }
+
+        /// The point estimate always lies inside the range it comes with.
+        #[test]
+        fn point_inside_range(ahead in 0u64..2_000, answers in 10usize..300, handling in 0i64..30) {
+            if let Some(e) = normal(&queue(ahead), &window_with(answers, handling)) {
+                prop_assert!(e.range.low_minutes as f64 <= e.point_minutes && e.point_minutes <= e.range.high_minutes as f64);
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! `bench/queue`: 1,000,000 open cases, 50 agents taking the next case and resolving it
+//! as fast as they can for a fixed time. Prints take-next p50/p99 and cases/s per engine,
+//! the query plan, and verifies that no case was given twice.
+//!
+//! Run through `bench/queue` (or `cargo bench -p muster-store --bench queue`).
+//! Settings: QUEUE_CASES (default 1000000), QUEUE_AGENTS (50), QUEUE_SECONDS (20),
+//! QUEUE_ENGINES (`sqlite,postgres`).
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use muster_core::case::CaseStatus;
+use muster_core::incident::{IncidentSettings, IncidentStatus, Severity};
+use muster_core::language::Lang;
+use muster_core::localized::Localized;
+use muster_core::priority::PriorityWindows;
+use muster_core::slug::Slug;
+use muster_store::Store;
+use muster_store::incidents::IncidentDraft;
+use muster_store::queue::QueueScope;
+use muster_store::testing::{TestDb, TestEngine};
+use time::OffsetDateTime;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn open_incident(store: &Store) -> i64 {
+    let en = Lang::english();
+    let draft = IncidentDraft {
+        slug: Slug::parse("queue-bench").unwrap_or_else(|e| panic!("{e}")),
+        status: IncidentStatus::Active,
+        severity: Severity::Critical,
+        time_zone: "UTC".into(),
+        default_language: en.clone(),
+        languages: vec![en.clone()],
+        title: Localized::single(en, "Queue benchmark"),
+        summary: Localized::new(),
+        letter: Localized::new(),
+        letter_signature: String::new(),
+        contact_guidance: Localized::new(),
+        settings: IncidentSettings::default(),
+    };
+    store
+        .create_incident(draft, "bench")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id
+}
+
+/// Percentile of sorted microseconds, as milliseconds.
+fn percentile_ms(sorted: &[u128], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index] as f64 / 1000.0
+}
+
+async fn run(engine: TestEngine, cases: u64, agents: u64, seconds: u64) {
+    let db = TestDb::create(engine).await;
+    let store = db
+        .store_with_pool(u32::try_from(agents).unwrap_or(50))
+        .await;
+    let incident = open_incident(&store).await;
+    let seeding = Instant::now();
+    store
+        .seed_open_cases_for_benchmark(incident, cases)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "[{engine:?}] seeded {cases} open cases in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
+    let scope = QueueScope {
+        incident_id: incident,
+        today: OffsetDateTime::now_utc().date(),
+        windows: PriorityWindows::default(),
+        teams: Some(vec!["refunds".into(), "rebooking".into(), "general".into()]),
+    };
+    if let Ok(plan) = store.explain_take_next(&scope).await {
+        println!("[{engine:?}] take-next plan:\n{plan}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for agent in 0..agents {
+        let store = store.clone();
+        let scope = scope.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut taken = Vec::new();
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                let next = store
+                    .take_next(
+                        i64::try_from(agent).unwrap_or(0) + 1,
+                        &scope,
+                        time::Duration::minutes(15),
+                        OffsetDateTime::now_utc(),
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                latencies.push(t0.elapsed().as_micros());
+                let Some(case) = next else { break };
+                taken.push(case.id);
+                store
+                    .set_case_status(case.id, CaseStatus::Resolved, "bench")
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            (latencies, taken)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut taken = Vec::new();
+    for task in tasks {
+        let (l, t) = task.await.unwrap_or_else(|e| panic!("{e}"));
+        latencies.extend(l);
+        taken.extend(t);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let unique: HashSet<i64> = taken.iter().copied().collect();
+    println!(
+        "[{engine:?}] {agents} agents, {seconds} s: {} cases taken and resolved, {:.0} cases/s, take-next p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; given twice: {}",
+        taken.len(),
+        taken.len() as f64 / elapsed,
+        percentile_ms(&latencies, 0.5),
+        percentile_ms(&latencies, 0.99),
+        percentile_ms(&latencies, 1.0),
+        taken.len() - unique.len(),
+    );
+    assert_eq!(taken.len(), unique.len(), "a case was given twice");
+}
+
+fn main() {
+    let cases = setting("QUEUE_CASES", 1_000_000);
+    let agents = setting("QUEUE_AGENTS", 50);
+    let seconds = setting("QUEUE_SECONDS", 20);
+    let engines = std::env::var("QUEUE_ENGINES").unwrap_or_else(|_| "sqlite,postgres".into());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for engine in engines.split(',') {
+        let engine = match engine.trim() {
+            "sqlite" => TestEngine::Sqlite,
+            "postgres" => TestEngine::Postgres,
+            other => panic!("unknown engine {other}"),
+        };
+        runtime.block_on(run(engine, cases, agents, seconds));
+    }
+}

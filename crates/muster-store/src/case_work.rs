@@ -1,0 +1,336 @@
+//! What agents do to a case: notes, replies, status, team, merging. Every action is
+//! audited in the transaction that does it.
+
+use muster_core::case::{Case, CaseStatus, Direction};
+use muster_core::case_ref::CaseRef;
+use muster_core::incident::ChannelKind;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::Store;
+use crate::audit::record_on;
+use crate::cases::{MailJob, enqueue, to_case};
+use crate::convert::now;
+use crate::entity::{case, case_token, contact, team, team_member, user};
+use crate::error::{StoreError, StoreResult};
+use crate::tokens::{hash_token, random_token};
+
+/// One entry on a case's timeline, as agents see it (notes included).
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    pub id: i64,
+    pub direction: Direction,
+    pub channel: String,
+    pub author: Option<String>,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+}
+
+impl Store {
+    pub async fn case_by_reference(&self, reference: &CaseRef) -> StoreResult<Option<Case>> {
+        case::Entity::find()
+            .filter(case::Column::Reference.eq(reference.as_str()))
+            .one(&self.db)
+            .await?
+            .map(to_case)
+            .transpose()
+    }
+
+    pub async fn timeline(&self, case_id: i64) -> StoreResult<Vec<TimelineEntry>> {
+        let contacts = contact::Entity::find()
+            .filter(contact::Column::CaseId.eq(case_id))
+            .order_by_asc(contact::Column::CreatedAt)
+            .order_by_asc(contact::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut entries = Vec::with_capacity(contacts.len());
+        for c in contacts {
+            let author = match c.author_id {
+                Some(id) => user::Entity::find_by_id(id)
+                    .one(&self.db)
+                    .await?
+                    .map(|u| u.name),
+                None => None,
+            };
+            entries.push(TimelineEntry {
+                id: c.id,
+                direction: Direction::parse(&c.direction).unwrap_or(Direction::Note),
+                channel: c.channel,
+                author,
+                body: c.body,
+                created_at: c.created_at,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// A new full-access token for the case, for a link in an agent's reply.
+    pub async fn issue_case_token(&self, case_id: i64) -> StoreResult<String> {
+        let token = random_token();
+        case_token::ActiveModel {
+            case_id: Set(case_id),
+            token_hash: Set(hash_token(&token)),
+            scope: Set("full".to_owned()),
+            created_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(token)
+    }
+
+    /// The team keys a user works for.
+    pub async fn user_teams(&self, user_id: i64) -> StoreResult<Vec<String>> {
+        let memberships = team_member::Entity::find()
+            .filter(team_member::Column::UserId.eq(user_id))
+            .all(&self.db)
+            .await?;
+        let ids: Vec<i64> = memberships.into_iter().map(|m| m.team_id).collect();
+        Ok(team::Entity::find()
+            .filter(team::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|t| t.key)
+            .collect())
+    }
+
+    async fn case_model(&self, case_id: i64) -> StoreResult<case::Model> {
+        case::Entity::find_by_id(case_id)
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound("case"))
+    }
+
+    /// An internal note: agents see it, the customer never does.
+    pub async fn add_note(
+        &self,
+        case_id: i64,
+        author_id: i64,
+        body: &str,
+        actor: &str,
+    ) -> StoreResult<()> {
+        let model = self.case_model(case_id).await?;
+        let tx = self.db.begin().await?;
+        contact::ActiveModel {
+            case_id: Set(case_id),
+            direction: Set(Direction::Note.as_str().to_owned()),
+            channel: Set("note".to_owned()),
+            external_id: Set(None),
+            author_id: Set(Some(author_id)),
+            body: Set(body.to_owned()),
+            meta: Set(serde_json::json!({})),
+            created_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+        record_on(
+            &tx,
+            actor,
+            "case.note",
+            &model.reference,
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An agent's reply by email: the contact, the queued mail and the first-response
+    /// time, together. `mail` gets the new contact's id (for a stable Message-ID).
+    pub async fn reply(
+        &self,
+        case_id: i64,
+        author_id: i64,
+        body: &str,
+        actor: &str,
+        mail: impl FnOnce(i64) -> Option<MailJob>,
+    ) -> StoreResult<()> {
+        let model = self.case_model(case_id).await?;
+        let tx = self.db.begin().await?;
+        let created = now();
+        let saved = contact::ActiveModel {
+            case_id: Set(case_id),
+            direction: Set(Direction::Outbound.as_str().to_owned()),
+            channel: Set(ChannelKind::Email.as_str().to_owned()),
+            external_id: Set(None),
+            author_id: Set(Some(author_id)),
+            body: Set(body.to_owned()),
+            meta: Set(serde_json::json!({})),
+            created_at: Set(created),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+        if let Some(job) = mail(saved.id) {
+            enqueue(&tx, case_id, job).await?;
+        }
+        if model.first_response_at.is_none() {
+            // How long the first answer took its agent: what the wait estimator learns from.
+            let handling = model
+                .claimed_at
+                .map(|taken| Ord::max((created - taken).whole_seconds(), 0));
+            case::Entity::update_many()
+                .col_expr(case::Column::FirstResponseAt, Expr::value(created))
+                .col_expr(case::Column::HandlingSeconds, Expr::value(handling))
+                .filter(case::Column::Id.eq(case_id))
+                .exec(&tx)
+                .await?;
+        }
+        record_on(
+            &tx,
+            actor,
+            "case.reply",
+            &model.reference,
+            serde_json::json!({ "contact_id": saved.id }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the status; resolving records the time and releases the claim.
+    pub async fn set_case_status(
+        &self,
+        case_id: i64,
+        status: CaseStatus,
+        actor: &str,
+    ) -> StoreResult<()> {
+        let model = self.case_model(case_id).await?;
+        let tx = self.db.begin().await?;
+        let resolved = status == CaseStatus::Resolved;
+        let mut update = case::Entity::update_many()
+            .col_expr(case::Column::Status, Expr::value(status.as_str()))
+            .col_expr(case::Column::UpdatedAt, Expr::value(now()))
+            .col_expr(case::Column::ResolvedAt, Expr::value(resolved.then(now)));
+        if status != CaseStatus::Open {
+            update = update
+                .col_expr(case::Column::ClaimedBy, Expr::value(Option::<i64>::None))
+                .col_expr(
+                    case::Column::LeaseUntil,
+                    Expr::value(Option::<OffsetDateTime>::None),
+                );
+        }
+        update
+            .filter(case::Column::Id.eq(case_id))
+            .exec(&tx)
+            .await?;
+        record_on(
+            &tx,
+            actor,
+            "case.status",
+            &model.reference,
+            serde_json::json!({ "status": status.as_str() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn move_team(&self, case_id: i64, team_key: &str, actor: &str) -> StoreResult<()> {
+        let model = self.case_model(case_id).await?;
+        let tx = self.db.begin().await?;
+        case::Entity::update_many()
+            .col_expr(case::Column::Team, Expr::value(team_key))
+            .col_expr(case::Column::ClaimedBy, Expr::value(Option::<i64>::None))
+            .col_expr(
+                case::Column::LeaseUntil,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .filter(case::Column::Id.eq(case_id))
+            .exec(&tx)
+            .await?;
+        record_on(
+            &tx,
+            actor,
+            "case.team",
+            &model.reference,
+            serde_json::json!({ "team": team_key }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Merges `source` into `target`: every contact and token moves, the source is
+    /// resolved and remembers where it went, and the customer is told once (`notice`).
+    pub async fn merge_cases(
+        &self,
+        source_id: i64,
+        target_id: i64,
+        actor: &str,
+        notice: impl FnOnce(&Case) -> Option<MailJob>,
+    ) -> StoreResult<Case> {
+        if source_id == target_id {
+            return Err(StoreError::Conflict(
+                "a case cannot be merged into itself".into(),
+            ));
+        }
+        let source = self.case_model(source_id).await?;
+        let target = self.case_model(target_id).await?;
+        if source.incident_id != target.incident_id {
+            return Err(StoreError::Conflict(
+                "cases of different incidents cannot be merged".into(),
+            ));
+        }
+        let tx = self.db.begin().await?;
+        contact::Entity::update_many()
+            .col_expr(contact::Column::CaseId, Expr::value(target_id))
+            .filter(contact::Column::CaseId.eq(source_id))
+            .exec(&tx)
+            .await?;
+        case_token::Entity::update_many()
+            .col_expr(case_token::Column::CaseId, Expr::value(target_id))
+            .filter(case_token::Column::CaseId.eq(source_id))
+            .exec(&tx)
+            .await?;
+        case::Entity::update_many()
+            .col_expr(
+                case::Column::ContactCount,
+                Expr::col(case::Column::ContactCount).add(source.contact_count),
+            )
+            .col_expr(case::Column::UpdatedAt, Expr::value(now()))
+            .filter(case::Column::Id.eq(target_id))
+            .exec(&tx)
+            .await?;
+        case::Entity::update_many()
+            .col_expr(
+                case::Column::Status,
+                Expr::value(CaseStatus::Resolved.as_str()),
+            )
+            .col_expr(case::Column::ResolvedAt, Expr::value(now()))
+            .col_expr(
+                case::Column::MergedInto,
+                Expr::value(target.reference.clone()),
+            )
+            .col_expr(case::Column::ContactCount, Expr::value(0))
+            .col_expr(case::Column::ClaimedBy, Expr::value(Option::<i64>::None))
+            .filter(case::Column::Id.eq(source_id))
+            .exec(&tx)
+            .await?;
+        let merged = to_case(
+            case::Entity::find_by_id(target_id)
+                .one(&tx)
+                .await?
+                .ok_or(StoreError::NotFound("case"))?,
+        )?;
+        if let Some(job) = notice(&merged) {
+            enqueue(&tx, target_id, job).await?;
+        }
+        record_on(
+            &tx,
+            actor,
+            "case.merge",
+            &target.reference,
+            serde_json::json!({ "merged": source.reference, "into": target.reference }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(merged)
+    }
+}

@@ -1,0 +1,322 @@
+//! The agents' queue on both engines: order, exclusive claims under concurrency, SLA
+//! marking exactly once, merging.
+
+use std::collections::HashSet;
+
+use muster_core::case::CaseStatus;
+use muster_core::incident::{ChannelKind, IncidentSettings, IncidentStatus, Severity, SlaTargets};
+use muster_core::language::Lang;
+use muster_core::localized::Localized;
+use muster_core::priority::PriorityWindows;
+use muster_core::slug::Slug;
+use muster_store::Store;
+use muster_store::cases::{Intake, MailJob};
+use muster_store::incidents::IncidentDraft;
+use muster_store::queue::{QueueFilter, QueueScope};
+use muster_store::testing::{TestDb, TestEngine};
+use time::{Date, Duration, OffsetDateTime};
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::TestEngine::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$name(super::TestEngine::Postgres).await;
+            }
+        }
+    )*};
+}
+
+on_both_engines!(
+    the_most_urgent_case_comes_first,
+    no_case_is_given_twice,
+    overdue_is_marked_once,
+    merging_keeps_every_contact
+);
+
+async fn incident(store: &Store) -> i64 {
+    let en = Lang::english();
+    let draft = IncidentDraft {
+        slug: Slug::parse("queue-test").unwrap_or_else(|e| panic!("{e}")),
+        status: IncidentStatus::Active,
+        severity: Severity::Major,
+        time_zone: "UTC".into(),
+        default_language: en.clone(),
+        languages: vec![en.clone()],
+        title: Localized::single(en, "Queue"),
+        summary: Localized::new(),
+        letter: Localized::new(),
+        letter_signature: String::new(),
+        contact_guidance: Localized::new(),
+        settings: IncidentSettings::default(),
+    };
+    store
+        .create_incident(draft, "test")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id
+}
+
+fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+async fn case(store: &Store, incident_id: i64, n: usize, departure_in_days: Option<i64>) -> String {
+    let intake = Intake {
+        incident_id,
+        channel: ChannelKind::Form,
+        customer_name: format!("Customer {n}"),
+        email: Some(format!("c{n}@example.com")),
+        phone: None,
+        booking_ref: Some(format!("BK{n:06}")),
+        handle: None,
+        departure_date: departure_in_days.map(|d| today() + Duration::days(d)),
+        request_type: "refund".into(),
+        team: Some("refunds".into()),
+        language: "en".into(),
+        body: "help".into(),
+        external_id: Some(format!("form:{n}")),
+        into_case: None,
+        meta: serde_json::json!({}),
+    };
+    let receipt = store
+        .take_in(intake, &format!("token-{n}"), |_, _| None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    receipt.case.reference.as_str().to_owned()
+}
+
+fn scope(incident_id: i64) -> QueueScope {
+    QueueScope {
+        incident_id,
+        today: today(),
+        windows: PriorityWindows::default(),
+        teams: Some(vec!["refunds".into()]),
+    }
+}
+
+async fn the_most_urgent_case_comes_first(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let id = incident(&store).await;
+    let undated = case(&store, id, 1, None).await;
+    let later = case(&store, id, 2, Some(30)).await;
+    let soon = case(&store, id, 3, Some(5)).await;
+    let now_ = case(&store, id, 4, Some(1)).await;
+    let page = store
+        .queue_page(&scope(id), &QueueFilter::default(), 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let order: Vec<&str> = page.iter().map(|c| c.reference.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            now_.as_str(),
+            soon.as_str(),
+            later.as_str(),
+            undated.as_str()
+        ]
+    );
+    let counts = store
+        .tier_counts(&scope(id))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (
+            counts.critical,
+            counts.high,
+            counts.normal,
+            counts.needs_date
+        ),
+        (1, 1, 2, 1)
+    );
+    let lease = Duration::minutes(15);
+    let mut taken = Vec::new();
+    while let Some(next) = store
+        .take_next(7, &scope(id), lease, OffsetDateTime::now_utc())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    {
+        taken.push(next.reference.as_str().to_owned());
+    }
+    assert_eq!(taken, [now_, soon, later, undated]);
+    let other_team = QueueScope {
+        teams: Some(vec!["rebooking".into()]),
+        ..scope(id)
+    };
+    let none = store
+        .take_next(
+            8,
+            &other_team,
+            lease,
+            OffsetDateTime::now_utc() + Duration::hours(1),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(none.is_none(), "agents only get their teams' cases");
+    // A lapsed claim makes the case available again.
+    let lapsed = store
+        .take_next(
+            8,
+            &scope(id),
+            lease,
+            OffsetDateTime::now_utc() + Duration::hours(1),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(lapsed.is_some());
+}
+
+async fn no_case_is_given_twice(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let id = incident(&store).await;
+    for n in 0..60 {
+        case(&store, id, n, Some(i64::try_from(n % 20).unwrap_or(0))).await;
+    }
+    let mut agents = Vec::new();
+    for agent in 0..10_i64 {
+        let store = store.clone();
+        agents.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(next) = store
+                .take_next(
+                    agent,
+                    &scope(id),
+                    Duration::minutes(15),
+                    OffsetDateTime::now_utc(),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+            {
+                mine.push(next.id);
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for agent in agents {
+        all.extend(agent.await.unwrap_or_else(|e| panic!("{e}")));
+    }
+    let unique: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(
+        (all.len(), unique.len()),
+        (60, 60),
+        "every case given exactly once"
+    );
+}
+
+async fn overdue_is_marked_once(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let id = incident(&store).await;
+    let critical = case(&store, id, 1, Some(1)).await;
+    let _normal = case(&store, id, 2, Some(30)).await;
+    let later = OffsetDateTime::now_utc() + Duration::hours(5);
+    let alert = |c: &muster_core::case::Case| {
+        vec![MailJob {
+            kind: "overdue".into(),
+            recipient: "m@example.com".into(),
+            payload: serde_json::json!({"case": c.reference}),
+        }]
+    };
+    let sla = SlaTargets::default();
+    let first = store
+        .mark_overdue(id, today(), PriorityWindows::default(), sla, later, alert)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        first
+            .iter()
+            .map(|c| c.reference.as_str())
+            .collect::<Vec<_>>(),
+        [critical.as_str()],
+        "only the critical case is past 4 hours"
+    );
+    let again = store
+        .mark_overdue(id, today(), PriorityWindows::default(), sla, later, alert)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(again.is_empty(), "marked once");
+    assert_eq!(store.unsent_mail_count().await.ok(), Some(1), "one alert");
+    let counts = store
+        .tier_counts(&scope(id))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counts.overdue, 1);
+}
+
+async fn merging_keeps_every_contact(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let id = incident(&store).await;
+    let a = case(&store, id, 1, Some(3)).await;
+    let b = case(&store, id, 2, Some(3)).await;
+    let find = |r: &str| muster_core::case_ref::CaseRef::parse(r).unwrap_or_else(|e| panic!("{e}"));
+    let source = store
+        .case_by_reference(&find(&b))
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("b"));
+    let target = store
+        .case_by_reference(&find(&a))
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("a"));
+    let merged = store
+        .merge_cases(source.id, target.id, "test", |c| {
+            Some(MailJob {
+                kind: "merged".into(),
+                recipient: c.email.clone().unwrap_or_default(),
+                payload: serde_json::json!({}),
+            })
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(merged.contact_count, 2);
+    assert_eq!(
+        store.timeline(target.id).await.map(|t| t.len()).ok(),
+        Some(2),
+        "every contact kept"
+    );
+    let gone = store
+        .case_by_reference(&find(&b))
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("b"));
+    assert_eq!(
+        (gone.status, gone.merged_into.as_deref()),
+        (CaseStatus::Resolved, Some(a.as_str()))
+    );
+    // The merged customer's token now opens the surviving case.
+    let old = store
+        .case_by_token(&find(&b), "token-2")
+        .await
+        .ok()
+        .flatten();
+    assert!(
+        old.is_none(),
+        "the old reference no longer opens with the moved token"
+    );
+    let via_target = store
+        .case_by_token(&find(&a), "token-2")
+        .await
+        .ok()
+        .flatten();
+    assert!(
+        via_target.is_some(),
+        "the token moved to the surviving case"
+    );
+    assert_eq!(
+        store.unsent_mail_count().await.ok(),
+        Some(1),
+        "the customer is told once"
+    );
+}

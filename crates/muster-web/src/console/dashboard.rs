@@ -1,0 +1,193 @@
+//! The manager's dashboard: contacts per channel per hour, queue depth per tier, first
+//! response p50/p90 per tier, overdue cases, duplicates avoided, agents at work.
+
+use actix_web::web::{Data, Query};
+use actix_web::{HttpResponse, get};
+use muster_core::incident::ChannelKind;
+use muster_core::priority::Tier;
+use serde::Deserialize;
+use serde_json::json;
+use time::Duration;
+
+use crate::console::auth::Manager;
+use crate::console::page::{base_context, extend, render};
+use crate::console::queue::working_incident;
+use crate::console::svg::{BarGroup, stacked_bars};
+use crate::error::WebResult;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct DashboardQuery {
+    incident: Option<String>,
+}
+
+fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted.get(index).copied()
+}
+
+fn minutes_label(minutes: Option<i64>) -> String {
+    match minutes {
+        None => "—".to_owned(),
+        Some(m) if m < 120 => format!("{m} min"),
+        Some(m) => format!("{:.1} h", m as f64 / 60.0),
+    }
+}
+
+#[get("/console/dashboard")]
+pub async fn dashboard(
+    state: Data<AppState>,
+    Manager(user): Manager,
+    query: Query<DashboardQuery>,
+) -> WebResult<HttpResponse> {
+    let incident = working_incident(&state, query.incident.as_deref()).await?;
+    let now = state.now();
+    let scope = crate::console::queue::scope_for(&state, &user, &incident).await?;
+    let counts = state.store.tier_counts(&scope).await?;
+
+    let since = now - Duration::hours(24);
+    let contacts = state
+        .store
+        .inbound_contacts_since(incident.id, since)
+        .await?;
+    let channels: Vec<&str> = ChannelKind::ALL.iter().map(|c| c.as_str()).collect();
+    let mut hours: Vec<BarGroup> = (0..24)
+        .map(|h| {
+            let at = since + Duration::hours(h + 1);
+            BarGroup {
+                label: format!("{:02}h", at.hour()),
+                values: vec![0.0; channels.len()],
+            }
+        })
+        .collect();
+    for (channel, at) in &contacts {
+        let hour = usize::try_from((*at - since).whole_hours())
+            .unwrap_or(0)
+            .min(23);
+        if let Some(series) = channels.iter().position(|c| c == channel) {
+            hours[hour].values[series] += 1.0;
+        }
+    }
+    let contacts_chart = stacked_bars(
+        "Inbound contacts per hour, last 24 hours",
+        &channels,
+        &hours,
+        720,
+        220,
+    );
+    let depth_chart = stacked_bars(
+        "Open cases per tier",
+        &["open", "of which overdue"],
+        &[
+            BarGroup {
+                label: "critical".into(),
+                values: vec![counts.critical as f64, 0.0],
+            },
+            BarGroup {
+                label: "high".into(),
+                values: vec![counts.high as f64, 0.0],
+            },
+            BarGroup {
+                label: "normal".into(),
+                values: vec![counts.normal as f64, 0.0],
+            },
+            BarGroup {
+                label: "overdue".into(),
+                values: vec![0.0, counts.overdue as f64],
+            },
+        ],
+        360,
+        200,
+    );
+
+    let samples = state
+        .store
+        .response_samples(incident.id, now - Duration::days(7))
+        .await?;
+    let today = incident.today(now);
+    let response_rows: Vec<_> = Tier::ALL
+        .iter()
+        .map(|tier| {
+            let mut minutes: Vec<i64> = samples
+                .iter()
+                .filter(|s| {
+                    incident
+                        .settings
+                        .windows
+                        .priority(s.departure_date, today)
+                        .tier
+                        == *tier
+                })
+                .map(|s| (s.first_response_at - s.created_at).whole_minutes())
+                .collect();
+            minutes.sort_unstable();
+            json!({
+                "tier": tier.as_str(),
+                "answered": minutes.len(),
+                "p50": minutes_label(percentile(&minutes, 0.5)),
+                "p90": minutes_label(percentile(&minutes, 0.9)),
+            })
+        })
+        .collect();
+
+    // Posted against realised: what a normal-tier customer on the form was told each hour,
+    // and how long the cases that came in that hour really waited for a first answer.
+    let posted = state
+        .store
+        .posted_estimates_since(incident.id, ChannelKind::Form, Tier::Normal, since)
+        .await?;
+    let mut comparison: Vec<BarGroup> = (0..24)
+        .map(|h| BarGroup {
+            label: format!("{:02}h", (since + Duration::hours(h + 1)).hour()),
+            values: vec![0.0, 0.0],
+        })
+        .collect();
+    let mut counts = vec![(0u32, 0u32); 24];
+    let hour_of = |at: time::OffsetDateTime| {
+        usize::try_from((at - since).whole_hours())
+            .unwrap_or(0)
+            .min(23)
+    };
+    for (at, point) in &posted {
+        let h = hour_of(*at);
+        comparison[h].values[0] += point;
+        counts[h].0 += 1;
+    }
+    for sample in samples.iter().filter(|s| s.created_at > since) {
+        let h = hour_of(sample.created_at);
+        comparison[h].values[1] +=
+            (sample.first_response_at - sample.created_at).whole_minutes() as f64;
+        counts[h].1 += 1;
+    }
+    for (group, (posted_n, realised_n)) in comparison.iter_mut().zip(&counts) {
+        group.values[0] /= f64::from((*posted_n).max(1));
+        group.values[1] /= f64::from((*realised_n).max(1));
+    }
+    let comparison_chart = crate::console::svg::paired_bars(
+        "Posted against realised wait (form, normal tier), minutes per hour of arrival",
+        &["posted", "realised"],
+        &comparison,
+        720,
+        220,
+    );
+
+    let context = extend(
+        base_context(&user, "Dashboard"),
+        json!({
+            "slug": incident.slug.as_str(),
+            "incident_title": incident.title.get(&incident.default_language, &incident.default_language),
+            "counts": counts,
+            "contacts_total": contacts.len(),
+            "contacts_chart": contacts_chart,
+            "depth_chart": depth_chart,
+            "comparison_chart": comparison_chart,
+            "responses": response_rows,
+            "duplicates_avoided": state.store.duplicate_contacts_avoided(incident.id).await?,
+            "agents_active": state.store.active_agents(now).await?,
+        }),
+    );
+    render(&state, "console_dashboard", &context)
+}

@@ -1,0 +1,82 @@
+//! Faults: the server killed with SIGKILL in the middle of a surge of submissions loses
+//! none that it acknowledged.
+
+use std::time::Duration;
+
+use muster_store::testing::TestEngine;
+
+use crate::on_both_engines;
+use crate::support::{MANAGER_EMAIL, TestApp, browser, signal};
+
+on_both_engines!(every_acknowledged_submission_survives_a_kill);
+
+async fn every_acknowledged_submission_survives_a_kill(engine: TestEngine) {
+    let mut app =
+        TestApp::spawn_with(engine, &[("MUSTER__INTAKE__MAX_PER_ADDRESS", "1000000")]).await;
+    let token = app.token(MANAGER_EMAIL, "manager");
+    let opened = reqwest::Client::new()
+        .post(app.at("/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"slug": "surge", "title": "Surge", "time_zone": "UTC"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(opened.status(), 201);
+    let date = (time::OffsetDateTime::now_utc().date() + time::Duration::days(4)).to_string();
+    let mut submitters = Vec::new();
+    for worker in 0..8 {
+        let url = app.at("/i/surge/form");
+        let date = date.clone();
+        submitters.push(tokio::spawn(async move {
+            let client = browser();
+            let mut acknowledged = Vec::new();
+            for n in 0.. {
+                let form = [
+                    ("name", format!("Customer {worker}-{n}")),
+                    ("email", format!("c{worker}-{n}@example.com")),
+                    ("booking_ref", format!("BK{worker}{n:05}")),
+                    ("departure_date", date.clone()),
+                    ("request_type", "refund".to_owned()),
+                    ("message", "help".to_owned()),
+                    ("idempotency_key", format!("{worker:02}{n:062}")),
+                ];
+                match client.post(&url).form(&form).send().await {
+                    Ok(response) if response.status() == 303 => {
+                        let location = response.headers()["location"]
+                            .to_str()
+                            .unwrap_or_default()
+                            .to_owned();
+                        acknowledged.push(location);
+                    }
+                    // Once the server is gone every request fails: the surge is over.
+                    _ => return acknowledged,
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let child = app.take_child();
+    signal(&child, "KILL");
+    let mut acknowledged = Vec::new();
+    for submitter in submitters {
+        acknowledged.extend(submitter.await.unwrap_or_else(|e| panic!("{e}")));
+    }
+    assert!(
+        acknowledged.len() > 20,
+        "the surge was real: {} acknowledged",
+        acknowledged.len()
+    );
+    drop(child);
+    app.start_again(&[]).await;
+    for location in &acknowledged {
+        let status = reqwest::get(app.at(location))
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        assert_eq!(
+            status, 200,
+            "{location} was acknowledged but is gone after the kill"
+        );
+    }
+}

@@ -1,0 +1,232 @@
+//! Posted waits everywhere a customer looks, the telephony override, and waits computed
+//! from the live queue once enough answers have gone out.
+
+use std::time::{Duration, Instant};
+
+use muster_store::testing::TestEngine;
+use serde_json::{Value, json};
+
+use crate::on_both_engines;
+use crate::support::{MANAGER_EMAIL, TestApp, browser, csrf_of};
+
+on_both_engines!(the_wait_is_shown_everywhere_and_the_telephony_system_can_post_it);
+
+const SLUG: &str = "tram-stop";
+
+async fn ready(app: &TestApp) -> String {
+    app.add_user_in(MANAGER_EMAIL, "manager", "refunds,rebooking,general");
+    let token = app.token_for(MANAGER_EMAIL);
+    let api = reqwest::Client::new();
+    let opened = api
+        .post(app.at("/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&json!({"slug": SLUG, "title": "Trams stopped", "time_zone": "UTC"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(opened.status(), 201);
+    let channels = json!({"channels": [
+        {"kind": "form", "address": "/i/tram-stop/form", "wait_low_minutes": "120", "wait_high_minutes": "240"},
+        {"kind": "phone", "address": "+47 22 00 00 00"},
+    ]});
+    let set = api
+        .put(app.at(&format!("/api/v1/incidents/{SLUG}/channels")))
+        .bearer_auth(&token)
+        .json(&channels)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(set.status(), 200);
+    token
+}
+
+async fn submit(app: &TestApp, n: usize) -> reqwest::Response {
+    let date = (time::OffsetDateTime::now_utc().date() + time::Duration::days(20)).to_string();
+    let form = [
+        ("name", format!("Rider {n}")),
+        ("email", format!("rider{n}@example.com")),
+        ("booking_ref", format!("TR{n:05}")),
+        ("departure_date", date),
+        ("request_type", "refund".to_owned()),
+        ("message", "When do trams run again?".to_owned()),
+        ("idempotency_key", format!("{n:064}")),
+    ];
+    browser()
+        .post(app.at(&format!("/i/{SLUG}/form")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn json_of(url: String) -> Value {
+    reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or(Value::Null)
+}
+
+async fn the_wait_is_shown_everywhere_and_the_telephony_system_can_post_it(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    let token = ready(&app).await;
+    let landing = reqwest::get(app.at(&format!("/i/{SLUG}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        landing.contains("2 to 4 hours"),
+        "the landing page shows the posted wait"
+    );
+    let submitted = submit(&app, 1).await;
+    let location = submitted.headers()["location"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    let confirmation = reqwest::get(app.at(&location))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        confirmation.contains("2 to 4 hours"),
+        "the confirmation shows it"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let acknowledgement = loop {
+        let mail = std::fs::read_dir(app.dir.join("outbox"))
+            .ok()
+            .and_then(|d| d.flatten().next())
+            .and_then(|e| std::fs::read_to_string(e.path()).ok());
+        if let Some(mail) = mail {
+            break mail;
+        }
+        assert!(Instant::now() < deadline, "no acknowledgement");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        acknowledgement.contains("2 to 4 hours"),
+        "the autoresponder shows it:\n{acknowledgement}"
+    );
+    let times = json_of(app.at(&format!("/i/{SLUG}/wait-times.json"))).await;
+    let form = times["channels"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["channel"] == "form"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(form["tiers"]["normal"]["text"], "2 to 4 hours", "{times}");
+    // The phone queue is invisible to Muster: the telephony system posts its wait.
+    let posted = reqwest::Client::new()
+        .put(app.at(&format!("/api/v1/incidents/{SLUG}/channels/phone/wait")))
+        .bearer_auth(&token)
+        .json(&json!({"low_minutes": 10, "high_minutes": 25}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(posted.status(), 200);
+    let times = json_of(app.at(&format!("/i/{SLUG}/wait-times.json"))).await;
+    let phone = times["channels"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["channel"] == "phone"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        phone["tiers"]["critical"]["text"], "10 to 25 minutes",
+        "{times}"
+    );
+    let landing = reqwest::get(app.at(&format!("/i/{SLUG}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        landing.contains("10 to 25 minutes"),
+        "the landing page follows at once"
+    );
+    let bad = reqwest::Client::new()
+        .put(app.at(&format!("/api/v1/incidents/{SLUG}/channels/phone/wait")))
+        .bearer_auth(&token)
+        .json(&json!({"low_minutes": 30, "high_minutes": 5}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bad.status(), 400);
+}
+
+/// Once agents have answered enough cases, the form's wait is computed from the live queue.
+#[tokio::test]
+async fn waits_are_computed_from_the_live_queue() {
+    let app = TestApp::spawn_with(
+        TestEngine::Sqlite,
+        &[("MUSTER__QUEUE__WAIT_REFRESH_SECS", "1")],
+    )
+    .await;
+    ready(&app).await;
+    for n in 0..16 {
+        assert_eq!(submit(&app, n).await.status(), 303);
+    }
+    let manager = app.login(MANAGER_EMAIL).await;
+    for _ in 0..12 {
+        let queue = manager
+            .get(app.at(&format!("/console/queue?incident={SLUG}")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        let taken = manager
+            .post(app.at("/console/queue/take"))
+            .form(&[("csrf", csrf_of(&queue).as_str()), ("incident", SLUG)])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let case = taken.headers()["location"]
+            .to_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            case.starts_with("/console/cases/"),
+            "no case to take: {case}"
+        );
+        let page = manager
+            .get(app.at(&case))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        let replied = manager
+            .post(app.at(&format!("{case}/reply")))
+            .form(&[
+                ("csrf", csrf_of(&page).as_str()),
+                ("body", "Trams run again from 18:00."),
+                ("then", "resolved"),
+            ])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(replied.status(), 303);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let times = json_of(app.at(&format!("/i/{SLUG}/wait-times.json"))).await;
+        let form = times["channels"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["channel"] == "form"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        if form["tiers"]["normal"]["source"] == "computed" {
+            assert!(form["tiers"]["normal"]["low_minutes"].as_i64().is_some());
+            break;
+        }
+        assert!(Instant::now() < deadline, "still not computed: {times}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
