@@ -125,15 +125,13 @@ pub async fn subscribe(
         }
     };
     // The answer is the same whether or not the address was already in: no probing.
-    if let Some(token) = state
+    let token = state
         .store
         .subscribe(incident.id, email.as_str(), lang.as_str())
-        .await?
-    {
-        if send_confirmation(&state, &incident, &lang, email.as_str(), &token)
-            .await
-            .is_err()
-        {
+        .await?;
+    if let Some(token) = token {
+        let sent = send_confirmation(&state, &incident, &lang, email.as_str(), &token).await;
+        if sent.is_err() {
             return notice(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
