@@ -53,10 +53,13 @@ fn broken(e: impl std::fmt::Display) -> Failure {
 
 impl Connection {
     pub async fn open(address: &str, hello: &str) -> Result<Self, Failure> {
-        let tcp = tokio::time::timeout(TIMEOUT, TcpStream::connect(address))
+        tokio::time::timeout(TIMEOUT, Self::handshake(address, hello))
             .await
-            .map_err(|_| broken("connecting to the relay timed out"))?
-            .map_err(broken)?;
+            .unwrap_or_else(|_| Err(broken("the relay did not greet in time")))
+    }
+
+    async fn handshake(address: &str, hello: &str) -> Result<Self, Failure> {
+        let tcp = TcpStream::connect(address).await.map_err(broken)?;
         tcp.set_nodelay(true).map_err(broken)?;
         let mut conn = Self {
             stream: BufReader::new(tcp),
@@ -79,11 +82,7 @@ impl Connection {
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        let stream = self.stream.get_mut();
-        tokio::time::timeout(TIMEOUT, stream.write_all(bytes))
-            .await
-            .map_err(|_| broken("writing to the relay timed out"))?
-            .map_err(broken)
+        self.stream.get_mut().write_all(bytes).await.map_err(broken)
     }
 
     /// One reply, joining the lines of a multi-line one.
@@ -91,10 +90,7 @@ impl Connection {
         let mut text = String::new();
         loop {
             let mut line = String::new();
-            let read = tokio::time::timeout(TIMEOUT, self.stream.read_line(&mut line))
-                .await
-                .map_err(|_| broken("the relay did not answer in time"))?
-                .map_err(broken)?;
+            let read = self.stream.read_line(&mut line).await.map_err(broken)?;
             if read == 0 {
                 return Err(broken("the relay closed the connection"));
             }
@@ -113,8 +109,15 @@ impl Connection {
         }
     }
 
-    /// Sends one message (`body` as built, CRLF line ends) from `from` to `to`.
+    /// Sends one message (`body` as built, CRLF line ends) from `from` to `to`, within
+    /// one time limit for the whole transaction (one timer, not one per read).
     pub async fn send(&mut self, from: &str, to: &[&str], body: &[u8]) -> Result<(), Failure> {
+        tokio::time::timeout(TIMEOUT, self.transaction(from, to, body))
+            .await
+            .unwrap_or_else(|_| Err(broken("the relay did not answer in time")))
+    }
+
+    async fn transaction(&mut self, from: &str, to: &[&str], body: &[u8]) -> Result<(), Failure> {
         let utf8 = !from.is_ascii() || to.iter().any(|t| !t.is_ascii());
         if utf8 && !self.smtputf8 {
             return Err(Failure::Refused(SendError::Permanent(
