@@ -6,6 +6,7 @@ mod m20261124_000001_initial_schema;
 mod m20261124_000002_case_tokens;
 mod m20261124_000003_queue;
 mod m20261124_000004_wait_inputs;
+mod m20261124_100000_bulk_mail;
 mod m20261124_200000_webhook_deliveries;
 
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_case_tokens::Migration),
             Box::new(m20261124_000003_queue::Migration),
             Box::new(m20261124_000004_wait_inputs::Migration),
+            Box::new(m20261124_100000_bulk_mail::Migration),
             Box::new(m20261124_200000_webhook_deliveries::Migration),
         ]
     }

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod bulk_mail;
 mod console_auth;
 mod intake;
 mod landing;

@@ -127,6 +127,21 @@ impl TestApp {
         ]
     }
 
+    /// Starts the app again on the same database and folder (after `terminate` or `kill`).
+    pub async fn restart(&mut self, extra_env: &[(&str, &str)]) {
+        let (child, url) = start(&self.db.url, &self.dir, extra_env).await;
+        self.child = Some(child);
+        self.url = url;
+    }
+
+    /// SIGKILL: no clean-up of any kind, like a crash or an OOM kill.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(&child, "KILL");
+            let _ = child.wait().await;
+        }
+    }
+
     /// Another replica over the same database.
     pub async fn replica(&self) -> (Child, String) {
         start(&self.db.url, &self.dir, &[]).await

@@ -1,9 +1,13 @@
 //! Muster's domain: the types and rules of an incident, its audience and its cases.
 //! No I/O lives here: no database, no HTTP, no SMTP.
 
+pub mod audience;
+pub mod campaign;
 pub mod case;
 pub mod case_ref;
 pub mod contact_info;
+pub mod csv;
+pub mod date_format;
 pub mod inbound_text;
 pub mod incident;
 pub mod intake;

@@ -1,8 +1,16 @@
-//! Muster's mail: building standards-compliant messages and handing them to an SMTP relay
-//! (pooled) or to an outbox folder of `.eml` files.
+//! Muster's mail: building standards-compliant messages, handing them to an SMTP relay
+//! (pooled) or to an outbox folder of `.eml` files, and the bulk campaign dispatcher.
 
+pub mod direct;
+pub mod dispatcher;
+pub mod dkim;
 pub mod mailer;
 pub mod message;
+pub mod rate;
+pub mod render;
+pub mod smtp_client;
+pub mod variables;
 
+pub use dispatcher::{DispatchConfig, Dispatcher};
 pub use mailer::{Mailer, SendError};
 pub use message::{MessageError, OutgoingMessage};

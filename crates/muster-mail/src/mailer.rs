@@ -1,11 +1,14 @@
 //! Where mail goes: a pooled async SMTP transport (`smtp://`, `smtps://`) or a folder of
 //! `.eml` files (`file://`), the default that needs no server.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use url::Url;
+
+use crate::direct::DirectSmtp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -27,6 +30,8 @@ pub struct MailerError {
 #[derive(Clone)]
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Plain SMTP for bulk sends: see [`DirectSmtp`].
+    Direct(Arc<DirectSmtp>),
     Outbox(AsyncFileTransport<Tokio1Executor>),
 }
 
@@ -35,6 +40,7 @@ impl std::fmt::Debug for Mailer {
         // Never print the URL: it may hold SMTP credentials.
         f.write_str(match self {
             Mailer::Smtp(_) => "Mailer::Smtp",
+            Mailer::Direct(_) => "Mailer::Direct",
             Mailer::Outbox(_) => "Mailer::Outbox",
         })
     }
@@ -76,8 +82,18 @@ impl Mailer {
         }
     }
 
+    /// For bulk sending: like [`Mailer::from_url`], but a plain `smtp://` relay without
+    /// credentials gets direct connections (see [`DirectSmtp`]).
+    pub fn bulk_from_url(raw: &str, pool_size: u32) -> Result<Self, MailerError> {
+        match DirectSmtp::from_url(raw) {
+            Some(direct) => Ok(Mailer::Direct(Arc::new(direct))),
+            None => Self::from_url(raw, pool_size),
+        }
+    }
+
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
+            Mailer::Direct(direct) => direct.send(&message).await,
             Mailer::Outbox(outbox) => outbox
                 .send(message)
                 .await

@@ -2,13 +2,16 @@
 
 mod entity;
 
+pub mod audience;
 pub mod audit;
 mod benchmark_seed;
+pub mod campaigns;
 pub mod case_work;
 pub mod cases;
 mod convert;
 pub mod dashboard;
 pub mod db;
+pub mod dispatch;
 pub mod error;
 pub mod incidents;
 pub mod login_throttle;

@@ -1,6 +1,7 @@
 //! Muster's HTTP face: public pages, console, JSON API, health and metrics.
 
 pub mod api;
+pub mod campaign_input;
 pub mod canned_input;
 pub mod console;
 pub mod error;
@@ -18,4 +19,4 @@ pub mod state;
 mod templates;
 
 pub use server::{configure, run};
-pub use state::{AppState, WebConfig};
+pub use state::{AppState, MailSettings, WebConfig};

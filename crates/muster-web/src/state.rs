@@ -18,6 +18,15 @@ use crate::public::render::PageRenderer;
 use crate::rate_limit::RateLimiter;
 use crate::templates;
 
+/// How the web layer sends a single message.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    pub mailer: muster_mail::Mailer,
+    pub from: String,
+    /// Ends the Message-IDs of messages sent from requests.
+    pub id_domain: String,
+}
+
 #[derive(Clone)]
 pub struct WebConfig {
     /// Public address without a trailing slash, e.g. `https://status.example.com`.
@@ -63,6 +72,8 @@ pub struct AppState {
     pub translations: Translations,
     pub pages: PageCache,
     pub metrics: Metrics,
+    /// Sending mail from a request (confirmations, test sends); `None` in static exports.
+    pub mail: Option<MailSettings>,
     pub intake_limiter: RateLimiter,
     /// Wait times computed from the live queue, per incident.
     pub waits: WaitBoard,
@@ -82,6 +93,7 @@ impl AppState {
             translations: Translations::load()?,
             pages: PageCache::default(),
             metrics: Metrics::default(),
+            mail: None,
             intake_limiter,
             waits: WaitBoard::default(),
             crisis_slug: RwLock::new(None),

@@ -2,12 +2,13 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: [(&str, &str); 17] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
     ("form", include_str!("../templates/form.hbs")),
     ("case", include_str!("../templates/case.hbs")),
+    ("notice", include_str!("../templates/notice.hbs")),
     (
         "console_layout",
         include_str!("../templates/console/layout.hbs"),
@@ -23,6 +24,10 @@ const TEMPLATES: [(&str, &str); 15] = [
     (
         "console_incident",
         include_str!("../templates/console/incident.hbs"),
+    ),
+    (
+        "console_mail",
+        include_str!("../templates/console/mail.hbs"),
     ),
     (
         "console_audit",

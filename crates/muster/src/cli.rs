@@ -1,4 +1,5 @@
-//! The command line: `muster serve`, `migrate`, `demo`, `user`, `incident`, `token`.
+//! The command line: `muster serve`, `migrate`, `demo`, `user`, `incident`, `token`,
+//! `audience`, `campaign`.
 
 use std::path::PathBuf;
 
@@ -31,6 +32,12 @@ pub enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Affected customers of an incident.
+    #[command(subcommand)]
+    Audience(AudienceCommand),
+    /// Bulk email campaigns to an incident's audience.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
     /// Write the public pages, JSON and feeds as static files (with .gz and .br twins).
     ExportStatic {
         /// The folder to write into; created if missing.
@@ -93,6 +100,9 @@ pub enum IncidentCommand {
         /// New status: draft, active, monitoring or resolved.
         #[arg(long)]
         status: Option<String>,
+        /// Also email the update to the incident's audience (sent by running servers).
+        #[arg(long)]
+        notify_audience: bool,
     },
     /// Mark the incident resolved.
     Close {
@@ -112,6 +122,74 @@ pub enum TokenCommand {
     },
     /// Revoke an API token by its id (printed when it was created).
     Revoke {
+        #[arg(long)]
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AudienceCommand {
+    /// Import customers from a CSV file (email, name, booking reference, departure date,
+    /// language; any other column becomes a template variable). Re-importing updates by
+    /// email. Prints the rejected lines with their reasons.
+    Import {
+        #[arg(long)]
+        incident: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    #[arg(long)]
+    pub incident: String,
+    /// The subject (a handlebars template, like the bodies).
+    #[arg(long)]
+    pub subject: String,
+    /// The plain-text body template.
+    #[arg(long)]
+    pub text: PathBuf,
+    /// The HTML body template.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Only these languages (comma-separated).
+    #[arg(long, default_value = "")]
+    pub languages: String,
+    /// Only departures on or after this date (YYYY-MM-DD).
+    #[arg(long, default_value = "")]
+    pub departure_from: String,
+    /// Only departures on or before this date (YYYY-MM-DD).
+    #[arg(long, default_value = "")]
+    pub departure_to: String,
+    /// Send at this time (RFC 3339) instead of now.
+    #[arg(long, default_value = "")]
+    pub at: String,
+    /// Create the campaign and return; running servers send it.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Create a campaign and send it from this process (with any running servers),
+    /// showing progress on stderr until it is done.
+    Send(SendArgs),
+    /// Show a campaign's progress.
+    Status {
+        #[arg(long)]
+        id: i64,
+    },
+    /// Stop sending until resumed; sends in flight finish.
+    Pause {
+        #[arg(long)]
+        id: i64,
+    },
+    Resume {
+        #[arg(long)]
+        id: i64,
+    },
+    /// Stop for good: what was not sent is not sent.
+    Cancel {
         #[arg(long)]
         id: i64,
     },

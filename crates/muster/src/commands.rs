@@ -132,6 +132,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             message,
             lang,
             status,
+            notify_audience,
         }) => {
             let store = connect(&config).await?;
             let incident = store
@@ -172,6 +173,17 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     update.id,
                     config.base_url()
                 );
+                if notify_audience {
+                    let new = muster_store::campaigns::NewCampaign {
+                        content: muster_core::campaign::CampaignContent::update_announcement(),
+                        segment: Default::default(),
+                        send_at: None,
+                    };
+                    let campaign = store
+                        .create_campaign(&slug, new, &config.mail_domain(), CLI_ACTOR, None)
+                        .await?;
+                    println!("campaign {} emails it to the audience", campaign.id);
+                }
             }
             Ok(())
         }
@@ -185,6 +197,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{slug} is resolved");
             Ok(())
         }
+        Command::Audience(command) => crate::bulk::audience(command, config).await,
+        Command::Campaign(command) => crate::bulk::campaign(command, config).await,
         Command::ExportStatic { dir } => {
             let store = connect(&config).await?;
             let mut incidents = Vec::new();

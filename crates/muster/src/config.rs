@@ -97,6 +97,14 @@ pub struct DatabaseConfig {
 pub struct MailConfig {
     pub url: String,
     pub from: String,
+    pub concurrency: u32,
+    pub rate_per_second: u32,
+    pub lease_secs: u64,
+    pub retry_secs: u64,
+    pub max_attempts: u32,
+    pub dkim_key_file: String,
+    pub dkim_selector: String,
+    pub dkim_domain: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -279,6 +287,26 @@ impl Config {
                 "must be an address like \"Name <crisis@example.com>\"",
             ));
         }
+        if self.mail.concurrency == 0 {
+            return Err(key_error("mail.concurrency", "must be at least 1"));
+        }
+        if self.mail.lease_secs == 0 || self.mail.max_attempts == 0 {
+            return Err(key_error(
+                "mail.lease_secs",
+                "the lease and mail.max_attempts must be at least 1",
+            ));
+        }
+        let dkim = [
+            &self.mail.dkim_key_file,
+            &self.mail.dkim_selector,
+            &self.mail.dkim_domain,
+        ];
+        if dkim.iter().any(|v| v.is_empty()) && dkim.iter().any(|v| !v.is_empty()) {
+            return Err(key_error(
+                "mail.dkim_key_file",
+                "set mail.dkim_key_file, mail.dkim_selector and mail.dkim_domain together, or none",
+            ));
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(key_error(
                 "log.format",
@@ -348,6 +376,14 @@ impl Config {
         format!("{host}:{port}")
             .parse()
             .map_err(|_| key_error("server.bind", format!("\"{host}\" is not an IP address")))
+    }
+
+    /// The domain of `mail.from`, which ends every Message-ID Muster makes.
+    pub fn mail_domain(&self) -> String {
+        let from = self.mail.from.trim().trim_end_matches('>');
+        from.rsplit_once('@')
+            .map(|(_, domain)| domain.to_owned())
+            .unwrap_or_else(|| "muster.invalid".to_owned())
     }
 
     /// The compiled booking-reference pattern (the built-in one when none is set).

@@ -1,10 +1,12 @@
 //! `muster`: the one binary. Serves, migrates, seeds a demo, and runs manager commands.
 
+mod bulk;
 mod cli;
 mod commands;
 mod config;
 mod demo;
 mod logging;
+mod mail;
 mod mail_worker;
 mod serve;
 mod simulate;

@@ -1,4 +1,4 @@
-//! `muster serve`: the HTTP server, the page-sync worker, and graceful shutdown.
+//! `muster serve`: the HTTP server, the page-sync and mail workers, and graceful shutdown.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -89,7 +89,14 @@ pub fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<
         intake_window: Duration::from_secs(config.intake.window_secs),
         claim_lease: time::Duration::minutes(config.queue.claim_minutes),
     };
-    AppState::new(store, web_config).context("loading templates and translations")
+    let mut state =
+        AppState::new(store, web_config).context("loading templates and translations")?;
+    state.mail = Some(muster_web::MailSettings {
+        mailer: crate::mail::mailer(config)?,
+        from: config.mail.from.clone(),
+        id_domain: config.mail_domain(),
+    });
+    Ok(state)
 }
 
 pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()> {
@@ -146,6 +153,8 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
         },
         stop.clone(),
     ));
+    let dispatcher = crate::mail::dispatcher(state.store.clone(), &config)?;
+    let dispatch = tokio::spawn(dispatcher.run(stop.clone()));
 
     let shutdown = shutdown_signal().context("installing the signal handlers")?;
     // Tests and scripts read this line to find the port.
@@ -176,6 +185,8 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let _ = mail.await;
     let _ = sla.await;
     let _ = webhooks.await;
+    // In-flight sends finish and every outcome is written before the store closes.
+    let _ = dispatch.await;
     state.store.clone().close().await.ok();
     tracing::info!("stopped");
     Ok(())

@@ -1,11 +1,14 @@
 //! sea-orm entities: one per table. They never leave this crate; queries return core types.
 
 pub mod api_token;
+pub mod audience_member;
 pub mod audit_entry;
+pub mod campaign;
 pub mod case;
 pub mod case_token;
 pub mod channel;
 pub mod contact;
+pub mod delivery;
 pub mod incident;
 pub mod incident_update;
 pub mod login_attempt;

@@ -105,6 +105,9 @@ pub async fn edit(
 pub struct NewUpdate {
     lang: Option<String>,
     body: String,
+    /// Also email the update to the incident's audience, as a campaign.
+    #[serde(default)]
+    notify_audience: bool,
 }
 
 #[post("/api/v1/incidents/{slug}/updates")]
@@ -133,6 +136,10 @@ pub async fn post_update(
             &user.actor(),
         )
         .await?;
+    if body.notify_audience {
+        crate::campaign_input::announce_update(&state, &slug, &user.actor(), Some(user.0.id))
+            .await?;
+    }
     state.render_incident(&slug).await?;
     Ok(HttpResponse::Created().json(update))
 }

@@ -1,6 +1,8 @@
 //! The JSON API under `/api/v1`, for integrations and scripts. Bearer tokens.
 
+pub mod audience;
 pub mod auth;
+pub mod campaigns;
 pub mod inbound;
 pub mod incidents;
 pub mod openapi;

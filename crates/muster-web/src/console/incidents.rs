@@ -243,6 +243,10 @@ pub async fn post_update(
             &user.actor(),
         )
         .await?;
+    if form.get("notify_audience").is_some() {
+        crate::campaign_input::announce_update(&state, &slug, &user.actor(), Some(user.user.id))
+            .await?;
+    }
     state.render_incident(&slug).await?;
     Ok(back_to(&slug, &lang))
 }

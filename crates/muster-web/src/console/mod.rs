@@ -7,6 +7,8 @@ pub mod dashboard;
 pub mod home;
 pub mod incidents;
 pub mod login;
+pub mod mail;
+pub mod multipart;
 pub mod page;
 pub mod queue;
 pub mod svg;

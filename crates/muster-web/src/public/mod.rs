@@ -1,9 +1,13 @@
-//! The public face: the landing page, its JSON and feed, and `/crisis`.
+//! The public face: the landing page, its JSON and feed, `/crisis`, and subscribing to
+//! and unsubscribing from email updates.
 
 pub mod acknowledgement;
 pub mod case_page;
 pub mod export;
 pub mod form;
 pub mod landing;
+pub mod notice;
 pub mod render;
+pub mod subscribe;
+pub mod unsubscribe;
 pub mod wait_times;

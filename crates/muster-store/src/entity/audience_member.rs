@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "audience_members")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub incident_id: i64,
+    pub email: String,
+    pub name: String,
+    pub booking_ref: Option<String>,
+    pub departure_date: Option<TimeDate>,
+    pub language: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub variables: Json,
+    pub source: String,
+    pub confirmed_at: Option<TimeDateTimeWithTimeZone>,
+    pub unsubscribed_at: Option<TimeDateTimeWithTimeZone>,
+    pub bounced_at: Option<TimeDateTimeWithTimeZone>,
+    pub unsubscribe_token: String,
+    pub created_at: TimeDateTimeWithTimeZone,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

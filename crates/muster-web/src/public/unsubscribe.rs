@@ -1,0 +1,77 @@
+//! `GET|POST /u/{token}`: unsubscribing. GET shows a button (mail scanners follow GET
+//! links, so GET alone never unsubscribes); POST unsubscribes. A POST with the body
+//! `List-Unsubscribe=One-Click` is the RFC 8058 one-click request mail clients send: the
+//! unguessable token is its authority, so it needs no CSRF token.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{HttpResponse, get, post};
+use muster_core::language::Lang;
+use serde_json::json;
+
+use crate::error::WebResult;
+use crate::public::notice::notice;
+use crate::state::AppState;
+
+fn language(raw: &str) -> Lang {
+    Lang::parse(raw).unwrap_or_else(|_| Lang::english())
+}
+
+#[get("/u/{token:[0-9a-f]{16,128}}")]
+pub async fn confirm(state: Data<AppState>, token: Path<String>) -> WebResult<HttpResponse> {
+    let Some(recipient) = state.store.recipient_by_token(&token).await? else {
+        let lang = Lang::english();
+        return notice(
+            &state,
+            StatusCode::NOT_FOUND,
+            &lang,
+            "unsubscribe_heading",
+            "unsubscribe_unknown",
+            None,
+            None,
+        );
+    };
+    let lang = language(&recipient.language);
+    let form = json!({
+        "action": format!("/u/{}", token.as_str()),
+        "hidden": [{"name": "List-Unsubscribe", "value": "One-Click"}],
+        "button": state.translations.text(&lang, "unsubscribe_button"),
+    });
+    notice(
+        &state,
+        StatusCode::OK,
+        &lang,
+        "unsubscribe_heading",
+        "unsubscribe_confirm",
+        Some(form),
+        None,
+    )
+}
+
+#[post("/u/{token:[0-9a-f]{16,128}}")]
+pub async fn unsubscribe(state: Data<AppState>, token: Path<String>) -> WebResult<HttpResponse> {
+    let Some(recipient) = state.store.recipient_by_token(&token).await? else {
+        let lang = Lang::english();
+        return notice(
+            &state,
+            StatusCode::NOT_FOUND,
+            &lang,
+            "unsubscribe_heading",
+            "unsubscribe_unknown",
+            None,
+            None,
+        );
+    };
+    state.store.unsubscribe(&token).await?;
+    tracing::info!(member = recipient.member_id, "unsubscribed");
+    let lang = language(&recipient.language);
+    notice(
+        &state,
+        StatusCode::OK,
+        &lang,
+        "unsubscribe_heading",
+        "unsubscribe_done",
+        None,
+        None,
+    )
+}
