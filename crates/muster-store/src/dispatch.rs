@@ -177,6 +177,7 @@ impl Store {
             .await?;
         let mut done = Vec::new();
         for c in sending {
+            let tx = self.db.begin().await?;
             let changed = campaign::Entity::update_many()
                 .col_expr(
                     campaign::Column::Status,
@@ -185,11 +186,15 @@ impl Store {
                 .col_expr(campaign::Column::FinishedAt, Expr::value(Some(now())))
                 .filter(campaign::Column::Id.eq(c.id))
                 .filter(campaign::Column::Status.eq(CampaignStatus::Sending.as_str()))
-                .exec(&self.db)
+                .exec(&tx)
                 .await?;
             if changed.rows_affected == 1 {
+                // Only the replica whose update finished it tells the webhooks, once.
+                let payload = serde_json::json!({ "campaign": { "id": c.id, "incident_id": c.incident_id, "subject": c.subject } });
+                crate::webhooks::emit_event_on(&tx, "campaign.finished", payload).await?;
                 done.push(c.id);
             }
+            tx.commit().await?;
         }
         Ok(done)
     }

@@ -95,6 +95,12 @@ impl Store {
                 for job in alerts(&overdue) {
                     enqueue(&tx, overdue.id, job).await?;
                 }
+                let payload = serde_json::json!({ "case": {
+                    "reference": overdue.reference.as_str(), "incident_id": overdue.incident_id,
+                    "departure_date": overdue.departure_date.map(|d| d.to_string()),
+                    "team": overdue.team, "request_type": overdue.request_type, "overdue_at": now.unix_timestamp(),
+                } });
+                crate::webhooks::emit_event_on(&tx, "case.overdue", payload).await?;
                 marked.push(overdue);
             }
             tx.commit().await?;

@@ -9,6 +9,7 @@ use muster_core::language::Lang;
 use muster_core::localized::Localized;
 use muster_core::priority::PriorityWindows;
 use muster_core::slug::Slug;
+use muster_core::webhook::{WebhookEvent, WebhookUrl};
 use muster_store::Store;
 use muster_store::cases::{Intake, MailJob};
 use muster_store::incidents::IncidentDraft;
@@ -214,6 +215,16 @@ async fn overdue_is_marked_once(engine: TestEngine) {
     let db = TestDb::create(engine).await;
     let store = db.store().await;
     let id = incident(&store).await;
+    let hook = store
+        .create_webhook(
+            &WebhookUrl::parse("http://127.0.0.1:9/hook").unwrap_or_else(|e| panic!("{e}")),
+            &[WebhookEvent::parse("case.overdue").unwrap_or_else(|e| panic!("{e}"))],
+            "test",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .endpoint
+        .id;
     let critical = case(&store, id, 1, Some(1)).await;
     let _normal = case(&store, id, 2, Some(30)).await;
     let later = OffsetDateTime::now_utc() + Duration::hours(5);
@@ -243,6 +254,18 @@ async fn overdue_is_marked_once(engine: TestEngine) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(again.is_empty(), "marked once");
     assert_eq!(store.unsent_mail_count().await.ok(), Some(1), "one alert");
+    let deliveries = store
+        .webhook_deliveries(hook, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        deliveries
+            .iter()
+            .map(|d| d.event.as_str())
+            .collect::<Vec<_>>(),
+        ["case.overdue"],
+        "one webhook"
+    );
     let counts = store
         .tier_counts(&scope(id))
         .await
