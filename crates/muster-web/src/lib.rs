@@ -9,6 +9,7 @@ pub mod health;
 pub mod i18n;
 pub mod incident_input;
 pub mod live_waits;
+pub mod mail_job;
 pub mod metrics;
 mod observe;
 pub mod page_cache;

@@ -49,11 +49,7 @@ fn alert(
                 auto_submitted: true,
                 list_unsubscribe: None,
             };
-            Some(MailJob {
-                kind: "overdue".to_owned(),
-                recipient: manager.clone(),
-                payload: serde_json::to_value(&message).ok()?,
-            })
+            muster_web::mail_job::queued("overdue", &message)
         })
         .collect()
 }

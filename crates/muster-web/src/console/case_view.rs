@@ -13,7 +13,7 @@ use muster_core::incident::{ChannelKind, Incident, local_time_label};
 use muster_core::intake::MESSAGE_MAX;
 use muster_core::language::Lang;
 use muster_mail::OutgoingMessage;
-use muster_store::cases::{Intake, MailJob};
+use muster_store::cases::Intake;
 use muster_store::tokens::random_token;
 use serde_json::{Value, json};
 
@@ -271,11 +271,7 @@ pub async fn send_reply(
                 auto_submitted: false,
                 list_unsubscribe: None,
             };
-            Some(MailJob {
-                kind: "reply".to_owned(),
-                recipient: email.clone(),
-                payload: serde_json::to_value(&message).ok()?,
-            })
+            crate::mail_job::queued("reply", &message)
         })
         .await?;
     if let Some(status) = form
@@ -394,11 +390,7 @@ pub async fn merge_into(
                 auto_submitted: true,
                 list_unsubscribe: None,
             };
-            Some(MailJob {
-                kind: "merge".to_owned(),
-                recipient: email,
-                payload: serde_json::to_value(&message).ok()?,
-            })
+            crate::mail_job::queued("merge", &message)
         })
         .await?;
     Ok(back(&merged))

@@ -103,10 +103,6 @@ impl Acknowledger<'_> {
             auto_submitted: true,
             list_unsubscribe: None,
         };
-        Some(MailJob {
-            kind: "acknowledgement".to_owned(),
-            recipient: email.to_owned(),
-            payload: serde_json::to_value(&message).ok()?,
-        })
+        crate::mail_job::queued("acknowledgement", &message)
     }
 }
