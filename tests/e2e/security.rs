@@ -14,15 +14,15 @@ on_both_engines!(
 
 const SCRIPT: &str = "<script>alert('pwned')</script>";
 
+/// The page's body; an error page would pass the script checks, so anything but 200 fails.
 async fn get(client: &reqwest::Client, url: String) -> String {
-    client
-        .get(url)
+    let response = client
+        .get(&url)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 200, "{url}");
+    response.text().await.unwrap_or_default()
 }
 
 async fn a_stored_script_is_inert_everywhere(engine: TestEngine) {
