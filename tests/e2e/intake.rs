@@ -647,6 +647,16 @@ async fn the_acknowledgement_reaches_a_real_smtp_server() {
         body.contains("بازپرداخت") || body.contains("پرونده") || body.contains("شمارهٔ پیگیری"),
         "in Persian: {body}"
     );
+    // Recorded as sent, or its lease would lapse and the customer get it again.
+    let store = app.db.store().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.unsent_mail_count().await.ok() != Some(0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the acknowledgement is still not marked sent"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

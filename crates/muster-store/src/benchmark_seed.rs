@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use crate::Store;
 use crate::convert::now;
 use crate::error::StoreResult;
-use crate::queue::QueueScope;
+use crate::queue::{QueueScope, claim_in, slices};
 use crate::raw_sql::statement;
 
 /// A valid case reference (`MX-` and six characters of the reference alphabet) from `n`.
@@ -61,22 +61,23 @@ impl Store {
         Ok(())
     }
 
-    /// The plan of the main take-next query, to check it is an index range scan.
+    /// The plan of the take-next claim on the critical slice, to check both of its probes
+    /// are index scans. PostgreSQL's `EXPLAIN` plans the statement without running it; on
+    /// SQLite `EXPLAIN QUERY PLAN` does not run it either.
     pub async fn explain_take_next(&self, scope: &QueueScope) -> StoreResult<String> {
         let (prefix, column) = match self.backend() {
             DbBackend::Postgres => ("EXPLAIN", "QUERY PLAN"),
             _ => ("EXPLAIN QUERY PLAN", "detail"),
         };
-        let sql = format!(
-            "{prefix} SELECT id FROM cases WHERE incident_id = ? AND status = 'open' AND (claimed_by IS NULL OR lease_until < ?) \
-             AND departure_date IS NOT NULL AND departure_date <= ? AND team IN ('refunds', 'rebooking', 'general') \
-             ORDER BY departure_date, created_at LIMIT 1"
-        );
-        let until = scope.today + time::Duration::days(scope.windows.critical_days);
-        let values: Vec<Value> = vec![scope.incident_id.into(), now().into(), until.into()];
+        let critical = slices(scope.today, scope.windows)[0];
+        let (sql, values) = claim_in(scope, critical, 0, time::Duration::minutes(1), now());
         let rows = self
             .db
-            .query_all_raw(statement(self.backend(), &sql, values))
+            .query_all_raw(statement(
+                self.backend(),
+                &format!("{prefix} {sql}"),
+                values,
+            ))
             .await?;
         Ok(rows
             .iter()

@@ -201,7 +201,6 @@ impl Store {
         status: CaseStatus,
         actor: &str,
     ) -> StoreResult<()> {
-        let model = self.case_model(case_id).await?;
         let tx = self.db.begin().await?;
         let resolved = status == CaseStatus::Resolved;
         let mut update = case::Entity::update_many()
@@ -216,10 +215,12 @@ impl Store {
                     Expr::value(Option::<OffsetDateTime>::None),
                 );
         }
-        update
+        let model = update
             .filter(case::Column::Id.eq(case_id))
-            .exec(&tx)
-            .await?;
+            .exec_with_returning(&tx)
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound("case"))?;
         record_on(
             &tx,
             actor,

@@ -262,13 +262,17 @@ impl Store {
         token: &str,
         ack: impl Fn(&Case, IntakeOutcome) -> Option<MailJob>,
     ) -> StoreResult<Receipt> {
-        // A concurrent identical submission or a reference collision loses the race on a
-        // unique key; the retry then sees the winner (a replay) or draws a new reference.
+        // The same contact again (a double click, a retried webhook) or a reference collision
+        // fails on a unique key: the first is answered as a replay, the second draws a new
+        // reference. Looking for the replay only then keeps it off the common path.
         let mut last_error = None;
         for _ in 0..4 {
             match self.try_take_in(&intake, token, &ack).await {
                 Ok(receipt) => return Ok(receipt),
                 Err(StoreError::Database(err)) if StoreError::is_unique_violation(&err) => {
+                    if let Some(receipt) = self.replayed(&intake, token).await? {
+                        return Ok(receipt);
+                    }
                     last_error = Some(err)
                 }
                 Err(other) => return Err(other),
@@ -279,6 +283,33 @@ impl Store {
             .unwrap_or(StoreError::Conflict("could not store the case".into())))
     }
 
+    /// The receipt of a contact already taken in with the intake's external id, if any.
+    async fn replayed(&self, intake: &Intake, token: &str) -> StoreResult<Option<Receipt>> {
+        let Some(external_id) = &intake.external_id else {
+            return Ok(None);
+        };
+        let seen = contact::Entity::find()
+            .filter(contact::Column::Channel.eq(intake.channel.as_str()))
+            .filter(contact::Column::ExternalId.eq(external_id.as_str()))
+            .one(&self.db)
+            .await?;
+        let Some(seen) = seen else { return Ok(None) };
+        let existing = case::Entity::find_by_id(seen.case_id)
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::NotFound("case"))?;
+        let full_access = case_token::Entity::find()
+            .filter(case_token::Column::TokenHash.eq(hash_token(token)))
+            .one(&self.db)
+            .await?
+            .is_some_and(|t| t.scope == "full");
+        Ok(Some(Receipt {
+            case: to_case(existing)?,
+            outcome: IntakeOutcome::Replayed,
+            full_access,
+        }))
+    }
+
     async fn try_take_in(
         &self,
         intake: &Intake,
@@ -286,30 +317,6 @@ impl Store {
         ack: &impl Fn(&Case, IntakeOutcome) -> Option<MailJob>,
     ) -> StoreResult<Receipt> {
         let tx = self.db.begin().await?;
-        if let Some(external_id) = &intake.external_id {
-            let seen = contact::Entity::find()
-                .filter(contact::Column::Channel.eq(intake.channel.as_str()))
-                .filter(contact::Column::ExternalId.eq(external_id.as_str()))
-                .one(&tx)
-                .await?;
-            if let Some(seen) = seen {
-                let existing = case::Entity::find_by_id(seen.case_id)
-                    .one(&tx)
-                    .await?
-                    .ok_or(StoreError::NotFound("case"))?;
-                let full = case_token::Entity::find()
-                    .filter(case_token::Column::TokenHash.eq(hash_token(token)))
-                    .one(&tx)
-                    .await?
-                    .is_some_and(|t| t.scope == "full");
-                tx.commit().await?;
-                return Ok(Receipt {
-                    case: to_case(existing)?,
-                    outcome: IntakeOutcome::Replayed,
-                    full_access: full,
-                });
-            }
-        }
         let (model, outcome) = match matching_open_case(&tx, intake).await? {
             Some(existing) => (
                 merge_into(existing, intake).update(&tx).await?,

@@ -1,8 +1,9 @@
 //! The agents' queue: open cases by tier (from the departure date against today in the
 //! incident's zone), overdue first within a tier, then by departure date, then by age.
-//! Taking the next case is one `UPDATE … WHERE id = (SELECT … LIMIT 1 FOR UPDATE SKIP
-//! LOCKED) RETURNING` per slice of the queue, each an index range scan, so two agents never
-//! get the same case on any number of replicas (SQLite: its single writer).
+//! Taking the next case is one `UPDATE … WHERE id = COALESCE((overdue SELECT … FOR UPDATE
+//! SKIP LOCKED), (SELECT … FOR UPDATE SKIP LOCKED)) RETURNING *` per slice of the queue, each
+//! probe an index scan, so two agents never get the same case on any number of replicas
+//! (SQLite: its single writer).
 
 use muster_core::case::{Case, CaseStatus};
 use muster_core::priority::{PriorityWindows, Tier};
@@ -73,11 +74,6 @@ pub(crate) fn slices(today: Date, windows: PriorityWindows) -> [Slice; 4] {
     ]
 }
 
-#[derive(Debug, FromQueryResult)]
-struct ClaimedId {
-    id: i64,
-}
-
 /// Filters a view of the queue may add.
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {
@@ -114,6 +110,64 @@ pub(crate) fn in_slice(select: Select<case::Entity>, slice: Slice) -> Select<cas
     }
 }
 
+/// The conditions (with their values) for a case in `slice` that an agent of `scope` may
+/// claim at `now`: open, unclaimed or with a lapsed claim, of one of the agent's teams.
+fn claimable_in(scope: &QueueScope, slice: Slice, now: OffsetDateTime) -> (String, Vec<Value>) {
+    let mut conditions = vec![
+        "incident_id = ?".to_owned(),
+        "status = 'open'".to_owned(),
+        "(claimed_by IS NULL OR lease_until < ?)".to_owned(),
+    ];
+    let mut values: Vec<Value> = vec![scope.incident_id.into(), now.into()];
+    if slice.undated {
+        conditions.push("departure_date IS NULL".to_owned());
+    } else {
+        conditions.push("departure_date IS NOT NULL".to_owned());
+        if let Some(after) = slice.after {
+            conditions.push("departure_date > ?".to_owned());
+            values.push(after.into());
+        }
+        if let Some(until) = slice.until {
+            conditions.push("departure_date <= ?".to_owned());
+            values.push(until.into());
+        }
+    }
+    if let Some(teams) = &scope.teams {
+        conditions.push(format!("team IN ({})", vec!["?"; teams.len()].join(", ")));
+        values.extend(teams.iter().map(|t| Value::from(t.clone())));
+    }
+    (conditions.join(" AND "), values)
+}
+
+/// The statement that claims the most urgent case of `slice` for `agent_id`. The overdue
+/// probe runs first and the regular one only if it finds nothing (COALESCE evaluates
+/// lazily): one round trip per slice, each probe an index scan.
+pub(crate) fn claim_in(
+    scope: &QueueScope,
+    slice: Slice,
+    agent_id: i64,
+    lease: Duration,
+    now: OffsetDateTime,
+) -> (String, Vec<Value>) {
+    let (conditions, slice_values) = claimable_in(scope, slice, now);
+    let order = if slice.undated {
+        "created_at"
+    } else {
+        "departure_date, created_at"
+    };
+    let sql = format!(
+        "UPDATE cases SET claimed_by = ?, lease_until = ?, claimed_at = ? WHERE id = COALESCE(\
+         (SELECT id FROM cases WHERE {conditions} AND overdue_at IS NOT NULL \
+         ORDER BY overdue_at, created_at LIMIT 1 {{skip_locked}}), \
+         (SELECT id FROM cases WHERE {conditions} ORDER BY {order} LIMIT 1 {{skip_locked}})) \
+         RETURNING *"
+    );
+    let mut values: Vec<Value> = vec![agent_id.into(), (now + lease).into(), now.into()];
+    values.extend(slice_values.iter().cloned());
+    values.extend(slice_values);
+    (sql, values)
+}
+
 impl Store {
     /// Gives `agent_id` the most urgent unclaimed open case in scope, held for `lease`.
     pub async fn take_next(
@@ -123,64 +177,17 @@ impl Store {
         lease: Duration,
         now: OffsetDateTime,
     ) -> StoreResult<Option<Case>> {
+        if scope.teams.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(None);
+        }
         for slice in slices(scope.today, scope.windows) {
-            for overdue_first in [true, false] {
-                let mut conditions = vec![
-                    "incident_id = ?",
-                    "status = 'open'",
-                    "(claimed_by IS NULL OR lease_until < ?)",
-                ];
-                let mut values: Vec<Value> = vec![
-                    agent_id.into(),
-                    (now + lease).into(),
-                    now.into(),
-                    scope.incident_id.into(),
-                    now.into(),
-                ];
-                if slice.undated {
-                    conditions.push("departure_date IS NULL");
-                } else {
-                    conditions.push("departure_date IS NOT NULL");
-                    if let Some(after) = slice.after {
-                        conditions.push("departure_date > ?");
-                        values.push(after.into());
-                    }
-                    if let Some(until) = slice.until {
-                        conditions.push("departure_date <= ?");
-                        values.push(until.into());
-                    }
-                }
-                if overdue_first {
-                    conditions.push("overdue_at IS NOT NULL");
-                }
-                let team_clause;
-                if let Some(teams) = &scope.teams {
-                    if teams.is_empty() {
-                        return Ok(None);
-                    }
-                    team_clause = format!("team IN ({})", vec!["?"; teams.len()].join(", "));
-                    conditions.push(&team_clause);
-                    values.extend(teams.iter().map(|t| Value::from(t.clone())));
-                }
-                let order = match (overdue_first, slice.undated) {
-                    (true, _) => "overdue_at, created_at",
-                    (false, true) => "created_at",
-                    (false, false) => "departure_date, created_at",
-                };
-                let sql = format!(
-                    "UPDATE cases SET claimed_by = ?, lease_until = ?, claimed_at = ? WHERE id = \
-                     (SELECT id FROM cases WHERE {} ORDER BY {order} LIMIT 1 {{skip_locked}}) RETURNING id",
-                    conditions.join(" AND ")
-                );
-                let row = self
-                    .db
-                    .query_one_raw(statement(self.backend(), &sql, values))
-                    .await?;
-                if let Some(row) = row {
-                    let claimed = ClaimedId::from_query_result(&row, "")?;
-                    let model = case::Entity::find_by_id(claimed.id).one(&self.db).await?;
-                    return model.map(to_case).transpose();
-                }
+            let (sql, values) = claim_in(scope, slice, agent_id, lease, now);
+            let row = self
+                .db
+                .query_one_raw(statement(self.backend(), &sql, values))
+                .await?;
+            if let Some(row) = row {
+                return to_case(case::Model::from_query_result(&row, "")?).map(Some);
             }
         }
         Ok(None)

@@ -90,3 +90,31 @@ impl Translations {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// English fills gaps at run time, but a shipped language should have none: a customer
+    /// reading Persian should not meet an English sentence on the subscribe page.
+    #[test]
+    fn every_language_has_every_english_string() {
+        let translations = Translations::load().unwrap_or_else(|e| panic!("{e}"));
+        let english = &translations.bundles["en"];
+        for (lang, bundle) in &translations.bundles {
+            let missing: Vec<&String> = english
+                .keys()
+                .filter(|k| !bundle.contains_key(*k))
+                .collect();
+            assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+            let unknown: Vec<&String> = bundle
+                .keys()
+                .filter(|k| !english.contains_key(*k))
+                .collect();
+            assert!(
+                unknown.is_empty(),
+                "{lang} has keys English lacks: {unknown:?}"
+            );
+        }
+    }
+}

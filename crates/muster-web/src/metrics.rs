@@ -19,29 +19,41 @@ struct Histogram {
     sum: f64,
 }
 
+/// What one route has seen: counts by status and its latency.
+#[derive(Debug, Default)]
+struct RouteStats {
+    by_status: BTreeMap<u16, u64>,
+    latency: Histogram,
+}
+
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    /// By route pattern; looked up by `&str`, so a known route costs no allocation.
+    routes: Mutex<BTreeMap<String, RouteStats>>,
     queue_depth: AtomicI64,
     intake: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 impl Metrics {
     pub fn observe(&self, route: &str, status: u16, seconds: f64) {
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests.entry((route.to_owned(), status)).or_default() += 1;
+        let Ok(mut routes) = self.routes.lock() else {
+            return;
+        };
+        if !routes.contains_key(route) {
+            routes.insert(route.to_owned(), RouteStats::default());
         }
-        if let Ok(mut latency) = self.latency.lock() {
-            let histogram = latency.entry(route.to_owned()).or_default();
-            for (slot, bound) in histogram.counts.iter_mut().zip(BUCKETS) {
-                if seconds <= bound {
-                    *slot += 1;
-                }
+        let Some(stats) = routes.get_mut(route) else {
+            return;
+        };
+        *stats.by_status.entry(status).or_default() += 1;
+        let histogram = &mut stats.latency;
+        for (slot, bound) in histogram.counts.iter_mut().zip(BUCKETS) {
+            if seconds <= bound {
+                *slot += 1;
             }
-            histogram.count += 1;
-            histogram.sum += seconds;
         }
+        histogram.count += 1;
+        histogram.sum += seconds;
     }
 
     /// Counts an inbound contact by channel and outcome (created, joined, replayed).
@@ -64,8 +76,12 @@ impl Metrics {
         let mut out = String::with_capacity(4096);
         out.push_str("# HELP muster_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE muster_http_requests_total counter\n");
-        if let Ok(requests) = self.requests.lock() {
-            for ((route, status), count) in requests.iter() {
+        let routes = match self.routes.lock() {
+            Ok(routes) => routes,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for (route, stats) in routes.iter() {
+            for (status, count) in &stats.by_status {
                 let _ = writeln!(
                     out,
                     "muster_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {count}"
@@ -74,31 +90,30 @@ impl Metrics {
         }
         out.push_str("# HELP muster_http_request_duration_seconds Request latency by route.\n");
         out.push_str("# TYPE muster_http_request_duration_seconds histogram\n");
-        if let Ok(latency) = self.latency.lock() {
-            for (route, h) in latency.iter() {
-                for (bound, count) in BUCKETS.iter().zip(h.counts) {
-                    let _ = writeln!(
-                        out,
-                        "muster_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
-                    );
-                }
+        for (route, RouteStats { latency: h, .. }) in routes.iter() {
+            for (bound, count) in BUCKETS.iter().zip(h.counts) {
                 let _ = writeln!(
                     out,
-                    "muster_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                    h.count
-                );
-                let _ = writeln!(
-                    out,
-                    "muster_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                    h.sum
-                );
-                let _ = writeln!(
-                    out,
-                    "muster_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                    h.count
+                    "muster_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
                 );
             }
+            let _ = writeln!(
+                out,
+                "muster_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "muster_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "muster_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.count
+            );
         }
+        drop(routes);
         out.push_str("# HELP muster_intake_total Inbound contacts by channel and outcome; joined = a duplicate case avoided.\n");
         out.push_str("# TYPE muster_intake_total counter\n");
         if let Ok(intake) = self.intake.lock() {

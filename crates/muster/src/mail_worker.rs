@@ -67,11 +67,18 @@ pub async fn run(store: Store, mailer: Mailer, stop: CancellationToken) {
             }
         }
         // A batch in flight is finished even when shutdown is asked for: nothing half-sent.
-        join_all(
+        let sent: Vec<i64> = join_all(
             batch
                 .into_iter()
                 .map(|claimed| deliver(&store, &mailer, claimed)),
         )
-        .await;
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+        if let Err(err) = store.mark_mail_sent(&sent).await {
+            // The leases will expire and these be sent again, with the same Message-IDs.
+            tracing::error!(error = %err, count = sent.len(), "could not record sent mail");
+        }
     }
 }
