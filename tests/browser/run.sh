@@ -3,7 +3,8 @@
 # in headless Chromium against `muster demo`, with an axe-core accessibility check on every
 # page they visit. Installs what is missing (Debian's chromium, the npm packages), builds the
 # binary, starts the demo on a free port in a temporary folder, runs `node --test`, stops it.
-# Screenshots of every step go to tests/artifacts/browser/. Usage: tests/browser/run.sh
+# Screenshots of every step go to tests/artifacts/browser/. The journeys read the mail the
+# server wrote from MUSTER_OUTBOX. Usage: tests/browser/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -85,7 +86,7 @@ rm -f "$root/tests/artifacts/browser/"*.png
 say "browser tests"
 status=0
 # One file at a time: four Chromiums at once would crowd a two-core machine.
-MUSTER_URL="$url" node --test --test-concurrency=1 "$here/" || status=$?
+MUSTER_URL="$url" MUSTER_OUTBOX="$work/outbox" node --test --test-concurrency=1 "$here/" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "server log (last 50 lines):" >&2
   tail -n 50 "$work/server.log" >&2 || true

@@ -1,6 +1,6 @@
 //! Bulk mail through the real binary: CSV import, campaigns received by a real SMTP
 //! server (parsed and checked), one-click unsubscribe, double opt-in, pause and resume,
-//! and the SIGTERM and SIGKILL cases.
+//! the SIGTERM and SIGKILL cases, and one campaign shared by three replicas.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -662,4 +662,54 @@ async fn console_upload_preview_and_send(engine: TestEngine) {
         html.contains("Update for {{name}}"),
         "the campaign is listed: {html}"
     );
+}
+
+/// PostgreSQL only: a campaign started on one of three replicas is sent by all three, each
+/// through an SMTP server of its own, and every recipient gets it exactly once.
+#[tokio::test]
+async fn three_replicas_share_one_campaign_and_send_none_twice() {
+    const RECIPIENTS: usize = 150;
+    // Slow enough per replica (20 a second) that one alone cannot take the whole campaign
+    // before the others look.
+    let pace = [
+        ("MUSTER__MAIL__RATE_PER_SECOND", "20"),
+        ("MUSTER__MAIL__CONCURRENCY", "2"),
+    ];
+    let smtp = [
+        SmtpRecorder::start().await,
+        SmtpRecorder::start().await,
+        SmtpRecorder::start().await,
+    ];
+    let (app, token) = start(TestEngine::Postgres, &smtp[0], &pace).await;
+    let mut replicas = Vec::new();
+    for recorder in &smtp[1..] {
+        let url = recorder.url();
+        let mut env = vec![("MUSTER__MAIL__URL", url.as_str())];
+        env.extend_from_slice(&pace);
+        replicas.push(app.replica_with(&env).await);
+    }
+    import(&app, &token, &audience(RECIPIENTS, "r")).await;
+    let id = send_campaign(&app, &token).await;
+    let done = wait_until_finished(&app, &token, id).await;
+    assert_eq!(done["campaign"]["status"], "done", "{done}");
+    assert_eq!(done["progress"]["sent"], RECIPIENTS, "{done}");
+    // Anything sent twice would arrive after the campaign is done.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received: Vec<Vec<String>> = smtp.iter().map(SmtpRecorder::messages).collect();
+    let per_replica: Vec<usize> = received.iter().map(Vec::len).collect();
+    assert!(
+        per_replica.iter().all(|n| *n > 0),
+        "every replica sent part of the campaign: {per_replica:?}"
+    );
+    let all: Vec<String> = received.into_iter().flatten().collect();
+    let mails = by_recipient(&all);
+    assert_eq!(mails.len(), RECIPIENTS, "every recipient got it");
+    let twice: Vec<&String> = mails
+        .iter()
+        .filter(|(_, m)| m.len() > 1)
+        .map(|(to, _)| to)
+        .collect();
+    assert!(twice.is_empty(), "sent more than once to {twice:?}");
+    assert_eq!(all.len(), RECIPIENTS, "{per_replica:?}");
+    eprintln!("messages sent per replica: {per_replica:?}");
 }

@@ -517,20 +517,10 @@ async fn connections_cut_under_load_heal_by_themselves() {
         }
         failures
     });
-    let date = (time::OffsetDateTime::now_utc().date() + time::Duration::days(4)).to_string();
     let submit = |n: usize| {
         let url = app.at("/i/cut/form");
-        let date = date.clone();
         async move {
-            let form = [
-                ("name", format!("C {n}")),
-                ("email", format!("c{n}@example.com")),
-                ("booking_ref", format!("BK{n:05}")),
-                ("departure_date", date),
-                ("request_type", "refund".to_owned()),
-                ("message", "help".to_owned()),
-                ("idempotency_key", format!("{n:064}")),
-            ];
+            let form = crate::support::intake_form(&format!("{n:05}"));
             crate::support::browser()
                 .post(url)
                 .form(&form)

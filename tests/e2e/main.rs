@@ -7,6 +7,7 @@ mod console_auth;
 mod intake;
 mod landing;
 mod operations;
+mod postgres_restart;
 mod queue;
 mod resilience;
 mod security;

@@ -1,7 +1,7 @@
-//! The agents' queue over HTTP: order, take-next under concurrency, replies that thread
-//! back, merges, overdue alerts, and who may see what.
+//! The agents' queue over HTTP: order, take-next under concurrency (three replicas on one
+//! PostgreSQL), replies that thread back, merges, overdue alerts, and who may see what.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use muster_store::testing::TestEngine;
@@ -190,28 +190,36 @@ async fn merging_keeps_every_contact_and_tells_the_customer_once(engine: TestEng
     assert_eq!(outbox(), 1, "the customer is told once");
 }
 
-/// Agents on two replicas of one PostgreSQL never get the same case.
+/// Agents on three replicas of one PostgreSQL, all taking at once, never get the same
+/// case, and every replica hands cases out.
 #[tokio::test]
-async fn take_next_never_gives_a_case_twice_across_replicas() {
+async fn take_next_never_gives_a_case_twice_across_three_replicas() {
+    const CASES: usize = 60;
     let app = TestApp::spawn(TestEngine::Postgres).await;
     ready(&app).await;
-    for n in 0..40 {
+    for n in 0..CASES {
         call(&app, n, Some(i64::try_from(n % 10).unwrap_or(0)), None).await;
     }
-    let (_replica, replica_url) = app.replica().await;
+    let (_second, second_url) = app.replica().await;
+    let (_third, third_url) = app.replica().await;
+    let replicas = [app.url.clone(), second_url, third_url];
+    // Every token first, so that no agent starts before the others exist.
+    let tokens: Vec<String> = (0..9)
+        .map(|i| {
+            let email = format!("agent{i}@example.com");
+            app.add_user_in(&email, "agent", "refunds");
+            app.token_for(&email)
+        })
+        .collect();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(tokens.len()));
     let mut agents = Vec::new();
-    for i in 0..8 {
-        let email = format!("agent{i}@example.com");
-        app.add_user_in(&email, "agent", "refunds");
-        let token = app.token_for(&email);
-        let base = if i % 2 == 0 {
-            app.url.clone()
-        } else {
-            replica_url.clone()
-        };
+    for (i, token) in tokens.into_iter().enumerate() {
+        let base = replicas[i % replicas.len()].clone();
+        let start = start.clone();
         agents.push(tokio::spawn(async move {
             let client = reqwest::Client::new();
             let mut mine = Vec::new();
+            start.wait().await;
             loop {
                 let response = client
                     .post(format!("{base}/api/v1/queue/next?incident={SLUG}"))
@@ -220,7 +228,7 @@ async fn take_next_never_gives_a_case_twice_across_replicas() {
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
                 if response.status() == 204 {
-                    return mine;
+                    return (base, mine);
                 }
                 assert_eq!(response.status(), 200);
                 let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -234,15 +242,25 @@ async fn take_next_never_gives_a_case_twice_across_replicas() {
         }));
     }
     let mut all = Vec::new();
+    let mut per_replica: HashMap<String, usize> = HashMap::new();
     for agent in agents {
-        all.extend(agent.await.unwrap_or_else(|e| panic!("{e}")));
+        let (base, mine) = agent.await.unwrap_or_else(|e| panic!("{e}"));
+        *per_replica.entry(base).or_default() += mine.len();
+        all.extend(mine);
     }
     let unique: HashSet<&String> = all.iter().collect();
     assert_eq!(
         (all.len(), unique.len()),
-        (40, 40),
+        (CASES, CASES),
         "every case given exactly once"
     );
+    assert!(
+        replicas
+            .iter()
+            .all(|r| per_replica.get(r).copied().unwrap_or(0) > 0),
+        "every replica handed out cases: {per_replica:?}"
+    );
+    eprintln!("cases taken per replica: {per_replica:?}");
 }
 
 /// A reply reaches a real SMTP server, and the customer's answer threads back.

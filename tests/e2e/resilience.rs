@@ -6,7 +6,7 @@ use std::time::Duration;
 use muster_store::testing::TestEngine;
 
 use crate::on_both_engines;
-use crate::support::{MANAGER_EMAIL, TestApp, browser, signal};
+use crate::support::{MANAGER_EMAIL, TestApp, browser, intake_form, signal};
 
 on_both_engines!(every_acknowledged_submission_survives_a_kill);
 
@@ -22,24 +22,14 @@ async fn every_acknowledged_submission_survives_a_kill(engine: TestEngine) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(opened.status(), 201);
-    let date = (time::OffsetDateTime::now_utc().date() + time::Duration::days(4)).to_string();
     let mut submitters = Vec::new();
     for worker in 0..8 {
         let url = app.at("/i/surge/form");
-        let date = date.clone();
         submitters.push(tokio::spawn(async move {
             let client = browser();
             let mut acknowledged = Vec::new();
             for n in 0.. {
-                let form = [
-                    ("name", format!("Customer {worker}-{n}")),
-                    ("email", format!("c{worker}-{n}@example.com")),
-                    ("booking_ref", format!("BK{worker}{n:05}")),
-                    ("departure_date", date.clone()),
-                    ("request_type", "refund".to_owned()),
-                    ("message", "help".to_owned()),
-                    ("idempotency_key", format!("{worker:02}{n:062}")),
-                ];
+                let form = intake_form(&format!("{worker}{n:05}"));
                 match client.post(&url).form(&form).send().await {
                     Ok(response) if response.status() == 303 => {
                         let location = response.headers()["location"]

@@ -144,25 +144,17 @@ impl TestApp {
 
     /// Another replica over the same database.
     pub async fn replica(&self) -> (Child, String) {
-        start(&self.db.url, &self.dir, &[]).await
+        self.replica_with(&[]).await
+    }
+
+    /// Another replica over the same database, with extra `MUSTER__…` settings of its own.
+    pub async fn replica_with(&self, extra_env: &[(&str, &str)]) -> (Child, String) {
+        start(&self.db.url, &self.dir, extra_env).await
     }
 
     /// Runs a CLI command against this app's database; returns (success, stdout, stderr).
     pub fn muster(&self, args: &[&str], extra_env: &[(&str, &str)]) -> (bool, String, String) {
-        let mut command = std::process::Command::new(binary());
-        command
-            .args(args)
-            .current_dir(&self.dir)
-            .envs(Self::env(&self.db.url, &self.dir));
-        for (key, value) in extra_env {
-            command.env(key, value);
-        }
-        let output = command.output().unwrap_or_else(|e| panic!("{e}"));
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        cli(&self.db.url, &self.dir, args, extra_env)
     }
 
     pub fn add_user(&self, email: &str, role: &str) {
@@ -244,6 +236,30 @@ impl TestApp {
     }
 }
 
+/// Runs a CLI command over `db_url` with the test environment, in `dir`; returns
+/// (success, stdout, stderr).
+pub fn cli(
+    db_url: &str,
+    dir: &std::path::Path,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> (bool, String, String) {
+    let mut command = std::process::Command::new(binary());
+    command
+        .args(args)
+        .current_dir(dir)
+        .envs(TestApp::env(db_url, dir));
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 pub fn signal(child: &Child, name: &str) {
     if let Some(pid) = child.id() {
         let _ = std::process::Command::new("kill")
@@ -297,6 +313,21 @@ pub async fn start(
     // Keep draining stdout so the process never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, url)
+}
+
+/// A valid intake form for customer `key` (unique per submission: it also makes the
+/// idempotency key), a refund departing in four days.
+pub fn intake_form(key: &str) -> [(&'static str, String); 7] {
+    let date = time::OffsetDateTime::now_utc().date() + time::Duration::days(4);
+    [
+        ("name", format!("Customer {key}")),
+        ("email", format!("c{key}@example.com")),
+        ("booking_ref", format!("BK{key}")),
+        ("departure_date", date.to_string()),
+        ("request_type", "refund".to_owned()),
+        ("message", "help".to_owned()),
+        ("idempotency_key", format!("{key:0>64}")),
+    ]
 }
 
 /// The value of the first `name="csrf"` hidden field in a page.
