@@ -6,8 +6,8 @@ use muster_core::case::{Case, CaseStatus, Contact, Direction};
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::ChannelKind;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait, Value,
 };
 use time::Date;
 
@@ -15,6 +15,7 @@ use crate::Store;
 use crate::convert::{corrupt, now};
 use crate::entity::{case, case_token, contact, mail_queue};
 use crate::error::{StoreError, StoreResult};
+use crate::raw_sql::statement;
 use crate::tokens::hash_token;
 
 /// One inbound contact, already parsed and normalised by the edge that received it.
@@ -118,7 +119,10 @@ fn to_contact(m: contact::Model) -> StoreResult<Contact> {
     })
 }
 
-/// The customer's open case on this incident, matched by any identifier they gave.
+/// The customer's open case on this incident, matched by any identifier they gave. Each
+/// identifier is looked up through its own index and the ids united: written as one `OR`,
+/// SQLite's planner walked every case of the incident instead, so intake slowed down as
+/// the queue grew.
 async fn matching_open_case(
     tx: &DatabaseTransaction,
     intake: &Intake,
@@ -126,27 +130,32 @@ async fn matching_open_case(
     if let Some(id) = intake.into_case {
         return case::Entity::find_by_id(id).one(tx).await;
     }
-    let mut any = Condition::any();
-    let mut identifiers = 0;
+    let mut lookups = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
     for (column, value) in [
-        (case::Column::Email, &intake.email),
-        (case::Column::Phone, &intake.phone),
-        (case::Column::BookingRef, &intake.booking_ref),
-        (case::Column::Handle, &intake.handle),
+        ("email", &intake.email),
+        ("phone", &intake.phone),
+        ("booking_ref", &intake.booking_ref),
+        ("handle", &intake.handle),
     ] {
         if let Some(value) = value {
-            any = any.add(column.eq(value.as_str()));
-            identifiers += 1;
+            lookups.push(format!(
+                "SELECT id FROM cases WHERE incident_id = ? AND {column} = ?"
+            ));
+            values.push(intake.incident_id.into());
+            values.push(value.as_str().into());
         }
     }
-    if identifiers == 0 {
+    if lookups.is_empty() {
         return Ok(None);
     }
+    values.push(CaseStatus::Resolved.as_str().into());
+    let sql = format!(
+        "SELECT * FROM cases WHERE id IN ({}) AND status <> ? ORDER BY created_at LIMIT 1",
+        lookups.join(" UNION ALL ")
+    );
     case::Entity::find()
-        .filter(case::Column::IncidentId.eq(intake.incident_id))
-        .filter(case::Column::Status.ne(CaseStatus::Resolved.as_str()))
-        .filter(any)
-        .order_by_asc(case::Column::CreatedAt)
+        .from_raw_sql(statement(tx.get_database_backend(), &sql, values))
         .one(tx)
         .await
 }

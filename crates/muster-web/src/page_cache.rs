@@ -26,6 +26,7 @@ pub struct CachedBody {
     pub gzip: Bytes,
     pub brotli: Bytes,
     pub etag: String,
+    etag_header: HeaderValue,
     pub content_type: &'static str,
 }
 
@@ -59,6 +60,7 @@ impl CachedBody {
             gzip: gzip(&identity),
             brotli: brotli(&identity),
             identity,
+            etag_header: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\"")),
             etag,
             content_type,
         }
@@ -66,23 +68,28 @@ impl CachedBody {
 
     /// Answers with the best encoding the client accepts, or 304 when it holds this version.
     pub fn respond(&self, req: &HttpRequest, vary_language: bool) -> HttpResponse {
-        let mut builder = if if_none_match(req, &self.etag) {
+        let not_modified = if_none_match(req, &self.etag);
+        let mut builder = if not_modified {
             HttpResponse::NotModified()
         } else {
             HttpResponse::Ok()
         };
+        // Static header values and a shared ETag: no copying or validation per request.
         builder
-            .insert_header((header::ETAG, self.etag.as_str()))
-            .insert_header((header::CACHE_CONTROL, PUBLIC_CACHE_CONTROL))
+            .insert_header((header::ETAG, self.etag_header.clone()))
+            .insert_header((
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(PUBLIC_CACHE_CONTROL),
+            ))
             .insert_header((
                 header::VARY,
-                if vary_language {
+                HeaderValue::from_static(if vary_language {
                     "Accept-Encoding, Accept-Language"
                 } else {
                     "Accept-Encoding"
-                },
+                }),
             ));
-        if if_none_match(req, &self.etag) {
+        if not_modified {
             return builder.finish();
         }
         let accepted = req
@@ -102,7 +109,7 @@ impl CachedBody {
             HeaderValue::from_static(self.content_type),
         ));
         if let Some(encoding) = encoding {
-            builder.insert_header((header::CONTENT_ENCODING, encoding));
+            builder.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static(encoding)));
         }
         builder.body(body)
     }

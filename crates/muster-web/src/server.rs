@@ -74,6 +74,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             }),
     )
     .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+    // The router tries routes in order, each pattern a regex: the page a surge reads goes
+    // first (its pattern matches none of the other routes' paths).
+    .service(public::landing::page)
     .service(health::healthz)
     .service(health::readyz)
     .service(health::metrics)
@@ -83,7 +86,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(public::wait_times::wait_times)
     .service(public::form::show)
     .service(public::form::submit)
-    .service(public::landing::page)
     .service(public::subscribe::show)
     .service(public::subscribe::subscribe)
     .service(public::unsubscribe::confirm)
