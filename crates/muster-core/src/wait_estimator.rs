@@ -12,11 +12,14 @@
 //! * the cases that will overtake it, projected from their arrival rate over the last window
 //!   and its trend against the window before: a fall continues, a rise is not extrapolated,
 //!   and a load beyond capacity is assumed to ease the way a crisis's volume does;
+//! * when nobody is ahead, the wait for an agent to come free, if all are likely busy;
 //! * its own answer, from the recent handling times of the same kind of request.
 //!
 //! The range widens with everything the estimate cannot know: the randomness of service, the
 //! noise in rates measured over one window, and the drift of those rates over a wait longer
-//! than that window. The point estimate (`Estimate::point_minutes`) is the model's wait.
+//! than that window. The point estimate (`Estimate::point_minutes`) is the median of the
+//! predicted wait, not its mean: waits are skewed (a queue near capacity is usually cleared
+//! soon and occasionally late), and the median is the figure that is as often long as short.
 //!
 //! One queue per channel: callers keep a [`RateWindow`] per channel and build the
 //! [`QueueSnapshot`] from that channel's cases. With too few answers in the window there is no
@@ -49,13 +52,14 @@ impl Default for WindowSettings {
 }
 
 /// The recent first responses on one channel: when each was sent, how long its agent took to
-/// write it (from taking the case to answering), and what kind of request it answered.
-/// Recorded in time order.
+/// write it (from taking the case to answering), and what kind of request it answered; and,
+/// if the caller records them, when cases arrived on the channel. Recorded in time order.
 #[derive(Debug, Clone)]
 pub struct RateWindow {
     settings: WindowSettings,
     observing_since: OffsetDateTime,
     responses: VecDeque<Response>,
+    arrivals: VecDeque<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +121,7 @@ impl RateWindow {
             settings,
             observing_since,
             responses: VecDeque::new(),
+            arrivals: VecDeque::new(),
         }
     }
 
@@ -137,6 +142,38 @@ impl RateWindow {
         while self.responses.front().is_some_and(|r| r.at < oldest_kept) {
             self.responses.pop_front();
         }
+    }
+
+    /// Records one case submitted on the channel at `at`, whatever its tier. Optional: with
+    /// arrivals recorded, the estimate reads how the volume moved within the window (see
+    /// [`RateWindow::volume_shift`]); without, it assumes a rising volume held still.
+    pub fn record_arrival(&mut self, at: OffsetDateTime) {
+        self.arrivals.push_back(at);
+        let oldest_kept = at - self.settings.window;
+        while self.arrivals.front().is_some_and(|a| *a < oldest_kept) {
+            self.arrivals.pop_front();
+        }
+    }
+
+    /// How the arrival rate over the last half of the window ending at `now` compares with the
+    /// whole window's (1 when steady, 2 when every arrival came in the last half); `None` when
+    /// no arrivals were recorded. A window's count describes its middle, half a window ago;
+    /// its last half brings that a quarter of a window closer to now. One arrival more in each
+    /// half keeps a quiet window from swinging the ratio.
+    pub fn volume_shift(&self, now: OffsetDateTime) -> Option<f64> {
+        if self.arrivals.is_empty() {
+            return None;
+        }
+        let half = self.settings.window / 2;
+        let in_window = |since: OffsetDateTime| {
+            self.arrivals
+                .iter()
+                .filter(|a| **a > since && **a <= now)
+                .count() as f64
+        };
+        let whole = in_window(now - self.settings.window);
+        let last_half = in_window(now - half);
+        Some(2.0 * (last_half + 1.0) / (whole + 2.0))
     }
 
     /// The pace over the window ending at `now`, or `None` with too few answers to trust.
@@ -290,7 +327,8 @@ pub fn estimate(
         return posted;
     };
     let window_minutes = answers.settings().window.as_seconds_f64() / 60.0;
-    computed(case.tier, queue, &pace, now, window_minutes).or(posted)
+    let volume_shift = answers.volume_shift(now);
+    computed(case.tier, queue, &pace, volume_shift, now, window_minutes).or(posted)
 }
 
 /// How many standard deviations (on a log scale) either side of the queue wait the range
@@ -308,23 +346,34 @@ fn computed(
     tier: Tier,
     queue: &QueueSnapshot,
     pace: &AnswerPace,
+    volume_shift: Option<f64>,
     now: OffsetDateTime,
     window_minutes: f64,
 ) -> Option<Estimate> {
     let capacity = Capacity::new(queue.staffing.as_ref(), pace, now)?;
     let ahead = queue.ahead_of(tier) as f64;
-    let overtaking =
-        ArrivalProjection::new(queue.overtaking, window_minutes, capacity.rate_at(0.0));
-    let Served {
-        minutes: queue_wait,
-        cases: taken,
-    } = time_to_serve(ahead, &capacity, &overtaking)?;
+    let overtaking = ArrivalProjection::new(
+        queue.overtaking,
+        window_minutes,
+        capacity.rate_at(0.0),
+        volume_shift,
+    );
+    // With cases ahead, every agent is busy: the case waits for them and for half an answer's
+    // worth more for an agent to come free. With nobody ahead, it waits that half answer only
+    // if every agent is busy, and an idle desk is common outside the peak.
+    let all_busy = match (&queue.staffing, ahead > 0.0) {
+        (Some(staffing), false) => erlang_c(staffing.on_duty, pace.per_minute * pace.handling.mean),
+        _ => 1.0,
+    };
+    let to_serve = ahead + 0.5 * all_busy;
+    let served = time_to_serve(to_serve, &capacity, &overtaking)?;
+    let queue_wait = served.minutes;
 
     // Uncertainty of the queue wait, on a log scale: the randomness of taking that many cases
     // (those ahead and those overtaking), the noise in rates measured from a window's worth
     // of events, and the drift of those rates over a wait longer than the window they were
     // measured on. Each grows or shrinks with the wait, which keeps the range monotone.
-    let service_noise = 1.0 / (taken + 1.0);
+    let service_noise = 1.0 / (served.cases + 1.0);
     let rate_noise =
         1.0 / pace.responses as f64 + 1.0 / (queue.overtaking.last_window as f64 + 1.0);
     let drift = DRIFT * (1.0 + queue_wait / window_minutes).ln();
@@ -333,7 +382,7 @@ fn computed(
     let own = pace.own_handling;
     let low = queue_wait / spread + own.p10;
     let high = queue_wait * spread + own.p90;
-    let point = queue_wait + own.p50;
+    let point = median_wait(to_serve, &served, &own);
     let range = WaitRange::new(
         low.floor() as i64,
         (high.ceil() as i64).min(MAX_RANGE_MINUTES),
@@ -344,6 +393,50 @@ fn computed(
         point_minutes: point.clamp(range.low_minutes as f64, range.high_minutes as f64),
         source: Source::Computed,
     })
+}
+
+/// The median of the predicted wait: the queue wait plus the case's own answer.
+///
+/// The queue wait is a first-passage time: the queue ahead is cleared one answer at a time
+/// while overtaking cases add to it, each event at random. Its mean is the model's
+/// `served.minutes`; its variance is the number of those events (answers and overtaking
+/// arrivals, taken as Poisson) times the square of the time each case cleared takes, over the
+/// minutes agents were on duty (a closed desk adds time but no randomness). The own answer
+/// is lognormal with the recent spread of its kind. The sum, taken as lognormal with the
+/// same mean and variance, has its median at mean / sqrt(1 + cv²). Rates that are
+/// merely uncertain (not random) do not move the median, so they stay out of it.
+fn median_wait(to_serve: f64, served: &Served, own: &HandlingTime) -> f64 {
+    let overtaken = (served.cases - to_serve).max(0.0);
+    let events = served.cases + overtaken;
+    let queue_variance = if to_serve > 0.0 {
+        events * (served.staffed_minutes / to_serve).powi(2)
+    } else {
+        0.0
+    };
+    // p10 and p90 of a lognormal lie 1.28 standard deviations either side of its median.
+    let own_sigma = (own.p90 / own.p10.max(f64::MIN_POSITIVE)).ln().max(0.0) / (2.0 * 1.2816);
+    let own_variance = own.mean.powi(2) * (own_sigma.powi(2).exp() - 1.0);
+    let mean = served.minutes + own.mean;
+    if mean <= 0.0 {
+        return 0.0;
+    }
+    let cv2 = (queue_variance + own_variance) / mean.powi(2);
+    mean / (1.0 + cv2).sqrt()
+}
+
+/// The probability that a case finding nobody ahead finds every one of `agents` busy, when
+/// `offered` agents' worth of work arrives (answers per minute × minutes per answer): Erlang's
+/// C formula, from the Erlang B recursion.
+fn erlang_c(agents: u32, offered: f64) -> f64 {
+    let agents_f = f64::from(agents);
+    if agents == 0 || offered >= agents_f {
+        return 1.0;
+    }
+    if offered <= 0.0 {
+        return 0.0;
+    }
+    let blocked = (1..=agents).fold(1.0, |b, k| offered * b / (f64::from(k) + offered * b));
+    agents_f * blocked / (agents_f - offered * (1.0 - blocked))
 }
 
 /// How fast agents take cases, minute by minute from now.
@@ -403,7 +496,10 @@ impl Capacity {
 
 /// Arrivals that will overtake the new case, projected from the last two windows.
 ///
-/// The projection starts from the current level and falls as fast as it has been falling. A
+/// The projection starts from the current level and falls as fast as it has been falling.
+/// The current level is the last window's count, which describes the window's middle, moved
+/// towards now: by the arrivals of the window's last half when they are recorded (see
+/// [`RateWindow::volume_shift`]), otherwise along the fall between the two windows. A
 /// rise is not extrapolated: a crisis's volume peaks within an hour or two of the news, and a
 /// guess at the height of the peak does more harm than good. And a stream of overtaking cases
 /// at or beyond what the agents can take cannot last (it would mean "never"): it is assumed to
@@ -422,14 +518,20 @@ const CRISIS_DECAY_MINUTES: f64 = 240.0;
 const FASTEST_DECAY_MINUTES: f64 = 120.0;
 
 impl ArrivalProjection {
-    fn new(counts: Overtaking, window_minutes: f64, capacity_now: f64) -> Self {
+    fn new(
+        counts: Overtaking,
+        window_minutes: f64,
+        capacity_now: f64,
+        volume_shift: Option<f64>,
+    ) -> Self {
         let last = counts.last_window as f64;
         let before = counts.window_before as f64;
         // +1 on both sides keeps a quiet window from reading as an infinite trend.
         let trend = ((last + 1.0) / (before + 1.0)).ln() / window_minutes;
         let falling = (-trend).clamp(0.0, 1.0 / FASTEST_DECAY_MINUTES);
-        // The window's average describes its middle: move it to now along the fall.
-        let per_minute = last / window_minutes * (-falling * window_minutes / 2.0).exp();
+        // The window's average describes its middle: move it towards now.
+        let shift = volume_shift.unwrap_or_else(|| (-falling * window_minutes / 2.0).exp());
+        let per_minute = last / window_minutes * shift;
         let load = if capacity_now > 0.0 {
             per_minute / capacity_now
         } else {
@@ -448,22 +550,31 @@ impl ArrivalProjection {
     }
 }
 
-/// How long until the new case's turn comes, and how many cases agents take meanwhile.
+/// How long until the new case's turn comes, how many cases agents take meanwhile, and for
+/// how many of those minutes any agent was on duty.
 struct Served {
     minutes: f64,
     cases: f64,
+    staffed_minutes: f64,
 }
 
-/// Time until `ahead` cases, plus those that overtake meanwhile, have been taken, and then
-/// half an answer's worth more for an agent to come free. `None` beyond the horizon.
+/// Time until `to_serve` cases' worth (those ahead, and the wait for an agent to come free),
+/// plus the cases that overtake meanwhile, have been taken. `None` beyond the horizon.
 fn time_to_serve(
-    ahead: f64,
+    mut to_serve: f64,
     capacity: &Capacity,
     overtaking: &ArrivalProjection,
 ) -> Option<Served> {
     const STEP: f64 = 1.0;
-    let mut to_serve = ahead + 0.5;
+    if to_serve <= 0.0 {
+        return Some(Served {
+            minutes: 0.0,
+            cases: 0.0,
+            staffed_minutes: 0.0,
+        });
+    }
     let mut taken = 0.0;
+    let mut staffed_minutes = 0.0;
     let mut t = 0.0;
     // Step a minute at a time; solve the last partial minute exactly.
     while t < HORIZON_MINUTES {
@@ -475,10 +586,14 @@ fn time_to_serve(
             return Some(Served {
                 minutes: t + fraction * STEP,
                 cases: taken + fraction * can_take,
+                staffed_minutes: staffed_minutes + fraction * STEP,
             });
         }
         to_serve -= net;
         taken += can_take;
+        if can_take > 0.0 {
+            staffed_minutes += STEP;
+        }
         t += STEP;
     }
     None
@@ -685,6 +800,89 @@ mod tests {
         assert!(for_kind("refund") < 4.0 && for_kind("rebooking") > 9.0);
     }
 
+    #[test]
+    fn erlang_c_is_the_chance_that_every_agent_is_busy() {
+        // One agent: busy as often as it is loaded.
+        assert!((erlang_c(1, 0.5) - 0.5).abs() < 1e-12);
+        // Two agents, one agent's worth of work: 1/3.
+        assert!((erlang_c(2, 1.0) - 1.0 / 3.0).abs() < 1e-12);
+        assert!(erlang_c(12, 4.0) < 0.01);
+        assert_eq!(erlang_c(6, 6.0), 1.0);
+        assert_eq!(erlang_c(0, 0.0), 1.0);
+        assert_eq!(erlang_c(6, 0.0), 0.0);
+    }
+
+    #[test]
+    fn an_idle_desk_answers_at_once_a_saturated_one_makes_the_case_wait() {
+        // Six answers an hour against ten agents: someone is free, the wait is the answer.
+        let quiet = point(normal(&staffed(0, 10, Vec::new()), &window_with(10, 6)));
+        assert!((5.9..6.05).contains(&quiet), "{quiet}");
+        // Sixty answers an hour of six minutes each keep six agents busy all the time.
+        let saturated = point(normal(&staffed(0, 6, Vec::new()), &window_with(60, 6)));
+        assert!(saturated > 6.3, "{saturated}");
+        // Without staffing nothing says an agent is free: the half answer stays.
+        let unknown = point(normal(&queue(0), &window_with(10, 6)));
+        assert!(unknown > 6.3, "{unknown}");
+    }
+
+    #[test]
+    fn the_point_is_the_median_below_the_mean_of_a_skewed_wait() {
+        // 50 overtaking an hour against 60 answers: a few cases ahead are usually cleared
+        // soon, sometimes late. The mean of that wait lies above its median.
+        let answers = window_with(60, 6);
+        let snapshot = QueueSnapshot {
+            overtaking: Overtaking {
+                last_window: 50,
+                window_before: 50,
+            },
+            ..queue(4)
+        };
+        let capacity = Capacity::Observed(1.0);
+        let projection = ArrivalProjection::new(snapshot.overtaking, 60.0, 1.0, None);
+        let mean = time_to_serve(4.5, &capacity, &projection)
+            .map_or(f64::NAN, |served| served.minutes + 6.0);
+        let median = point(normal(&snapshot, &answers));
+        assert!(median < 0.8 * mean && median > 6.0, "{median} {mean}");
+        // A closed desk adds time but no randomness: the median stays with it.
+        let opening = vec![StaffChange {
+            at: NOW + Duration::hours(8),
+            on_duty: 10,
+        }];
+        let overnight = point(normal(&staffed(10, 0, opening), &answers));
+        assert!(overnight > 480.0 + 6.0, "{overnight}");
+    }
+
+    /// A window with `count` arrivals, evenly spaced over the last `minutes`.
+    fn with_arrivals(mut window: RateWindow, count: i64, minutes: i64) -> RateWindow {
+        for i in 0..count {
+            window.record_arrival(NOW - Duration::seconds(60 * minutes * i / count));
+        }
+        window
+    }
+
+    #[test]
+    fn the_volume_shift_reads_the_last_half_of_the_window() {
+        let answers = window_with(60, 6);
+        assert_eq!(answers.volume_shift(NOW), None);
+        let steady = with_arrivals(answers.clone(), 60, 60).volume_shift(NOW);
+        assert!(steady.is_some_and(|s| (s - 1.0).abs() < 0.05), "{steady:?}");
+        let rising = with_arrivals(answers.clone(), 60, 30).volume_shift(NOW);
+        assert!(rising.is_some_and(|s| s > 1.9), "{rising:?}");
+        // Arrivals that came in the last half raise the overtaking level, and the wait.
+        let snapshot = QueueSnapshot {
+            overtaking: Overtaking {
+                last_window: 30,
+                window_before: 30,
+            },
+            ..queue(20)
+        };
+        let even = point(normal(&snapshot, &with_arrivals(answers.clone(), 60, 60)));
+        let late = point(normal(&snapshot, &with_arrivals(answers.clone(), 60, 30)));
+        let unrecorded = point(normal(&snapshot, &answers));
+        assert!(late > even + 10.0, "{even} {late}");
+        assert!((even - unrecorded).abs() < 1.0, "{even} {unrecorded}");
+    }
+
     proptest! {
         /// More cases ahead never gives a shorter range, at either end.
         #[test]
@@ -697,8 +895,13 @@ mod tests {
             before in 0u64..200,
             agents in proptest::option::of(1u32..40),
             reinforcement in proptest::option::of((1i64..600, 0u32..40)),
+            arrivals in proptest::option::of((0i64..300, 1i64..60)),
         ) {
             let window = window_with(answers, handling);
+            let window = match arrivals {
+                Some((count, minutes)) => with_arrivals(window, count, minutes),
+                None => window,
+            };
             let planned: Vec<StaffChange> = reinforcement
                 .map(|(minutes, on_duty)| StaffChange { at: NOW + Duration::minutes(minutes), on_duty })
                 .into_iter()

@@ -251,6 +251,7 @@ impl<'a> Crisis<'a> {
             taken: None,
         });
         self.recent_arrivals.record(self.now, departure);
+        self.answers.record_arrival(self.instant(self.now));
         self.queue.push(key, case, priority.tier);
     }
 
