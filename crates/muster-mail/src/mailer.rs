@@ -32,7 +32,12 @@ pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// Plain SMTP for bulk sends: see [`DirectSmtp`].
     Direct(Arc<DirectSmtp>),
-    Outbox(AsyncFileTransport<Tokio1Executor>),
+    /// Files are written one at a time: concurrent creates in one folder spin on its lock
+    /// in the kernel (a third of the CPU under a surge of acknowledgements) and gain nothing.
+    Outbox(
+        AsyncFileTransport<Tokio1Executor>,
+        Arc<tokio::sync::Mutex<()>>,
+    ),
 }
 
 impl std::fmt::Debug for Mailer {
@@ -41,7 +46,7 @@ impl std::fmt::Debug for Mailer {
         f.write_str(match self {
             Mailer::Smtp(_) => "Mailer::Smtp",
             Mailer::Direct(_) => "Mailer::Direct",
-            Mailer::Outbox(_) => "Mailer::Outbox",
+            Mailer::Outbox(..) => "Mailer::Outbox",
         })
     }
 }
@@ -65,7 +70,10 @@ impl Mailer {
                 };
                 std::fs::create_dir_all(&dir)
                     .map_err(|e| fail(format!("cannot create {dir}: {e}")))?;
-                Ok(Mailer::Outbox(AsyncFileTransport::new(dir)))
+                Ok(Mailer::Outbox(
+                    AsyncFileTransport::new(dir),
+                    Arc::new(tokio::sync::Mutex::new(())),
+                ))
             }
             "smtp" | "smtps" => {
                 let pool = PoolConfig::new()
@@ -94,11 +102,14 @@ impl Mailer {
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
             Mailer::Direct(direct) => direct.send(&message).await,
-            Mailer::Outbox(outbox) => outbox
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| SendError::Transient(e.to_string())),
+            Mailer::Outbox(outbox, one_at_a_time) => {
+                let _turn = one_at_a_time.lock().await;
+                outbox
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| SendError::Transient(e.to_string()))
+            }
             Mailer::Smtp(smtp) => match smtp.send(message.clone()).await {
                 Ok(_) => Ok(()),
                 // A pooled connection the server closed while idle fails once without a

@@ -6,10 +6,10 @@ use muster_core::case::{Case, CaseStatus, Contact, Direction};
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::ChannelKind;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, Statement, TransactionTrait, Value,
 };
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use crate::Store;
 use crate::convert::{corrupt, now};
@@ -119,10 +119,51 @@ fn to_contact(m: contact::Model) -> StoreResult<Contact> {
     })
 }
 
-/// The customer's open case on this incident, matched by any identifier they gave. Each
-/// identifier is looked up through its own index and the ids united: written as one `OR`,
-/// SQLite's planner walked every case of the incident instead, so intake slowed down as
-/// the queue grew.
+/// The identifiers a contact can be matched on, as `(column, value)`.
+pub(crate) fn identifiers(intake: &Intake) -> impl Iterator<Item = (&'static str, &str)> {
+    [
+        ("email", &intake.email),
+        ("phone", &intake.phone),
+        ("booking_ref", &intake.booking_ref),
+        ("handle", &intake.handle),
+    ]
+    .into_iter()
+    .filter_map(|(column, value)| value.as_deref().map(|v| (column, v)))
+}
+
+/// `SELECT *` of the cases not resolved that share an identifier with any of `intakes`,
+/// oldest first; `None` if they gave none. Each identifier is looked up through its own
+/// index and the ids united: written as one `OR`, SQLite's planner walked every case of
+/// the incident instead, so intake slowed down as the queue grew.
+pub(crate) fn open_cases_sharing_identifiers<'a>(
+    backend: DbBackend,
+    intakes: impl Iterator<Item = &'a Intake>,
+    limit: Option<u32>,
+) -> Option<Statement> {
+    let mut lookups = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    for intake in intakes {
+        for (column, value) in identifiers(intake) {
+            lookups.push(format!(
+                "SELECT id FROM cases WHERE incident_id = ? AND {column} = ?"
+            ));
+            values.push(intake.incident_id.into());
+            values.push(value.into());
+        }
+    }
+    if lookups.is_empty() {
+        return None;
+    }
+    values.push(CaseStatus::Resolved.as_str().into());
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let sql = format!(
+        "SELECT * FROM cases WHERE id IN ({}) AND status <> ? ORDER BY created_at{limit}",
+        lookups.join(" UNION ALL ")
+    );
+    Some(statement(backend, &sql, values))
+}
+
+/// The customer's open case on this incident, matched by any identifier they gave.
 async fn matching_open_case(
     tx: &DatabaseTransaction,
     intake: &Intake,
@@ -130,41 +171,45 @@ async fn matching_open_case(
     if let Some(id) = intake.into_case {
         return case::Entity::find_by_id(id).one(tx).await;
     }
-    let mut lookups = Vec::new();
-    let mut values: Vec<Value> = Vec::new();
-    for (column, value) in [
-        ("email", &intake.email),
-        ("phone", &intake.phone),
-        ("booking_ref", &intake.booking_ref),
-        ("handle", &intake.handle),
-    ] {
-        if let Some(value) = value {
-            lookups.push(format!(
-                "SELECT id FROM cases WHERE incident_id = ? AND {column} = ?"
-            ));
-            values.push(intake.incident_id.into());
-            values.push(value.as_str().into());
-        }
+    let backend = tx.get_database_backend();
+    match open_cases_sharing_identifiers(backend, std::iter::once(intake), Some(1)) {
+        Some(query) => case::Entity::find().from_raw_sql(query).one(tx).await,
+        None => Ok(None),
     }
-    if lookups.is_empty() {
-        return Ok(None);
-    }
-    values.push(CaseStatus::Resolved.as_str().into());
-    let sql = format!(
-        "SELECT * FROM cases WHERE id IN ({}) AND status <> ? ORDER BY created_at LIMIT 1",
-        lookups.join(" UNION ALL ")
-    );
-    case::Entity::find()
-        .from_raw_sql(statement(tx.get_database_backend(), &sql, values))
-        .one(tx)
-        .await
 }
 
-async fn insert_contact(
-    tx: &DatabaseTransaction,
+/// A new case for a customer not seen before, as first stored.
+pub(crate) fn new_case_row(
+    intake: &Intake,
+    reference: &str,
+    created: OffsetDateTime,
+) -> case::ActiveModel {
+    case::ActiveModel {
+        incident_id: Set(intake.incident_id),
+        reference: Set(reference.to_owned()),
+        customer_name: Set(intake.customer_name.clone()),
+        email: Set(intake.email.clone()),
+        phone: Set(intake.phone.clone()),
+        booking_ref: Set(intake.booking_ref.clone()),
+        handle: Set(intake.handle.clone()),
+        departure_date: Set(intake.departure_date),
+        request_type: Set(intake.request_type.clone()),
+        team: Set(intake.team.clone()),
+        language: Set(intake.language.clone()),
+        status: Set(CaseStatus::Open.as_str().to_owned()),
+        channel: Set(intake.channel.as_str().to_owned()),
+        contact_count: Set(1),
+        created_at: Set(created),
+        updated_at: Set(created),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn inbound_contact_row(
     case_id: i64,
     intake: &Intake,
-) -> Result<(), DbErr> {
+    created: OffsetDateTime,
+) -> contact::ActiveModel {
     contact::ActiveModel {
         case_id: Set(case_id),
         direction: Set(Direction::Inbound.as_str().to_owned()),
@@ -173,45 +218,35 @@ async fn insert_contact(
         author_id: Set(None),
         body: Set(intake.body.clone()),
         meta: Set(intake.meta.clone()),
-        created_at: Set(now()),
+        created_at: Set(created),
         ..Default::default()
     }
-    .insert(tx)
-    .await
-    .map(|_| ())
 }
 
-async fn insert_token(
-    tx: &DatabaseTransaction,
+pub(crate) fn token_row(
     case_id: i64,
-    token: &str,
+    token_hash: String,
     scope: TokenScope,
-) -> Result<(), DbErr> {
-    let row = case_token::ActiveModel {
+    created: OffsetDateTime,
+) -> case_token::ActiveModel {
+    case_token::ActiveModel {
         case_id: Set(case_id),
-        token_hash: Set(hash_token(token)),
+        token_hash: Set(token_hash),
         scope: Set(match scope {
             TokenScope::Full => "full",
             TokenScope::Receipt => "receipt",
         }
         .to_owned()),
-        created_at: Set(now()),
+        created_at: Set(created),
         ..Default::default()
-    };
-    // A customer adding to their case submits with the token they already hold.
-    case_token::Entity::insert(row)
-        .on_conflict_do_nothing_on([case_token::Column::TokenHash])
-        .exec(tx)
-        .await
-        .map(|_| ())
+    }
 }
 
-pub(crate) async fn enqueue(
-    tx: &DatabaseTransaction,
+pub(crate) fn pending_mail_row(
     case_id: i64,
     job: MailJob,
-) -> Result<(), DbErr> {
-    let created = now();
+    created: OffsetDateTime,
+) -> mail_queue::ActiveModel {
     mail_queue::ActiveModel {
         case_id: Set(Some(case_id)),
         kind: Set(job.kind),
@@ -226,9 +261,42 @@ pub(crate) async fn enqueue(
         created_at: Set(created),
         ..Default::default()
     }
-    .insert(tx)
-    .await
-    .map(|_| ())
+}
+
+async fn insert_contact(
+    tx: &DatabaseTransaction,
+    case_id: i64,
+    intake: &Intake,
+) -> Result<(), DbErr> {
+    inbound_contact_row(case_id, intake, now())
+        .insert(tx)
+        .await
+        .map(|_| ())
+}
+
+async fn insert_token(
+    tx: &DatabaseTransaction,
+    case_id: i64,
+    token: &str,
+    scope: TokenScope,
+) -> Result<(), DbErr> {
+    // A customer adding to their case submits with the token they already hold.
+    case_token::Entity::insert(token_row(case_id, hash_token(token), scope, now()))
+        .on_conflict_do_nothing_on([case_token::Column::TokenHash])
+        .exec(tx)
+        .await
+        .map(|_| ())
+}
+
+pub(crate) async fn enqueue(
+    tx: &DatabaseTransaction,
+    case_id: i64,
+    job: MailJob,
+) -> Result<(), DbErr> {
+    pending_mail_row(case_id, job, now())
+        .insert(tx)
+        .await
+        .map(|_| ())
 }
 
 /// Fills what the case did not know yet; a customer writing again reopens a waiting case.
@@ -265,6 +333,8 @@ fn merge_into(existing: case::Model, intake: &Intake) -> case::ActiveModel {
 impl Store {
     /// Takes one inbound contact in. `token` is the access token the submitter will hold;
     /// `ack` renders the acknowledgement for the outcome, queued in the same transaction.
+    /// It must not use the case's row id: a new customer's acknowledgement is rendered
+    /// before the row exists (id 0), to be written with the case in one group commit.
     pub async fn take_in(
         &self,
         intake: Intake,
@@ -274,6 +344,9 @@ impl Store {
         // The same contact again (a double click, a retried webhook) or a reference collision
         // fails on a unique key: the first is answered as a replay, the second draws a new
         // reference. Looking for the replay only then keeps it off the common path.
+        if let Some(receipt) = self.take_in_together(&intake, token, &ack).await {
+            return Ok(receipt);
+        }
         let mut last_error = None;
         for _ in 0..4 {
             match self.try_take_in(&intake, token, &ack).await {
@@ -290,6 +363,56 @@ impl Store {
         Err(last_error
             .map(StoreError::Database)
             .unwrap_or(StoreError::Conflict("could not store the case".into())))
+    }
+
+    /// A new customer's contact, written with the others waiting (see `intake_batch`);
+    /// `None` when it must be taken in alone.
+    async fn take_in_together(
+        &self,
+        intake: &Intake,
+        token: &str,
+        ack: &impl Fn(&Case, IntakeOutcome) -> Option<MailJob>,
+    ) -> Option<Receipt> {
+        if intake.into_case.is_some() {
+            return None;
+        }
+        let reference = CaseRef::generate();
+        // The acknowledgement is rendered from the case as it will be stored (it needs the
+        // reference, never the row id), so it can go in the same transaction.
+        let planned = Case {
+            id: 0,
+            incident_id: intake.incident_id,
+            reference: reference.clone(),
+            customer_name: intake.customer_name.clone(),
+            email: intake.email.clone(),
+            phone: intake.phone.clone(),
+            booking_ref: intake.booking_ref.clone(),
+            handle: intake.handle.clone(),
+            departure_date: intake.departure_date,
+            request_type: intake.request_type.clone(),
+            team: intake.team.clone(),
+            language: intake.language.clone(),
+            status: CaseStatus::Open,
+            channel: intake.channel,
+            contact_count: 1,
+            created_at: now(),
+            first_response_at: None,
+            resolved_at: None,
+            claimed_by: None,
+            lease_until: None,
+            overdue_at: None,
+            merged_into: None,
+        };
+        let job = ack(&planned, IntakeOutcome::Created);
+        let stored = self
+            .intake_writer
+            .write(intake.clone(), reference.as_str(), hash_token(token), job)
+            .await?;
+        Some(Receipt {
+            case: to_case(stored).ok()?,
+            outcome: IntakeOutcome::Created,
+            full_access: true,
+        })
     }
 
     /// The receipt of a contact already taken in with the intake's external id, if any.
@@ -332,28 +455,9 @@ impl Store {
                 IntakeOutcome::Joined,
             ),
             None => {
-                let created = now();
-                let model = case::ActiveModel {
-                    incident_id: Set(intake.incident_id),
-                    reference: Set(CaseRef::generate().as_str().to_owned()),
-                    customer_name: Set(intake.customer_name.clone()),
-                    email: Set(intake.email.clone()),
-                    phone: Set(intake.phone.clone()),
-                    booking_ref: Set(intake.booking_ref.clone()),
-                    handle: Set(intake.handle.clone()),
-                    departure_date: Set(intake.departure_date),
-                    request_type: Set(intake.request_type.clone()),
-                    team: Set(intake.team.clone()),
-                    language: Set(intake.language.clone()),
-                    status: Set(CaseStatus::Open.as_str().to_owned()),
-                    channel: Set(intake.channel.as_str().to_owned()),
-                    contact_count: Set(1),
-                    created_at: Set(created),
-                    updated_at: Set(created),
-                    ..Default::default()
-                }
-                .insert(&tx)
-                .await?;
+                let model = new_case_row(intake, CaseRef::generate().as_str(), now())
+                    .insert(&tx)
+                    .await?;
                 (model, IntakeOutcome::Created)
             }
         };

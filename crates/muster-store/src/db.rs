@@ -7,6 +7,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 
 use crate::error::StoreResult;
+use crate::intake_batch::IntakeWriter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -18,6 +19,8 @@ pub enum Engine {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) db: DatabaseConnection,
+    /// Group commit for new customers' contacts (see `intake_batch`).
+    pub(crate) intake_writer: IntakeWriter,
 }
 
 impl Store {
@@ -43,7 +46,10 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
             });
         let db = Database::connect(options).await?;
-        Ok(Self { db })
+        Ok(Self {
+            intake_writer: IntakeWriter::start(db.clone()),
+            db,
+        })
     }
 
     pub fn engine(&self) -> Engine {

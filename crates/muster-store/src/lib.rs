@@ -14,6 +14,7 @@ pub mod db;
 pub mod dispatch;
 pub mod error;
 pub mod incidents;
+mod intake_batch;
 pub mod login_throttle;
 pub mod mail_queue;
 pub mod password;

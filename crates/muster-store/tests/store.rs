@@ -210,7 +210,11 @@ async fn failed_logins_are_counted(engine: TestEngine) {
     assert_eq!(counts, (0, 1));
 }
 
-on_both_engines!(one_customer_one_case, mail_is_claimed_once_and_retried);
+on_both_engines!(
+    one_customer_one_case,
+    mail_is_claimed_once_and_retried,
+    a_burst_of_contacts_is_one_case_per_customer
+);
 
 fn intake(
     incident_id: i64,
@@ -407,4 +411,81 @@ async fn mail_is_claimed_once_and_retried(engine: TestEngine) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(recovered.len(), 1);
+}
+
+/// Contacts arriving together are written together (group commit); customers seen twice in
+/// the burst, and replays of the same contact, still end as one case each.
+async fn a_burst_of_contacts_is_one_case_per_customer(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let incident = store
+        .create_incident(draft("ferry"), "test")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // 30 customers; customers 0-9 write twice (new contacts), and 0-4 double-click
+    // (the same contact again).
+    let mut contacts = Vec::new();
+    for n in 0..30 {
+        contacts.push((n, format!("first-{n}")));
+    }
+    for n in 0..10 {
+        contacts.push((n, format!("second-{n}")));
+    }
+    for n in 0..5 {
+        contacts.push((n, format!("first-{n}")));
+    }
+    let mut burst = tokio::task::JoinSet::new();
+    for (n, external_id) in contacts {
+        let store = store.clone();
+        let email = format!("customer{n}@example.no");
+        let mut contact = intake(incident.id, ChannelKind::Form, Some(&email), &external_id);
+        contact.booking_ref = Some(format!("BK{n:04}"));
+        burst.spawn(async move {
+            let receipt = store
+                .take_in(contact, &format!("token-{external_id}"), ack)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            (n, receipt)
+        });
+    }
+    let mut case_of = std::collections::HashMap::new();
+    let mut outcomes = std::collections::HashMap::new();
+    let mut references = std::collections::HashMap::new();
+    while let Some(done) = burst.join_next().await {
+        let (n, receipt) = done.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            receipt.case.email.as_deref(),
+            Some(format!("customer{n}@example.no").as_str())
+        );
+        references.insert(n, receipt.case.reference.clone());
+        let case_id = *case_of.entry(n).or_insert(receipt.case.id);
+        assert_eq!(case_id, receipt.case.id, "customer {n} has one case");
+        *outcomes
+            .entry(format!("{:?}", receipt.outcome))
+            .or_insert(0) += 1;
+    }
+    assert_eq!(outcomes.get("Created"), Some(&30), "{outcomes:?}");
+    assert_eq!(outcomes.get("Joined"), Some(&10), "{outcomes:?}");
+    assert_eq!(outcomes.get("Replayed"), Some(&5), "{outcomes:?}");
+    let mut contacts_stored = 0;
+    for case_id in case_of.values() {
+        contacts_stored += store
+            .customer_conversation(*case_id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .len();
+    }
+    assert_eq!(contacts_stored, 40, "every contact once, no replay stored");
+    assert_eq!(
+        store.unsent_mail_count().await.ok(),
+        Some(40),
+        "one acknowledgement per stored contact"
+    );
+    let (case, scope) = store
+        .case_by_token(&references[&29], "token-first-29")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("the token of a case written in a batch opens it"));
+    assert_eq!((case.id, scope), (case_of[&29], TokenScope::Full));
 }

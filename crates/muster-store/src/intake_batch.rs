@@ -1,0 +1,210 @@
+//! Group commit for new customers. In a surge nearly every contact is a customer Muster has
+//! not seen, and each one written alone costs a transaction of seven statements. One writer
+//! task instead takes every new-customer contact waiting, checks them against the open
+//! cases in one query, and writes their cases, contacts, tokens and acknowledgements with
+//! one multi-row insert per table and one commit. Each caller is answered after the commit,
+//! so nothing is acknowledged that is not stored.
+//!
+//! Anything unusual leaves the batch: a contact from a known customer (or from the same
+//! customer twice in one batch) and, if the batch fails, the whole batch (a replayed
+//! contact or a reference collision hits a unique key). Those callers are told "not taken"
+//! and go through the one-at-a-time path, which handles joins, replays and retries.
+
+use std::collections::HashSet;
+
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::cases::{
+    Intake, MailJob, TokenScope, identifiers, inbound_contact_row, new_case_row,
+    open_cases_sharing_identifiers, pending_mail_row, token_row,
+};
+use crate::convert::now;
+use crate::entity::{case, case_token, contact, mail_queue};
+
+/// At most this many contacts share a transaction (well under both engines' limits on
+/// bound parameters per statement).
+const MAX_BATCH: usize = 64;
+
+/// A new-customer contact, ready to be written: its reference drawn and its
+/// acknowledgement rendered by the caller.
+struct Fresh {
+    intake: Intake,
+    reference: String,
+    token_hash: String,
+    ack: Option<MailJob>,
+    /// The stored case, or `None` when the contact must take the one-at-a-time path.
+    reply: oneshot::Sender<Option<case::Model>>,
+}
+
+/// The sending end of the writer task; the task ends when every sender is gone.
+#[derive(Debug, Clone)]
+pub(crate) struct IntakeWriter {
+    queue: mpsc::UnboundedSender<Fresh>,
+}
+
+impl IntakeWriter {
+    pub(crate) fn start(db: DatabaseConnection) -> Self {
+        let (queue, waiting) = mpsc::unbounded_channel();
+        tokio::spawn(run(db, waiting));
+        Self { queue }
+    }
+
+    /// Writes a new customer's contact with whatever else is waiting; `None` means "take
+    /// it alone".
+    pub(crate) async fn write(
+        &self,
+        intake: Intake,
+        reference: &str,
+        token_hash: String,
+        ack: Option<MailJob>,
+    ) -> Option<case::Model> {
+        let (reply, answer) = oneshot::channel();
+        let fresh = Fresh {
+            intake,
+            reference: reference.to_owned(),
+            token_hash,
+            ack,
+            reply,
+        };
+        self.queue.send(fresh).ok()?;
+        answer.await.ok().flatten()
+    }
+}
+
+async fn run(db: DatabaseConnection, mut waiting: mpsc::UnboundedReceiver<Fresh>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (alone, together) = split_known(&db, std::mem::take(&mut batch)).await;
+        let stored = match write_together(&db, &together).await {
+            Ok(stored) => stored,
+            Err(err) => {
+                tracing::debug!(error = %err, size = together.len(), "intake batch falls back to one at a time");
+                Vec::new()
+            }
+        };
+        let mut stored = stored.into_iter();
+        for fresh in together {
+            let model = stored.next().filter(|m| m.reference == fresh.reference);
+            let _ = fresh.reply.send(model);
+        }
+        for fresh in alone {
+            let _ = fresh.reply.send(None);
+        }
+    }
+}
+
+/// Separates contacts from customers with an open case (or twice in this batch), which
+/// must join a case, from the truly new ones.
+async fn split_known(db: &DatabaseConnection, batch: Vec<Fresh>) -> (Vec<Fresh>, Vec<Fresh>) {
+    let known = match open_case_identifiers(db, &batch).await {
+        Ok(known) => known,
+        // Unknown: everyone goes alone, where the same error is met and reported.
+        Err(_) => return (batch, Vec::new()),
+    };
+    let mut seen: HashSet<(i64, &'static str, String)> = HashSet::new();
+    let (mut alone, mut together) = (Vec::new(), Vec::new());
+    for fresh in batch {
+        let incident = fresh.intake.incident_id;
+        let keys: Vec<(i64, &'static str, String)> = identifiers(&fresh.intake)
+            .map(|(column, value)| (incident, column, value.to_owned()))
+            .collect();
+        let repeat = keys.is_empty()
+            || fresh.intake.into_case.is_some()
+            || keys.iter().any(|k| known.contains(k) || seen.contains(k));
+        seen.extend(keys);
+        if repeat {
+            alone.push(fresh);
+        } else {
+            together.push(fresh);
+        }
+    }
+    (alone, together)
+}
+
+/// The identifiers of every open case that shares one with a contact of the batch.
+async fn open_case_identifiers(
+    db: &DatabaseConnection,
+    batch: &[Fresh],
+) -> Result<HashSet<(i64, &'static str, String)>, DbErr> {
+    let mut known = HashSet::new();
+    let intakes = batch.iter().map(|fresh| &fresh.intake);
+    let Some(query) = open_cases_sharing_identifiers(db.get_database_backend(), intakes, None)
+    else {
+        return Ok(known);
+    };
+    let cases = case::Entity::find().from_raw_sql(query).all(db).await?;
+    for found in cases {
+        for (column, value) in [
+            ("email", found.email),
+            ("phone", found.phone),
+            ("booking_ref", found.booking_ref),
+            ("handle", found.handle),
+        ] {
+            if let Some(value) = value {
+                known.insert((found.incident_id, column, value));
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// Writes the new customers' cases, contacts, tokens and acknowledgements in one
+/// transaction; the cases come back in the batch's order.
+async fn write_together(
+    db: &DatabaseConnection,
+    together: &[Fresh],
+) -> Result<Vec<case::Model>, DbErr> {
+    if together.is_empty() {
+        return Ok(Vec::new());
+    }
+    let created = now();
+    let tx = db.begin().await?;
+    let cases = case::Entity::insert_many(
+        together
+            .iter()
+            .map(|fresh| new_case_row(&fresh.intake, &fresh.reference, created)),
+    )
+    .exec_with_returning(&tx)
+    .await?;
+    // Match by reference: the engines return inserted rows in order, but need not.
+    let mut ordered = Vec::with_capacity(together.len());
+    for fresh in together {
+        let model = cases
+            .iter()
+            .find(|m| m.reference == fresh.reference)
+            .cloned()
+            .ok_or_else(|| DbErr::Custom("a batched case was not returned".into()))?;
+        ordered.push(model);
+    }
+    contact::Entity::insert_many(
+        together
+            .iter()
+            .zip(&ordered)
+            .map(|(fresh, model)| inbound_contact_row(model.id, &fresh.intake, created)),
+    )
+    .exec_without_returning(&tx)
+    .await?;
+    case_token::Entity::insert_many(together.iter().zip(&ordered).map(|(fresh, model)| {
+        token_row(
+            model.id,
+            fresh.token_hash.clone(),
+            TokenScope::Full,
+            created,
+        )
+    }))
+    .exec_without_returning(&tx)
+    .await?;
+    let acknowledgements: Vec<mail_queue::ActiveModel> = together
+        .iter()
+        .zip(&ordered)
+        .filter_map(|(fresh, model)| Some(pending_mail_row(model.id, fresh.ack.clone()?, created)))
+        .collect();
+    if !acknowledgements.is_empty() {
+        mail_queue::Entity::insert_many(acknowledgements)
+            .exec_without_returning(&tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(ordered)
+}
