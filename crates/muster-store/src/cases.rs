@@ -2,6 +2,8 @@
 //! customer. The case, its contact, its access token and the acknowledgement mail are
 //! written in one transaction, so nothing is acknowledged that is not stored.
 
+use std::collections::BTreeMap;
+
 use muster_core::case::{Case, CaseStatus, Contact, Direction};
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::ChannelKind;
@@ -132,27 +134,36 @@ pub(crate) fn identifiers(intake: &Intake) -> impl Iterator<Item = (&'static str
 }
 
 /// `SELECT *` of the cases not resolved that share an identifier with any of `intakes`,
-/// oldest first; `None` if they gave none. Each identifier is looked up through its own
-/// index and the ids united: written as one `OR`, SQLite's planner walked every case of
-/// the incident instead, so intake slowed down as the queue grew.
+/// oldest first; `None` if they gave none. Each identifier column is looked up through its
+/// own index (an `IN` list per incident and column) and the ids united: written as one
+/// `OR`, SQLite's planner walked every case of the incident instead, so intake slowed down
+/// as the queue grew.
 pub(crate) fn open_cases_sharing_identifiers<'a>(
     backend: DbBackend,
     intakes: impl Iterator<Item = &'a Intake>,
     limit: Option<u32>,
 ) -> Option<Statement> {
-    let mut lookups = Vec::new();
-    let mut values: Vec<Value> = Vec::new();
+    let mut wanted: BTreeMap<(i64, &'static str), Vec<&'a str>> = BTreeMap::new();
     for intake in intakes {
         for (column, value) in identifiers(intake) {
-            lookups.push(format!(
-                "SELECT id FROM cases WHERE incident_id = ? AND {column} = ?"
-            ));
-            values.push(intake.incident_id.into());
-            values.push(value.into());
+            wanted
+                .entry((intake.incident_id, column))
+                .or_default()
+                .push(value);
         }
     }
-    if lookups.is_empty() {
+    if wanted.is_empty() {
         return None;
+    }
+    let mut lookups = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    for ((incident_id, column), listed) in wanted {
+        lookups.push(format!(
+            "SELECT id FROM cases WHERE incident_id = ? AND {column} IN ({})",
+            vec!["?"; listed.len()].join(", ")
+        ));
+        values.push(incident_id.into());
+        values.extend(listed.into_iter().map(Value::from));
     }
     values.push(CaseStatus::Resolved.as_str().into());
     let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();

@@ -75,6 +75,8 @@ impl IntakeWriter {
 async fn run(db: DatabaseConnection, mut waiting: mpsc::UnboundedReceiver<Fresh>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let started = std::time::Instant::now();
+        let size = batch.len();
         let (alone, together) = split_known(&db, std::mem::take(&mut batch)).await;
         let stored = match write_together(&db, &together).await {
             Ok(stored) => stored,
@@ -91,6 +93,11 @@ async fn run(db: DatabaseConnection, mut waiting: mpsc::UnboundedReceiver<Fresh>
         for fresh in alone {
             let _ = fresh.reply.send(None);
         }
+        tracing::debug!(
+            size,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "intake batch"
+        );
     }
 }
 
