@@ -1,6 +1,13 @@
-//! Wait times computed from the live queue of each channel with the core estimator, kept in
-//! memory for every page and refreshed by a worker. The phone queue is invisible to Muster:
-//! its wait is the one posted by hand or by the telephony system.
+//! Wait times computed from the live queue with the core estimator, kept in memory for every
+//! page and refreshed by a worker. The phone queue is invisible to Muster: its wait is the
+//! one posted by hand or by the telephony system.
+//!
+//! Agents take cases from one queue per incident, whatever channel a case came in on (the
+//! take-next order is tier, departure, age; the channel plays no part). So the computed wait
+//! of a form, email, chat or social case of one tier is the same figure, from the incident's
+//! queue, arrivals, answers and agents, as `muster simulate` feeds the estimator from its one
+//! queue; the channels differ only in what the manager posted for them, which stands in while
+//! too few answers have gone out.
 
 use std::collections::HashMap;
 
@@ -9,7 +16,7 @@ use muster_core::language::Lang;
 use muster_core::priority::Tier;
 use muster_core::wait::WaitRange;
 use muster_core::wait_estimator::{
-    NewCase, Overtaking, QueueSnapshot, RateWindow, Source, WindowSettings, estimate,
+    NewCase, Overtaking, QueueSnapshot, RateWindow, Source, Staffing, WindowSettings, estimate,
 };
 use muster_store::Store;
 use muster_store::wait_inputs::PostedEstimate;
@@ -26,6 +33,45 @@ pub const COMPUTED_CHANNELS: [ChannelKind; 4] = [
 
 /// When an answer's agent time is unknown (a reply without a take), assume this.
 const DEFAULT_HANDLING: Duration = Duration::minutes(6);
+
+/// An agent counts as on duty for this long after they last took or worked a case. Answers
+/// take about 6 minutes (90% under 10), so an agent at work is seen two or three times over;
+/// a shorter window would drop agents on a long case, a longer one would keep counting those
+/// who went home. Nobody announces shift changes to Muster, so nothing is planned.
+pub const ON_DUTY_WINDOW: Duration = Duration::minutes(20);
+
+/// The staffing the estimator is told: the agents seen at work, or `None` when none were
+/// (staffing unknown: the estimate follows the observed rate of answers, not zero agents,
+/// which would mean nobody will ever answer).
+pub fn staffing_seen(agents: usize) -> Option<Staffing> {
+    (agents > 0).then(|| Staffing {
+        on_duty: u32::try_from(agents).unwrap_or(u32::MAX),
+        planned: Vec::new(),
+    })
+}
+
+/// The queue as a new case of `tier` sees it. For a figure shown to every case of a tier, not
+/// one case with its own departure date, the queue ahead is every waiting case of its tier
+/// and the more urgent ones (the estimator's convention for a tier-wide figure) and the
+/// overtaking arrivals are those of more urgent tiers. See BENCHMARKS.md on how this differs
+/// from the simulation, which knows each case's place.
+pub fn tier_snapshot(
+    tier: Tier,
+    waiting: [u64; 3],
+    last_window: [u64; 3],
+    window_before: [u64; 3],
+    staffing: Option<Staffing>,
+) -> QueueSnapshot {
+    let urgent = |counts: [u64; 3]| counts.iter().take(index(tier)).sum();
+    QueueSnapshot {
+        ahead: waiting,
+        overtaking: Overtaking {
+            last_window: urgent(last_window),
+            window_before: urgent(window_before),
+        },
+        staffing,
+    }
+}
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct TierWait {
@@ -117,6 +163,38 @@ pub async fn compute(
     let windows = incident.settings.windows;
     let settings = WindowSettings::default();
     let observing_since = incident.opened_at.unwrap_or(now - settings.window);
+    let since = now - settings.window;
+    let mut answers = RateWindow::new(settings, observing_since);
+    for answer in store.first_answers_since(incident.id, since).await? {
+        let handling = answer
+            .handling_seconds
+            .map(Duration::seconds)
+            .unwrap_or(DEFAULT_HANDLING);
+        answers.record(answer.at, handling, Some(&answer.request_type));
+    }
+    // Every arrival, whatever its tier: how the volume moved within the window.
+    for at in store.arrivals_between(incident.id, since, now).await? {
+        answers.record_arrival(at);
+    }
+    let waiting = store
+        .waiting_by_tier(incident.id, today, windows, now)
+        .await?;
+    let last = store
+        .arrivals_by_tier(incident.id, since, now, today, windows)
+        .await?;
+    let before = store
+        .arrivals_by_tier(
+            incident.id,
+            now - settings.window * 2,
+            since,
+            today,
+            windows,
+        )
+        .await?;
+    let agents = store
+        .agents_seen_since(incident.id, now - ON_DUTY_WINDOW)
+        .await?;
+    let staffing = staffing_seen(agents.len());
     let mut channels = Vec::new();
     for channel in ChannelKind::ALL {
         let posted = incident.channel(channel).and_then(|c| c.posted_wait);
@@ -133,52 +211,9 @@ pub async fn compute(
             });
             continue;
         }
-        let mut answers = RateWindow::new(settings, observing_since);
-        for answer in store
-            .first_answers_since(incident.id, channel, now - settings.window)
-            .await?
-        {
-            let handling = answer
-                .handling_seconds
-                .map(Duration::seconds)
-                .unwrap_or(DEFAULT_HANDLING);
-            answers.record(answer.at, handling, Some(&answer.request_type));
-        }
-        let waiting = store
-            .waiting_by_tier(incident.id, channel, today, windows, now)
-            .await?;
-        let last = store
-            .arrivals_by_tier(
-                incident.id,
-                channel,
-                now - settings.window,
-                now,
-                today,
-                windows,
-            )
-            .await?;
-        let before = store
-            .arrivals_by_tier(
-                incident.id,
-                channel,
-                now - settings.window * 2,
-                now - settings.window,
-                today,
-                windows,
-            )
-            .await?;
         let mut tiers = [None; 3];
         for tier in Tier::ALL {
-            // Later arrivals of more urgent tiers jump ahead of a case of this tier.
-            let urgent = |counts: [u64; 3]| counts.iter().take(index(tier)).sum();
-            let queue = QueueSnapshot {
-                ahead: waiting,
-                overtaking: Overtaking {
-                    last_window: urgent(last),
-                    window_before: urgent(before),
-                },
-                staffing: None,
-            };
+            let queue = tier_snapshot(tier, waiting, last, before, staffing.clone());
             tiers[index(tier)] =
                 estimate(NewCase::of_tier(tier), &queue, &answers, now, posted, None).map(|e| {
                     TierWait {
@@ -221,4 +256,44 @@ pub fn words(
     wait: Option<TierWait>,
 ) -> Option<String> {
     wait.map(|w| translations.wait(lang, w.range.phrase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_agent_seen_is_unknown_staffing_not_an_empty_desk() {
+        assert_eq!(staffing_seen(0), None);
+        assert_eq!(
+            staffing_seen(7),
+            Some(Staffing {
+                on_duty: 7,
+                planned: Vec::new()
+            })
+        );
+    }
+
+    #[test]
+    fn a_tier_is_overtaken_by_the_more_urgent_tiers_only() {
+        let snapshot = |tier| tier_snapshot(tier, [1, 2, 3], [10, 20, 30], [4, 5, 6], None);
+        let critical = snapshot(Tier::Critical);
+        assert_eq!(critical.ahead_of(Tier::Critical), 1);
+        assert_eq!(critical.overtaking, Overtaking::default());
+        let high = snapshot(Tier::High);
+        assert_eq!(high.ahead_of(Tier::High), 3);
+        assert_eq!(
+            (high.overtaking.last_window, high.overtaking.window_before),
+            (10, 4)
+        );
+        let normal = snapshot(Tier::Normal);
+        assert_eq!(normal.ahead_of(Tier::Normal), 6);
+        assert_eq!(
+            (
+                normal.overtaking.last_window,
+                normal.overtaking.window_before
+            ),
+            (30, 9)
+        );
+    }
 }
