@@ -16,7 +16,7 @@ use muster_core::language::Lang;
 use muster_core::priority::Tier;
 use muster_core::wait::WaitRange;
 use muster_core::wait_estimator::{
-    NewCase, Overtaking, QueueSnapshot, RateWindow, Source, Staffing, WindowSettings, estimate,
+    NewCase, QueueSnapshot, RateWindow, Source, Staffing, WindowSettings, estimate,
 };
 use muster_store::Store;
 use muster_store::wait_inputs::PostedEstimate;
@@ -48,29 +48,6 @@ pub fn staffing_seen(agents: usize) -> Option<Staffing> {
         on_duty: u32::try_from(agents).unwrap_or(u32::MAX),
         planned: Vec::new(),
     })
-}
-
-/// The queue as a new case of `tier` sees it. For a figure shown to every case of a tier, not
-/// one case with its own departure date, the queue ahead is every waiting case of its tier
-/// and the more urgent ones (the estimator's convention for a tier-wide figure) and the
-/// overtaking arrivals are those of more urgent tiers. See BENCHMARKS.md on how this differs
-/// from the simulation, which knows each case's place.
-pub fn tier_snapshot(
-    tier: Tier,
-    waiting: [u64; 3],
-    last_window: [u64; 3],
-    window_before: [u64; 3],
-    staffing: Option<Staffing>,
-) -> QueueSnapshot {
-    let urgent = |counts: [u64; 3]| counts.iter().take(index(tier)).sum();
-    QueueSnapshot {
-        ahead: waiting,
-        overtaking: Overtaking {
-            last_window: urgent(last_window),
-            window_before: urgent(window_before),
-        },
-        staffing,
-    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -213,7 +190,7 @@ pub async fn compute(
         }
         let mut tiers = [None; 3];
         for tier in Tier::ALL {
-            let queue = tier_snapshot(tier, waiting, last, before, staffing.clone());
+            let queue = QueueSnapshot::for_tier(tier, waiting, last, before, staffing.clone());
             tiers[index(tier)] =
                 estimate(NewCase::of_tier(tier), &queue, &answers, now, posted, None).map(|e| {
                     TierWait {
@@ -271,29 +248,6 @@ mod tests {
                 on_duty: 7,
                 planned: Vec::new()
             })
-        );
-    }
-
-    #[test]
-    fn a_tier_is_overtaken_by_the_more_urgent_tiers_only() {
-        let snapshot = |tier| tier_snapshot(tier, [1, 2, 3], [10, 20, 30], [4, 5, 6], None);
-        let critical = snapshot(Tier::Critical);
-        assert_eq!(critical.ahead_of(Tier::Critical), 1);
-        assert_eq!(critical.overtaking, Overtaking::default());
-        let high = snapshot(Tier::High);
-        assert_eq!(high.ahead_of(Tier::High), 3);
-        assert_eq!(
-            (high.overtaking.last_window, high.overtaking.window_before),
-            (10, 4)
-        );
-        let normal = snapshot(Tier::Normal);
-        assert_eq!(normal.ahead_of(Tier::Normal), 6);
-        assert_eq!(
-            (
-                normal.overtaking.last_window,
-                normal.overtaking.window_before
-            ),
-            (30, 9)
         );
     }
 }
