@@ -8,6 +8,7 @@ mod m20261124_000003_queue;
 mod m20261124_000004_wait_inputs;
 mod m20261124_100000_bulk_mail;
 mod m20261124_200000_webhook_deliveries;
+mod m20261130_000001_live_wait_inputs;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_wait_inputs::Migration),
             Box::new(m20261124_100000_bulk_mail::Migration),
             Box::new(m20261124_200000_webhook_deliveries::Migration),
+            Box::new(m20261130_000001_live_wait_inputs::Migration),
         ]
     }
 }

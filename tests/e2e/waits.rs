@@ -16,8 +16,7 @@ const SLUG: &str = "tram-stop";
 async fn ready(app: &TestApp) -> String {
     app.add_user_in(MANAGER_EMAIL, "manager", "refunds,rebooking,general");
     let token = app.token_for(MANAGER_EMAIL);
-    let api = reqwest::Client::new();
-    let opened = api
+    let opened = reqwest::Client::new()
         .post(app.at("/api/v1/incidents"))
         .bearer_auth(&token)
         .json(&json!({"slug": SLUG, "title": "Trams stopped", "time_zone": "UTC"}))
@@ -25,19 +24,27 @@ async fn ready(app: &TestApp) -> String {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(opened.status(), 201);
-    let channels = json!({"channels": [
-        {"kind": "form", "address": "/i/tram-stop/form", "wait_low_minutes": "120", "wait_high_minutes": "240"},
-        {"kind": "phone", "address": "+47 22 00 00 00"},
-    ]});
-    let set = api
+    set_channels(
+        app,
+        &token,
+        json!([
+            {"kind": "form", "address": "/i/tram-stop/form", "wait_low_minutes": "120", "wait_high_minutes": "240"},
+            {"kind": "phone", "address": "+47 22 00 00 00"},
+        ]),
+    )
+    .await;
+    token
+}
+
+async fn set_channels(app: &TestApp, token: &str, channels: Value) {
+    let set = reqwest::Client::new()
         .put(app.at(&format!("/api/v1/incidents/{SLUG}/channels")))
-        .bearer_auth(&token)
-        .json(&channels)
+        .bearer_auth(token)
+        .json(&json!({ "channels": channels }))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(set.status(), 200);
-    token
 }
 
 async fn submit(app: &TestApp, n: usize) -> reqwest::Response {
@@ -166,7 +173,18 @@ async fn waits_are_computed_from_the_live_queue() {
         &[("MUSTER__QUEUE__WAIT_REFRESH_SECS", "1")],
     )
     .await;
-    ready(&app).await;
+    let token = ready(&app).await;
+    // Email cases wait in the same queue as the form's: agents take the most urgent case
+    // whatever channel it came in on.
+    set_channels(
+        &app,
+        &token,
+        json!([
+            {"kind": "form", "address": "/i/tram-stop/form", "wait_low_minutes": "120", "wait_high_minutes": "240"},
+            {"kind": "email", "address": "help@example.com", "wait_low_minutes": "1440", "wait_high_minutes": "2880"},
+        ]),
+    )
+    .await;
     for n in 0..16 {
         assert_eq!(submit(&app, n).await.status(), 303);
     }
@@ -217,13 +235,17 @@ async fn waits_are_computed_from_the_live_queue() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let times = json_of(app.at(&format!("/i/{SLUG}/wait-times.json"))).await;
-        let form = times["channels"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["channel"] == "form"))
-            .cloned()
-            .unwrap_or(Value::Null);
-        if form["tiers"]["normal"]["source"] == "computed" {
-            assert!(form["tiers"]["normal"]["low_minutes"].as_i64().is_some());
+        let channel = |kind: &str| {
+            times["channels"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["channel"] == kind))
+                .map(|c| c["tiers"]["normal"].clone())
+                .unwrap_or(Value::Null)
+        };
+        let (form, email) = (channel("form"), channel("email"));
+        if form["source"] == "computed" {
+            assert!(form["low_minutes"].as_i64().is_some());
+            assert_eq!(email, form, "one queue, one wait: {times}");
             break;
         }
         assert!(Instant::now() < deadline, "still not computed: {times}");

@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --release -p muster-core --example waits -- 1 10 101 10   # seeds 1-10, 101-110
 //! BY_HOUR=1 cargo run --release -p muster-core --example waits -- 11 30
+//! TIER_FIGURE=1 cargo run --release -p muster-core --example waits   # what muster-web shows
 //! ```
 //!
 //! Arguments come in pairs, first seed and number of runs (default: 1 10 101 10). Beside the
@@ -30,10 +31,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         numbers
     };
     let by_hour = std::env::var_os("BY_HOUR").is_some();
+    let tier_figure = std::env::var_os("TIER_FIGURE").is_some();
     let scenarios: Vec<Scenario> = SCENARIOS
         .iter()
         .map(|text| toml::from_str(text))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<Scenario>, _>>()?
+        .into_iter()
+        .map(|mut scenario| {
+            scenario.estimator.tier_figure |= tier_figure;
+            scenario
+        })
+        .collect();
     for pair in numbers.chunks(2) {
         let (first, runs) = (pair[0], pair.get(1).copied().unwrap_or(1).max(1));
         println!("seeds {first} to {}", first + runs - 1);

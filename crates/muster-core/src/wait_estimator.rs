@@ -235,6 +235,36 @@ pub struct QueueSnapshot {
 }
 
 impl QueueSnapshot {
+    /// The snapshot for a figure shown to every case of `tier` rather than one case (what
+    /// `muster-web` posts per channel and tier): every waiting case of the tier and the more
+    /// urgent ones ahead (`waiting`, per tier), and the arrivals of more urgent tiers
+    /// (`last_window`, `window_before`, per tier) overtaking. `muster simulate` scores the
+    /// same figure with `tier_figure` set.
+    pub fn for_tier(
+        tier: Tier,
+        waiting: [u64; 3],
+        last_window: [u64; 3],
+        window_before: [u64; 3],
+        staffing: Option<Staffing>,
+    ) -> Self {
+        let more_urgent = |counts: [u64; 3]| {
+            Tier::ALL
+                .iter()
+                .zip(counts)
+                .filter(|(t, _)| **t < tier)
+                .map(|(_, n)| n)
+                .sum()
+        };
+        Self {
+            ahead: waiting,
+            overtaking: Overtaking {
+                last_window: more_urgent(last_window),
+                window_before: more_urgent(window_before),
+            },
+            staffing,
+        }
+    }
+
     /// Cases ahead of a case of `tier`.
     pub fn ahead_of(&self, tier: Tier) -> u64 {
         Tier::ALL
@@ -711,6 +741,30 @@ mod tests {
         assert_eq!(snapshot.ahead_of(Tier::Critical), 2);
         assert_eq!(snapshot.ahead_of(Tier::High), 5);
         assert_eq!(snapshot.ahead_of(Tier::Normal), 55);
+    }
+
+    #[test]
+    fn a_tier_figure_is_overtaken_by_the_more_urgent_tiers_only() {
+        let snapshot =
+            |tier| QueueSnapshot::for_tier(tier, [1, 2, 3], [10, 20, 30], [4, 5, 6], None);
+        let critical = snapshot(Tier::Critical);
+        assert_eq!(critical.ahead_of(Tier::Critical), 1);
+        assert_eq!(critical.overtaking, Overtaking::default());
+        let high = snapshot(Tier::High);
+        assert_eq!(high.ahead_of(Tier::High), 3);
+        assert_eq!(
+            (high.overtaking.last_window, high.overtaking.window_before),
+            (10, 4)
+        );
+        let normal = snapshot(Tier::Normal);
+        assert_eq!(normal.ahead_of(Tier::Normal), 6);
+        assert_eq!(
+            (
+                normal.overtaking.last_window,
+                normal.overtaking.window_before
+            ),
+            (30, 9)
+        );
     }
 
     #[test]

@@ -1,20 +1,25 @@
-//! What the wait estimator reads from the live queue of one channel: the cases waiting per
-//! tier, recent arrivals, and recent first answers with the agent time they took. It also
-//! keeps every estimate posted, so posted waits can be compared with realised ones.
+//! What the wait estimator reads from the live queue of one incident: the cases waiting per
+//! tier, recent arrivals, recent first answers with the agent time they took, and the agents
+//! seen at work. Agents take cases from one queue per incident whatever channel a case came
+//! in on, so every figure here is the incident's, not a channel's. It also keeps every
+//! estimate posted, so posted waits can be compared with realised ones.
+
+use std::collections::BTreeSet;
 
 use muster_core::case::CaseStatus;
 use muster_core::incident::ChannelKind;
 use muster_core::priority::{PriorityWindows, Tier};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, Set,
 };
 use time::{Date, OffsetDateTime};
 
 use crate::Store;
-use crate::entity::{case, wait_estimate};
+use crate::entity::{case, user, wait_estimate};
 use crate::error::StoreResult;
 use crate::queue::{in_slice, slices};
+use crate::raw_sql::statement;
 
 fn tier_index(tier: Tier) -> usize {
     match tier {
@@ -22,6 +27,27 @@ fn tier_index(tier: Tier) -> usize {
         Tier::High => 1,
         Tier::Normal => 2,
     }
+}
+
+/// Audited actions only an agent (or a manager working the queue) takes on a case; intake,
+/// SLA marks and integrations write others.
+const AGENT_ACTIONS: [&str; 7] = [
+    "case.take",
+    "case.reply",
+    "case.status",
+    "case.note",
+    "case.team",
+    "case.merge",
+    "case.call",
+];
+
+/// The user behind an audit actor (`user:EMAIL` from the console, `api:EMAIL` from a token),
+/// so one agent working through both counts once; `None` for anyone else.
+pub fn agent_of_actor(actor: &str) -> Option<&str> {
+    actor
+        .strip_prefix("user:")
+        .or_else(|| actor.strip_prefix("api:"))
+        .filter(|email| !email.is_empty())
 }
 
 /// One first answer: when it went out, how long its agent spent on it, what it answered.
@@ -44,11 +70,10 @@ pub struct PostedEstimate {
 }
 
 impl Store {
-    /// Open cases not taken by an agent, per tier (critical, high, normal), on one channel.
+    /// Open cases not taken by an agent, per tier (critical, high, normal).
     pub async fn waiting_by_tier(
         &self,
         incident_id: i64,
-        channel: ChannelKind,
         today: Date,
         windows: PriorityWindows,
         now: OffsetDateTime,
@@ -58,7 +83,6 @@ impl Store {
             let select = case::Entity::find()
                 .filter(case::Column::IncidentId.eq(incident_id))
                 .filter(case::Column::Status.eq(CaseStatus::Open.as_str()))
-                .filter(case::Column::Channel.eq(channel.as_str()))
                 .filter(
                     Condition::any()
                         .add(case::Column::ClaimedBy.is_null())
@@ -69,11 +93,10 @@ impl Store {
         Ok(counts)
     }
 
-    /// Cases that arrived on the channel between `from` and `to`, per tier.
+    /// Cases that arrived between `from` and `to`, per tier.
     pub async fn arrivals_by_tier(
         &self,
         incident_id: i64,
-        channel: ChannelKind,
         from: OffsetDateTime,
         to: OffsetDateTime,
         today: Date,
@@ -83,7 +106,6 @@ impl Store {
         for slice in slices(today, windows) {
             let select = case::Entity::find()
                 .filter(case::Column::IncidentId.eq(incident_id))
-                .filter(case::Column::Channel.eq(channel.as_str()))
                 .filter(case::Column::CreatedAt.gt(from))
                 .filter(case::Column::CreatedAt.lte(to));
             counts[tier_index(slice.tier)] += in_slice(select, slice).count(&self.db).await?;
@@ -91,11 +113,10 @@ impl Store {
         Ok(counts)
     }
 
-    /// First answers on the channel since `since`, oldest first.
+    /// First answers since `since`, oldest first.
     pub async fn first_answers_since(
         &self,
         incident_id: i64,
-        channel: ChannelKind,
         since: OffsetDateTime,
     ) -> StoreResult<Vec<FirstAnswer>> {
         let rows: Vec<(Option<OffsetDateTime>, Option<i64>, String)> = case::Entity::find()
@@ -104,7 +125,6 @@ impl Store {
             .column(case::Column::HandlingSeconds)
             .column(case::Column::RequestType)
             .filter(case::Column::IncidentId.eq(incident_id))
-            .filter(case::Column::Channel.eq(channel.as_str()))
             .filter(case::Column::FirstResponseAt.gt(since))
             .into_tuple()
             .all(&self.db)
@@ -121,6 +141,83 @@ impl Store {
             .collect();
         answers.sort_by_key(|a| a.at);
         Ok(answers)
+    }
+
+    /// When each case arrived between `from` and `to`, oldest first: one range of
+    /// `idx_cases_arrivals`.
+    pub async fn arrivals_between(
+        &self,
+        incident_id: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<Vec<OffsetDateTime>> {
+        let mut arrivals: Vec<OffsetDateTime> = case::Entity::find()
+            .select_only()
+            .column(case::Column::CreatedAt)
+            .filter(case::Column::IncidentId.eq(incident_id))
+            .filter(case::Column::CreatedAt.gt(from))
+            .filter(case::Column::CreatedAt.lte(to))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        arrivals.sort();
+        Ok(arrivals)
+    }
+
+    /// The agents (by email) seen working the incident's cases since `since`: those who took
+    /// a case (its claim, which a take writes whether from the console or the API, until
+    /// resolving clears it) and those who answered, resolved, noted, moved, merged or
+    /// logged a call on one (the audit log, which every such action writes in its own
+    /// transaction, and which keeps the agent after the claim is cleared). Both are ranges
+    /// over recent rows of an index (`idx_cases_claimed_at`, `idx_audit_at`). Outbound
+    /// contacts would say the same as the audited replies but have no index by time.
+    pub async fn agents_seen_since(
+        &self,
+        incident_id: i64,
+        since: OffsetDateTime,
+    ) -> StoreResult<BTreeSet<String>> {
+        // No DISTINCT and no test on `claimed_by` in SQL: either lets SQLite's planner walk
+        // `idx_cases_claimed` (every claim ever) instead of this range of recent claims.
+        let claims: Vec<Option<i64>> = case::Entity::find()
+            .select_only()
+            .column(case::Column::ClaimedBy)
+            .filter(case::Column::IncidentId.eq(incident_id))
+            .filter(case::Column::ClaimedAt.gt(since))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let claimers: BTreeSet<i64> = claims.into_iter().flatten().collect();
+        let mut agents: BTreeSet<String> = if claimers.is_empty() {
+            BTreeSet::new()
+        } else {
+            user::Entity::find()
+                .select_only()
+                .column(user::Column::Email)
+                .filter(user::Column::Id.is_in(claimers))
+                .into_tuple::<String>()
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let actions = vec!["?"; AGENT_ACTIONS.len()].join(", ");
+        let sql = format!(
+            "SELECT DISTINCT a.actor FROM audit_log a JOIN cases c ON c.reference = a.subject \
+             WHERE a.at > ? AND c.incident_id = ? AND a.action IN ({actions})"
+        );
+        let mut values: Vec<sea_orm::Value> = vec![since.into(), incident_id.into()];
+        values.extend(AGENT_ACTIONS.iter().map(|a| sea_orm::Value::from(*a)));
+        for row in self
+            .db
+            .query_all_raw(statement(self.backend(), &sql, values))
+            .await?
+        {
+            let actor: String = row.try_get("", "actor")?;
+            if let Some(email) = agent_of_actor(&actor) {
+                agents.insert(email.to_owned());
+            }
+        }
+        Ok(agents)
     }
 
     /// Estimates posted since `since` for one channel and tier: (when, point in minutes).
@@ -166,5 +263,25 @@ impl Store {
             .await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_and_api_actors_are_the_same_agent_and_nobody_else_is_one() {
+        assert_eq!(
+            agent_of_actor("user:ann@example.com"),
+            Some("ann@example.com")
+        );
+        assert_eq!(
+            agent_of_actor("api:ann@example.com"),
+            Some("ann@example.com")
+        );
+        assert_eq!(agent_of_actor("system"), None);
+        assert_eq!(agent_of_actor("customer"), None);
+        assert_eq!(agent_of_actor("user:"), None);
     }
 }

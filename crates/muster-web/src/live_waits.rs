@@ -1,6 +1,13 @@
-//! Wait times computed from the live queue of each channel with the core estimator, kept in
-//! memory for every page and refreshed by a worker. The phone queue is invisible to Muster:
-//! its wait is the one posted by hand or by the telephony system.
+//! Wait times computed from the live queue with the core estimator, kept in memory for every
+//! page and refreshed by a worker. The phone queue is invisible to Muster: its wait is the
+//! one posted by hand or by the telephony system.
+//!
+//! Agents take cases from one queue per incident, whatever channel a case came in on (the
+//! take-next order is tier, departure, age; the channel plays no part). So the computed wait
+//! of a form, email, chat or social case of one tier is the same figure, from the incident's
+//! queue, arrivals, answers and agents, as `muster simulate` feeds the estimator from its one
+//! queue; the channels differ only in what the manager posted for them, which stands in while
+//! too few answers have gone out.
 
 use std::collections::HashMap;
 
@@ -9,7 +16,7 @@ use muster_core::language::Lang;
 use muster_core::priority::Tier;
 use muster_core::wait::WaitRange;
 use muster_core::wait_estimator::{
-    NewCase, Overtaking, QueueSnapshot, RateWindow, Source, WindowSettings, estimate,
+    NewCase, QueueSnapshot, RateWindow, Source, Staffing, WindowSettings, estimate,
 };
 use muster_store::Store;
 use muster_store::wait_inputs::PostedEstimate;
@@ -26,6 +33,22 @@ pub const COMPUTED_CHANNELS: [ChannelKind; 4] = [
 
 /// When an answer's agent time is unknown (a reply without a take), assume this.
 const DEFAULT_HANDLING: Duration = Duration::minutes(6);
+
+/// An agent counts as on duty for this long after they last took or worked a case. Answers
+/// take about 6 minutes (90% under 10), so an agent at work is seen two or three times over;
+/// a shorter window would drop agents on a long case, a longer one would keep counting those
+/// who went home. Nobody announces shift changes to Muster, so nothing is planned.
+pub const ON_DUTY_WINDOW: Duration = Duration::minutes(20);
+
+/// The staffing the estimator is told: the agents seen at work, or `None` when none were
+/// (staffing unknown: the estimate follows the observed rate of answers, not zero agents,
+/// which would mean nobody will ever answer).
+pub fn staffing_seen(agents: usize) -> Option<Staffing> {
+    (agents > 0).then(|| Staffing {
+        on_duty: u32::try_from(agents).unwrap_or(u32::MAX),
+        planned: Vec::new(),
+    })
+}
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct TierWait {
@@ -117,6 +140,38 @@ pub async fn compute(
     let windows = incident.settings.windows;
     let settings = WindowSettings::default();
     let observing_since = incident.opened_at.unwrap_or(now - settings.window);
+    let since = now - settings.window;
+    let mut answers = RateWindow::new(settings, observing_since);
+    for answer in store.first_answers_since(incident.id, since).await? {
+        let handling = answer
+            .handling_seconds
+            .map(Duration::seconds)
+            .unwrap_or(DEFAULT_HANDLING);
+        answers.record(answer.at, handling, Some(&answer.request_type));
+    }
+    // Every arrival, whatever its tier: how the volume moved within the window.
+    for at in store.arrivals_between(incident.id, since, now).await? {
+        answers.record_arrival(at);
+    }
+    let waiting = store
+        .waiting_by_tier(incident.id, today, windows, now)
+        .await?;
+    let last = store
+        .arrivals_by_tier(incident.id, since, now, today, windows)
+        .await?;
+    let before = store
+        .arrivals_by_tier(
+            incident.id,
+            now - settings.window * 2,
+            since,
+            today,
+            windows,
+        )
+        .await?;
+    let agents = store
+        .agents_seen_since(incident.id, now - ON_DUTY_WINDOW)
+        .await?;
+    let staffing = staffing_seen(agents.len());
     let mut channels = Vec::new();
     for channel in ChannelKind::ALL {
         let posted = incident.channel(channel).and_then(|c| c.posted_wait);
@@ -133,52 +188,9 @@ pub async fn compute(
             });
             continue;
         }
-        let mut answers = RateWindow::new(settings, observing_since);
-        for answer in store
-            .first_answers_since(incident.id, channel, now - settings.window)
-            .await?
-        {
-            let handling = answer
-                .handling_seconds
-                .map(Duration::seconds)
-                .unwrap_or(DEFAULT_HANDLING);
-            answers.record(answer.at, handling, Some(&answer.request_type));
-        }
-        let waiting = store
-            .waiting_by_tier(incident.id, channel, today, windows, now)
-            .await?;
-        let last = store
-            .arrivals_by_tier(
-                incident.id,
-                channel,
-                now - settings.window,
-                now,
-                today,
-                windows,
-            )
-            .await?;
-        let before = store
-            .arrivals_by_tier(
-                incident.id,
-                channel,
-                now - settings.window * 2,
-                now - settings.window,
-                today,
-                windows,
-            )
-            .await?;
         let mut tiers = [None; 3];
         for tier in Tier::ALL {
-            // Later arrivals of more urgent tiers jump ahead of a case of this tier.
-            let urgent = |counts: [u64; 3]| counts.iter().take(index(tier)).sum();
-            let queue = QueueSnapshot {
-                ahead: waiting,
-                overtaking: Overtaking {
-                    last_window: urgent(last),
-                    window_before: urgent(before),
-                },
-                staffing: None,
-            };
+            let queue = QueueSnapshot::for_tier(tier, waiting, last, before, staffing.clone());
             tiers[index(tier)] =
                 estimate(NewCase::of_tier(tier), &queue, &answers, now, posted, None).map(|e| {
                     TierWait {
@@ -221,4 +233,21 @@ pub fn words(
     wait: Option<TierWait>,
 ) -> Option<String> {
     wait.map(|w| translations.wait(lang, w.range.phrase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_agent_seen_is_unknown_staffing_not_an_empty_desk() {
+        assert_eq!(staffing_seen(0), None);
+        assert_eq!(
+            staffing_seen(7),
+            Some(Staffing {
+                on_duty: 7,
+                planned: Vec::new()
+            })
+        );
+    }
 }

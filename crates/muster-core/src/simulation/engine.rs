@@ -12,6 +12,7 @@ use super::queue::{Departure, OpenQueue, QueueKey, RecentArrivals};
 use super::report::{CaseOutcome, Report};
 use super::sampling::{exponential, lognormal_with_mean, weighted_index};
 use super::scenario::Scenario;
+use crate::priority::Tier;
 use crate::wait_estimator::{NewCase, QueueSnapshot, RateWindow, StaffChange, Staffing, estimate};
 
 /// Runs `scenario` to the end: until every case is answered, or no agent is left to answer.
@@ -215,14 +216,22 @@ impl<'a> Crisis<'a> {
             departure,
             arrival: case as u64,
         };
-        let snapshot = QueueSnapshot {
-            ahead: self.queue.ahead_of(key),
-            overtaking: self.recent_arrivals.overtaking(self.now, departure),
-            staffing: Some(self.staffing()),
-        };
-        let new_case = NewCase {
-            tier: priority.tier,
-            request_type: Some(&self.scenario.request_types[request_type].name),
+        let (snapshot, new_case) = if self.scenario.estimator.tier_figure {
+            (
+                self.tier_snapshot(priority.tier, today),
+                NewCase::of_tier(priority.tier),
+            )
+        } else {
+            let snapshot = QueueSnapshot {
+                ahead: self.queue.ahead_of(key),
+                overtaking: self.recent_arrivals.overtaking(self.now, departure),
+                staffing: Some(self.staffing()),
+            };
+            let new_case = NewCase {
+                tier: priority.tier,
+                request_type: Some(&self.scenario.request_types[request_type].name),
+            };
+            (snapshot, new_case)
         };
         let told = told
             .then(|| {
@@ -253,6 +262,37 @@ impl<'a> Crisis<'a> {
         self.recent_arrivals.record(self.now, departure);
         self.answers.record_arrival(self.instant(self.now));
         self.queue.push(key, case, priority.tier);
+    }
+
+    /// The snapshot `muster-web`'s live waits build for a whole tier: every waiting case of
+    /// the tier and the more urgent ones, arrivals of more urgent tiers overtaking, the agents
+    /// on duty (none: unknown) and no announced changes.
+    fn tier_snapshot(&self, tier: Tier, today: time::Date) -> QueueSnapshot {
+        let windows = self.scenario.priority_windows;
+        let tier_of = |departure: Departure| {
+            let date = match departure {
+                Departure::On(date) => Some(date),
+                Departure::Unknown => None,
+            };
+            windows.priority(date, today).tier
+        };
+        let arrived = |t: Tier| self.recent_arrivals.counted(self.now, |d| tier_of(d) == t);
+        let [critical, high, normal] = Tier::ALL.map(arrived);
+        let on_duty = self.staffing().on_duty;
+        QueueSnapshot::for_tier(
+            tier,
+            self.queue.by_tier(),
+            [critical.last_window, high.last_window, normal.last_window],
+            [
+                critical.window_before,
+                high.window_before,
+                normal.window_before,
+            ],
+            (on_duty > 0).then(|| Staffing {
+                on_duty,
+                planned: Vec::new(),
+            }),
+        )
     }
 
     /// Agents on shift now, and the shift starts and ends the desk already knows about.

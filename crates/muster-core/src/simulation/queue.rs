@@ -42,6 +42,15 @@ impl OpenQueue {
         self.cases.pop_first().map(|(_, (case, _))| case)
     }
 
+    /// Every open case, per tier.
+    pub fn by_tier(&self) -> [u64; 3] {
+        let mut counts = [0; 3];
+        for (_, tier) in self.cases.values() {
+            counts[*tier as usize] += 1;
+        }
+        counts
+    }
+
     /// Open cases that sort ahead of `key`, per tier.
     pub fn ahead_of(&self, key: QueueKey) -> [u64; 3] {
         let mut ahead = [0; 3];
@@ -79,8 +88,13 @@ impl RecentArrivals {
     /// Arrivals that would have sorted ahead of a case departing `departure` (a later arrival
     /// with the same date sorts behind it, being younger).
     pub fn overtaking(&self, now: f64, departure: Departure) -> Overtaking {
+        self.counted(now, |d| d < departure)
+    }
+
+    /// Arrivals whose departure is `wanted`, over the last window and the window before.
+    pub fn counted(&self, now: f64, wanted: impl Fn(Departure) -> bool) -> Overtaking {
         let mut counts = Overtaking::default();
-        for (minute, _) in self.arrivals.iter().filter(|(_, d)| *d < departure) {
+        for (minute, _) in self.arrivals.iter().filter(|(_, d)| wanted(*d)) {
             if *minute > now - self.window_minutes {
                 counts.last_window += 1;
             } else if *minute > now - 2.0 * self.window_minutes {
@@ -121,6 +135,7 @@ mod tests {
         );
         let new_case = key(Departure::On(date!(2026 - 11 - 30)), 4);
         assert_eq!(queue.ahead_of(new_case), [2, 0, 0]);
+        assert_eq!(queue.by_tier(), [2, 0, 2]);
         let order: Vec<_> = std::iter::from_fn(|| queue.pop_next()).collect();
         assert_eq!(order, [2, 3, 1, 0]);
     }
@@ -137,5 +152,7 @@ mod tests {
         let counts = recent.overtaking(120.0, later);
         assert_eq!((counts.last_window, counts.window_before), (1, 1));
         assert_eq!(recent.overtaking(120.0, Departure::Unknown).last_window, 2);
+        let undated = recent.counted(120.0, |d| d == Departure::Unknown);
+        assert_eq!((undated.last_window, undated.window_before), (1, 0));
     }
 }

@@ -100,6 +100,11 @@ fn one() -> f64 {
 pub struct EstimatorConfig {
     pub window_minutes: i64,
     pub min_responses: usize,
+    /// Tell each case the figure `muster-web` shows its tier (every waiting case of the tier
+    /// and the more urgent ones ahead, only more urgent arrivals overtaking, the agents on
+    /// duty without announced changes) instead of the estimate for its own place.
+    #[serde(default)]
+    pub tier_figure: bool,
 }
 
 impl Default for EstimatorConfig {
@@ -108,6 +113,7 @@ impl Default for EstimatorConfig {
         Self {
             window_minutes: defaults.window.whole_minutes(),
             min_responses: defaults.min_responses,
+            tier_figure: false,
         }
     }
 }

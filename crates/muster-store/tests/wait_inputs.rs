@@ -1,0 +1,209 @@
+//! What the live wait estimate reads, on both engines: the incident's arrivals over a window
+//! and the agents seen at work on its cases, from the rows that taking and answering write.
+
+use muster_core::case::CaseStatus;
+use muster_core::contact_info::EmailAddress;
+use muster_core::incident::{ChannelKind, IncidentSettings, IncidentStatus, Severity};
+use muster_core::language::Lang;
+use muster_core::localized::Localized;
+use muster_core::priority::PriorityWindows;
+use muster_core::role::Role;
+use muster_core::slug::Slug;
+use muster_store::Store;
+use muster_store::cases::Intake;
+use muster_store::incidents::IncidentDraft;
+use muster_store::queue::QueueScope;
+use muster_store::testing::{TestDb, TestEngine};
+use time::{Duration, OffsetDateTime};
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::TestEngine::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$name(super::TestEngine::Postgres).await;
+            }
+        }
+    )*};
+}
+
+on_both_engines!(
+    arrivals_are_the_incidents_cases_in_the_window,
+    agents_on_duty_are_those_who_recently_took_or_worked_a_case
+);
+
+async fn incident(store: &Store, slug: &str) -> i64 {
+    let en = Lang::english();
+    let draft = IncidentDraft {
+        slug: Slug::parse(slug).unwrap_or_else(|e| panic!("{e}")),
+        status: IncidentStatus::Active,
+        severity: Severity::Major,
+        time_zone: "UTC".into(),
+        default_language: en.clone(),
+        languages: vec![en.clone()],
+        title: Localized::single(en, "Waits"),
+        summary: Localized::new(),
+        letter: Localized::new(),
+        letter_signature: String::new(),
+        contact_guidance: Localized::new(),
+        settings: IncidentSettings::default(),
+    };
+    store
+        .create_incident(draft, "test")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id
+}
+
+/// A new case on `channel`; its id.
+async fn case(store: &Store, incident_id: i64, n: usize, channel: ChannelKind) -> i64 {
+    let intake = Intake {
+        incident_id,
+        channel,
+        customer_name: format!("Customer {n}"),
+        email: Some(format!("c{n}@example.com")),
+        phone: None,
+        booking_ref: Some(format!("BK{n:06}")),
+        handle: None,
+        departure_date: Some(OffsetDateTime::now_utc().date() + Duration::days(2)),
+        request_type: "refund".into(),
+        team: Some("refunds".into()),
+        language: "en".into(),
+        body: "help".into(),
+        external_id: Some(format!("form:{n}")),
+        into_case: None,
+        meta: serde_json::json!({}),
+    };
+    store
+        .take_in(intake, &format!("token-{n}"), |_, _| None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .case
+        .id
+}
+
+async fn agent(store: &Store, name: &str) -> i64 {
+    let email =
+        EmailAddress::parse(&format!("{name}@example.com")).unwrap_or_else(|e| panic!("{e}"));
+    store
+        .upsert_user(&email, name, Role::Agent, "a long enough password")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id
+}
+
+fn scope(incident_id: i64) -> QueueScope {
+    QueueScope {
+        incident_id,
+        today: OffsetDateTime::now_utc().date(),
+        windows: PriorityWindows::default(),
+        teams: None,
+    }
+}
+
+async fn arrivals_are_the_incidents_cases_in_the_window(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let ours = incident(&store, "waits-ours").await;
+    let other = incident(&store, "waits-other").await;
+    let before = OffsetDateTime::now_utc() - Duration::seconds(1);
+    // Every channel feeds the one queue agents take from.
+    case(&store, ours, 1, ChannelKind::Form).await;
+    case(&store, ours, 2, ChannelKind::Email).await;
+    case(&store, ours, 3, ChannelKind::Chat).await;
+    case(&store, other, 4, ChannelKind::Form).await;
+    let after = OffsetDateTime::now_utc() + Duration::seconds(1);
+    let arrivals = store
+        .arrivals_between(ours, before - Duration::hours(1), after)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(arrivals.len(), 3, "{arrivals:?}");
+    assert!(arrivals.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    assert!(arrivals.iter().all(|at| (before..=after).contains(at)));
+    let later = store
+        .arrivals_between(ours, after, after + Duration::hours(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(later.is_empty(), "{later:?}");
+}
+
+async fn agents_on_duty_are_those_who_recently_took_or_worked_a_case(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let ours = incident(&store, "waits-ours").await;
+    let other = incident(&store, "waits-other").await;
+    for n in 1..=4 {
+        case(&store, ours, n, ChannelKind::Form).await;
+    }
+    let elsewhere = case(&store, other, 9, ChannelKind::Form).await;
+    let (ann, bob, cat, dan) = (
+        agent(&store, "ann").await,
+        agent(&store, "bob").await,
+        agent(&store, "cat").await,
+        agent(&store, "dan").await,
+    );
+    let now = OffsetDateTime::now_utc();
+    let since = now - Duration::minutes(20);
+    let seen = |agents: std::collections::BTreeSet<String>| agents.into_iter().collect::<Vec<_>>();
+    let nobody = store
+        .agents_seen_since(ours, since)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(nobody.is_empty(), "no agent has worked yet: {nobody:?}");
+
+    let take = |agent: i64, at: OffsetDateTime| {
+        let store = store.clone();
+        async move {
+            store
+                .take_next(agent, &scope(ours), Duration::hours(2), at)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("nothing to take"))
+                .id
+        }
+    };
+    // Ann took a case just now and is writing the answer: her claim says she is here.
+    take(ann, now).await;
+    // Cat took one an hour ago and has not been seen since.
+    take(cat, now - Duration::hours(1)).await;
+    // Bob took his an hour ago, answered it just now and resolved it through the API, which
+    // clears his claim: the audit log still has him, once.
+    let bobs = take(bob, now - Duration::hours(1)).await;
+    store
+        .reply(bobs, bob, "Refunded.", "user:bob@example.com", |_| None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .set_case_status(bobs, CaseStatus::Resolved, "api:bob@example.com")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Dan works another incident; the intake and the system are not agents.
+    store
+        .add_note(elsewhere, dan, "Called back.", "user:dan@example.com")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .audit("system", "case.status", "MX-NOBODY", serde_json::json!({}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let on_duty = store
+        .agents_seen_since(ours, since)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(seen(on_duty), ["ann@example.com", "bob@example.com"]);
+    let gone = store
+        .agents_seen_since(ours, now + Duration::minutes(5))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(gone.is_empty(), "{gone:?}");
+    let theirs = store
+        .agents_seen_since(other, since)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(seen(theirs), ["dan@example.com"]);
+}
