@@ -37,7 +37,9 @@ struct Fresh {
     reply: oneshot::Sender<Option<case::Model>>,
 }
 
-/// The sending end of the writer task; the task ends when every sender is gone.
+/// The sending end of the writer task; the task ends when every sender is gone. The queue
+/// needs no bound of its own: each entry is a request awaiting its reply, so it holds at
+/// most as many as the server has requests in flight.
 #[derive(Debug, Clone)]
 pub(crate) struct IntakeWriter {
     queue: mpsc::UnboundedSender<Fresh>,
