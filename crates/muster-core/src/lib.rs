@@ -15,6 +15,7 @@ pub mod language;
 pub mod localized;
 pub mod markdown;
 pub mod priority;
+pub mod queue_profile;
 pub mod role;
 pub mod simulation;
 pub mod slug;

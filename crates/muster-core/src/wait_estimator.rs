@@ -21,10 +21,10 @@
 //! predicted wait, not its mean: waits are skewed (a queue near capacity is usually cleared
 //! soon and occasionally late), and the median is the figure that is as often long as short.
 //!
-//! One queue per channel: callers keep a [`RateWindow`] per channel and build the
-//! [`QueueSnapshot`] from that channel's cases. With too few answers in the window there is no
-//! rate to trust, and the estimate falls back to the manager's posted range; a manager's
-//! override always wins.
+//! Callers keep a [`RateWindow`] of the queue's answers and build the [`QueueSnapshot`] for the
+//! case's own place in the queue (`queue_profile` places a case by its departure date). With
+//! too few answers in the window there is no rate to trust, and the estimate falls back to the
+//! manager's posted range; a manager's override always wins.
 
 use std::collections::VecDeque;
 
@@ -224,8 +224,7 @@ pub struct Overtaking {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QueueSnapshot {
     /// Open cases not yet taken by an agent that the queue order puts ahead of the new case,
-    /// per tier (critical, high, normal). For a tier-wide figure (a landing page rather than
-    /// one case), pass every open case of each tier: only tiers up to the case's own count.
+    /// per tier (critical, high, normal); only tiers up to the case's own count.
     pub ahead: [u64; 3],
     /// Recent arrivals that sorted ahead of the new case.
     pub overtaking: Overtaking,
@@ -235,36 +234,6 @@ pub struct QueueSnapshot {
 }
 
 impl QueueSnapshot {
-    /// The snapshot for a figure shown to every case of `tier` rather than one case (what
-    /// `muster-web` posts per channel and tier): every waiting case of the tier and the more
-    /// urgent ones ahead (`waiting`, per tier), and the arrivals of more urgent tiers
-    /// (`last_window`, `window_before`, per tier) overtaking. `muster simulate` scores the
-    /// same figure with `tier_figure` set.
-    pub fn for_tier(
-        tier: Tier,
-        waiting: [u64; 3],
-        last_window: [u64; 3],
-        window_before: [u64; 3],
-        staffing: Option<Staffing>,
-    ) -> Self {
-        let more_urgent = |counts: [u64; 3]| {
-            Tier::ALL
-                .iter()
-                .zip(counts)
-                .filter(|(t, _)| **t < tier)
-                .map(|(_, n)| n)
-                .sum()
-        };
-        Self {
-            ahead: waiting,
-            overtaking: Overtaking {
-                last_window: more_urgent(last_window),
-                window_before: more_urgent(window_before),
-            },
-            staffing,
-        }
-    }
-
     /// Cases ahead of a case of `tier`.
     pub fn ahead_of(&self, tier: Tier) -> u64 {
         Tier::ALL
@@ -741,30 +710,6 @@ mod tests {
         assert_eq!(snapshot.ahead_of(Tier::Critical), 2);
         assert_eq!(snapshot.ahead_of(Tier::High), 5);
         assert_eq!(snapshot.ahead_of(Tier::Normal), 55);
-    }
-
-    #[test]
-    fn a_tier_figure_is_overtaken_by_the_more_urgent_tiers_only() {
-        let snapshot =
-            |tier| QueueSnapshot::for_tier(tier, [1, 2, 3], [10, 20, 30], [4, 5, 6], None);
-        let critical = snapshot(Tier::Critical);
-        assert_eq!(critical.ahead_of(Tier::Critical), 1);
-        assert_eq!(critical.overtaking, Overtaking::default());
-        let high = snapshot(Tier::High);
-        assert_eq!(high.ahead_of(Tier::High), 3);
-        assert_eq!(
-            (high.overtaking.last_window, high.overtaking.window_before),
-            (10, 4)
-        );
-        let normal = snapshot(Tier::Normal);
-        assert_eq!(normal.ahead_of(Tier::Normal), 6);
-        assert_eq!(
-            (
-                normal.overtaking.last_window,
-                normal.overtaking.window_before
-            ),
-            (30, 9)
-        );
     }
 
     #[test]

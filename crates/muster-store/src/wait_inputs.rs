@@ -1,33 +1,23 @@
 //! What the wait estimator reads from the live queue of one incident: the cases waiting per
-//! tier, recent arrivals, recent first answers with the agent time they took, and the agents
+//! departure date, recent arrivals, recent first answers with the agent time they took, and the agents
 //! seen at work. Agents take cases from one queue per incident whatever channel a case came
 //! in on, so every figure here is the incident's, not a channel's. It also keeps every
 //! estimate posted, so posted waits can be compared with realised ones.
 
 use std::collections::BTreeSet;
 
-use muster_core::case::CaseStatus;
 use muster_core::incident::ChannelKind;
-use muster_core::priority::{PriorityWindows, Tier};
+use muster_core::priority::Tier;
+use muster_core::queue_profile::Waiting;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use time::{Date, OffsetDateTime};
 
 use crate::Store;
 use crate::entity::{case, user, wait_estimate};
 use crate::error::StoreResult;
-use crate::queue::{in_slice, slices};
 use crate::raw_sql::statement;
-
-fn tier_index(tier: Tier) -> usize {
-    match tier {
-        Tier::Critical => 0,
-        Tier::High => 1,
-        Tier::Normal => 2,
-    }
-}
 
 /// Audited actions only an agent (or a manager working the queue) takes on a case; intake,
 /// SLA marks and integrations write others.
@@ -58,6 +48,13 @@ pub struct FirstAnswer {
     pub request_type: String,
 }
 
+/// One case's arrival: when, and when its customer departs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    pub at: OffsetDateTime,
+    pub departure: Option<Date>,
+}
+
 /// An estimate as it was posted, for the record.
 #[derive(Debug, Clone)]
 pub struct PostedEstimate {
@@ -70,47 +67,36 @@ pub struct PostedEstimate {
 }
 
 impl Store {
-    /// Open cases not taken by an agent, per tier (critical, high, normal).
-    pub async fn waiting_by_tier(
+    /// Open cases not taken by an agent, per departure date, with how many of them are
+    /// overdue: the incident's queue as the estimator places a case in it. One pass over the
+    /// incident's open cases, grouped by a handful of dates.
+    pub async fn waiting_by_departure(
         &self,
         incident_id: i64,
-        today: Date,
-        windows: PriorityWindows,
         now: OffsetDateTime,
-    ) -> StoreResult<[u64; 3]> {
-        let mut counts = [0; 3];
-        for slice in slices(today, windows) {
-            let select = case::Entity::find()
-                .filter(case::Column::IncidentId.eq(incident_id))
-                .filter(case::Column::Status.eq(CaseStatus::Open.as_str()))
-                .filter(
-                    Condition::any()
-                        .add(case::Column::ClaimedBy.is_null())
-                        .add(case::Column::LeaseUntil.lt(now)),
-                );
-            counts[tier_index(slice.tier)] += in_slice(select, slice).count(&self.db).await?;
-        }
-        Ok(counts)
-    }
-
-    /// Cases that arrived between `from` and `to`, per tier.
-    pub async fn arrivals_by_tier(
-        &self,
-        incident_id: i64,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-        today: Date,
-        windows: PriorityWindows,
-    ) -> StoreResult<[u64; 3]> {
-        let mut counts = [0; 3];
-        for slice in slices(today, windows) {
-            let select = case::Entity::find()
-                .filter(case::Column::IncidentId.eq(incident_id))
-                .filter(case::Column::CreatedAt.gt(from))
-                .filter(case::Column::CreatedAt.lte(to));
-            counts[tier_index(slice.tier)] += in_slice(select, slice).count(&self.db).await?;
-        }
-        Ok(counts)
+    ) -> StoreResult<Vec<Waiting>> {
+        let sql = "SELECT departure_date, COUNT(*) AS cases, \
+             SUM(CASE WHEN overdue_at IS NULL THEN 0 ELSE 1 END) AS overdue \
+             FROM cases WHERE incident_id = ? AND status = 'open' \
+             AND (claimed_by IS NULL OR lease_until < ?) GROUP BY departure_date";
+        let rows = self
+            .db
+            .query_all_raw(statement(
+                self.backend(),
+                sql,
+                vec![incident_id.into(), now.into()],
+            ))
+            .await?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        rows.iter()
+            .map(|row| {
+                Ok(Waiting {
+                    departure: row.try_get("", "departure_date")?,
+                    cases: count(row.try_get("", "cases")?),
+                    overdue: count(row.try_get::<Option<i64>>("", "overdue")?.unwrap_or(0)),
+                })
+            })
+            .collect()
     }
 
     /// First answers since `since`, oldest first.
@@ -143,24 +129,29 @@ impl Store {
         Ok(answers)
     }
 
-    /// When each case arrived between `from` and `to`, oldest first: one range of
-    /// `idx_cases_arrivals`.
+    /// Each case that arrived between `from` and `to`, oldest first, with its departure date:
+    /// one range of `idx_cases_arrivals`.
     pub async fn arrivals_between(
         &self,
         incident_id: i64,
         from: OffsetDateTime,
         to: OffsetDateTime,
-    ) -> StoreResult<Vec<OffsetDateTime>> {
-        let mut arrivals: Vec<OffsetDateTime> = case::Entity::find()
+    ) -> StoreResult<Vec<Arrival>> {
+        let rows: Vec<(OffsetDateTime, Option<Date>)> = case::Entity::find()
             .select_only()
             .column(case::Column::CreatedAt)
+            .column(case::Column::DepartureDate)
             .filter(case::Column::IncidentId.eq(incident_id))
             .filter(case::Column::CreatedAt.gt(from))
             .filter(case::Column::CreatedAt.lte(to))
             .into_tuple()
             .all(&self.db)
             .await?;
-        arrivals.sort();
+        let mut arrivals: Vec<Arrival> = rows
+            .into_iter()
+            .map(|(at, departure)| Arrival { at, departure })
+            .collect();
+        arrivals.sort_by_key(|a| a.at);
         Ok(arrivals)
     }
 

@@ -3,10 +3,11 @@
 
 use muster_core::case::CaseStatus;
 use muster_core::contact_info::EmailAddress;
-use muster_core::incident::{ChannelKind, IncidentSettings, IncidentStatus, Severity};
+use muster_core::incident::{ChannelKind, IncidentSettings, IncidentStatus, Severity, SlaTargets};
 use muster_core::language::Lang;
 use muster_core::localized::Localized;
 use muster_core::priority::PriorityWindows;
+use muster_core::queue_profile::Waiting;
 use muster_core::role::Role;
 use muster_core::slug::Slug;
 use muster_store::Store;
@@ -14,7 +15,7 @@ use muster_store::cases::Intake;
 use muster_store::incidents::IncidentDraft;
 use muster_store::queue::QueueScope;
 use muster_store::testing::{TestDb, TestEngine};
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {$(
@@ -33,6 +34,7 @@ macro_rules! on_both_engines {
 
 on_both_engines!(
     arrivals_are_the_incidents_cases_in_the_window,
+    the_waiting_queue_is_counted_by_departure_date,
     agents_on_duty_are_those_who_recently_took_or_worked_a_case
 );
 
@@ -59,8 +61,19 @@ async fn incident(store: &Store, slug: &str) -> i64 {
         .id
 }
 
-/// A new case on `channel`; its id.
+/// A new case on `channel`, departing in two days; its id.
 async fn case(store: &Store, incident_id: i64, n: usize, channel: ChannelKind) -> i64 {
+    let departure = OffsetDateTime::now_utc().date() + Duration::days(2);
+    case_departing(store, incident_id, n, channel, Some(departure)).await
+}
+
+async fn case_departing(
+    store: &Store,
+    incident_id: i64,
+    n: usize,
+    channel: ChannelKind,
+    departure_date: Option<Date>,
+) -> i64 {
     let intake = Intake {
         incident_id,
         channel,
@@ -69,7 +82,7 @@ async fn case(store: &Store, incident_id: i64, n: usize, channel: ChannelKind) -
         phone: None,
         booking_ref: Some(format!("BK{n:06}")),
         handle: None,
-        departure_date: Some(OffsetDateTime::now_utc().date() + Duration::days(2)),
+        departure_date,
         request_type: "refund".into(),
         team: Some("refunds".into()),
         language: "en".into(),
@@ -122,13 +135,75 @@ async fn arrivals_are_the_incidents_cases_in_the_window(engine: TestEngine) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(arrivals.len(), 3, "{arrivals:?}");
-    assert!(arrivals.windows(2).all(|w| w[0] <= w[1]), "oldest first");
-    assert!(arrivals.iter().all(|at| (before..=after).contains(at)));
+    assert!(
+        arrivals.windows(2).all(|w| w[0].at <= w[1].at),
+        "oldest first"
+    );
+    assert!(arrivals.iter().all(|a| (before..=after).contains(&a.at)));
+    let departing = OffsetDateTime::now_utc().date() + Duration::days(2);
+    assert!(arrivals.iter().all(|a| a.departure == Some(departing)));
     let later = store
         .arrivals_between(ours, after, after + Duration::hours(1))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(later.is_empty(), "{later:?}");
+}
+
+async fn the_waiting_queue_is_counted_by_departure_date(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let ours = incident(&store, "waits-ours").await;
+    let other = incident(&store, "waits-other").await;
+    let today = OffsetDateTime::now_utc().date();
+    let (soon, later) = (today + Duration::days(2), today + Duration::days(10));
+    for (n, departure) in [
+        (1, Some(soon)),
+        (2, Some(soon)),
+        (3, Some(later)),
+        (4, None),
+    ] {
+        case_departing(&store, ours, n, ChannelKind::Form, departure).await;
+    }
+    case_departing(&store, other, 5, ChannelKind::Email, Some(later)).await;
+    // One of the soon cases is taken: no longer waiting. Five hours on, the other one is past
+    // the critical target (four hours) and marked overdue; the later ones are not.
+    let ann = agent(&store, "ann").await;
+    let now = OffsetDateTime::now_utc();
+    store
+        .take_next(ann, &scope(ours), Duration::hours(8), now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("nothing to take"));
+    let later_on = now + Duration::hours(5);
+    store
+        .mark_overdue(
+            ours,
+            today,
+            PriorityWindows::default(),
+            SlaTargets::default(),
+            later_on,
+            |_| Vec::new(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut waiting = store
+        .waiting_by_departure(ours, later_on)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    waiting.sort_by_key(|w| (w.departure.is_none(), w.departure));
+    let row = |departure, cases, overdue| Waiting {
+        departure,
+        cases,
+        overdue,
+    };
+    assert_eq!(
+        waiting,
+        [
+            row(Some(soon), 1, 1),
+            row(Some(later), 1, 0),
+            row(None, 1, 0)
+        ]
+    );
 }
 
 async fn agents_on_duty_are_those_who_recently_took_or_worked_a_case(engine: TestEngine) {

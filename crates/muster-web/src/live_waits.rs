@@ -3,25 +3,28 @@
 //! one posted by hand or by the telephony system.
 //!
 //! Agents take cases from one queue per incident, whatever channel a case came in on (the
-//! take-next order is tier, departure, age; the channel plays no part). So the computed wait
-//! of a form, email, chat or social case of one tier is the same figure, from the incident's
-//! queue, arrivals, answers and agents, as `muster simulate` feeds the estimator from its one
-//! queue; the channels differ only in what the manager posted for them, which stands in while
-//! too few answers have gone out.
+//! take-next order is tier, departure, age; the channel plays no part), so the inputs are the
+//! incident's: its queue counted by departure date, its arrivals, answers and agents, as
+//! `muster simulate` feeds the estimator from its one queue. A customer who writes in is told
+//! the wait for their own place in that queue (`for_case`); the landing page posts, per tier,
+//! the span from the tier's soonest departure to its latest (`for_channel`). The channels
+//! differ only in what the manager posted for them, which stands in while too few answers
+//! have gone out.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use muster_core::incident::{ChannelKind, Incident};
 use muster_core::language::Lang;
 use muster_core::priority::Tier;
+use muster_core::queue_profile::{Arrived, QueueProfile};
 use muster_core::wait::WaitRange;
 use muster_core::wait_estimator::{
-    NewCase, QueueSnapshot, RateWindow, Source, Staffing, WindowSettings, estimate,
+    Estimate, NewCase, Overtaking, RateWindow, Source, Staffing, WindowSettings, estimate,
 };
 use muster_store::Store;
 use muster_store::wait_inputs::PostedEstimate;
 use serde::Serialize;
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 
 /// Channels whose queue Muster sees, so their waits can be computed.
 pub const COMPUTED_CHANNELS: [ChannelKind; 4] = [
@@ -65,10 +68,35 @@ pub struct ChannelWaits {
     pub tiers: [Option<TierWait>; 3],
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An incident's waits as last computed: each channel's figure per tier, and what it takes to
+/// place any one new case in the queue.
+#[derive(Debug, Clone)]
 pub struct LiveWaits {
     pub computed_at: OffsetDateTime,
     pub channels: Vec<ChannelWaits>,
+    queue: QueueProfile,
+    answers: RateWindow,
+    staffing: Option<Staffing>,
+}
+
+impl TierWait {
+    fn posted(range: WaitRange) -> Self {
+        Self {
+            range,
+            point_minutes: (range.low_minutes + range.high_minutes) as f64 / 2.0,
+            source: "posted",
+        }
+    }
+}
+
+impl From<Estimate> for TierWait {
+    fn from(estimate: Estimate) -> Self {
+        Self {
+            range: estimate.range,
+            point_minutes: estimate.point_minutes,
+            source: source_name(estimate.source),
+        }
+    }
 }
 
 fn index(tier: Tier) -> usize {
@@ -88,11 +116,97 @@ fn source_name(source: Source) -> &'static str {
 }
 
 impl LiveWaits {
+    /// The waits of `queue` at `computed_at`, each channel falling back to its `posted`
+    /// range while too few answers have gone out.
+    pub fn new(
+        computed_at: OffsetDateTime,
+        queue: QueueProfile,
+        answers: RateWindow,
+        staffing: Option<Staffing>,
+        posted: impl Fn(ChannelKind) -> Option<WaitRange>,
+    ) -> Self {
+        let mut waits = Self {
+            computed_at,
+            channels: Vec::new(),
+            queue,
+            answers,
+            staffing,
+        };
+        waits.channels = ChannelKind::ALL
+            .into_iter()
+            .map(|channel| ChannelWaits {
+                channel,
+                tiers: Tier::ALL.map(|tier| waits.tier_figure(channel, tier, posted(channel))),
+            })
+            .collect();
+        waits
+    }
+
+    /// The tier's figure on `channel`, as the landing page posts it.
     pub fn for_channel(&self, channel: ChannelKind, tier: Tier) -> Option<TierWait> {
         self.channels
             .iter()
             .find(|c| c.channel == channel)
             .and_then(|c| c.tiers[index(tier)])
+    }
+
+    /// The wait for one new case on `channel`, from its own place in the queue: behind the
+    /// cases departing sooner, ahead of those departing later. `posted` is the channel's
+    /// posted range, the fallback while too few answers have gone out.
+    pub fn for_case(
+        &self,
+        channel: ChannelKind,
+        departure: Option<Date>,
+        request_type: &str,
+        posted: Option<WaitRange>,
+    ) -> Option<TierWait> {
+        if !COMPUTED_CHANNELS.contains(&channel) {
+            return posted.map(TierWait::posted);
+        }
+        let case = NewCase {
+            tier: self.queue.tier_of(departure),
+            request_type: Some(request_type),
+        };
+        self.estimate(case, departure, posted).map(TierWait::from)
+    }
+
+    /// The tier's figure on `channel`: the range a new case of the tier is told, from its
+    /// soonest departure to its latest.
+    fn tier_figure(
+        &self,
+        channel: ChannelKind,
+        tier: Tier,
+        posted: Option<WaitRange>,
+    ) -> Option<TierWait> {
+        if !COMPUTED_CHANNELS.contains(&channel) {
+            return posted.map(TierWait::posted);
+        }
+        self.queue
+            .tier_estimate(
+                tier,
+                &self.answers,
+                self.staffing.clone(),
+                self.computed_at,
+                posted,
+            )
+            .map(TierWait::from)
+    }
+
+    fn estimate(
+        &self,
+        case: NewCase<'_>,
+        departure: Option<Date>,
+        posted: Option<WaitRange>,
+    ) -> Option<Estimate> {
+        let snapshot = self.queue.snapshot_for(departure, self.staffing.clone());
+        estimate(
+            case,
+            &snapshot,
+            &self.answers,
+            self.computed_at,
+            posted,
+            None,
+        )
     }
 
     /// Everything that was shown, for the record of posted estimates.
@@ -136,8 +250,6 @@ pub async fn compute(
     incident: &Incident,
     now: OffsetDateTime,
 ) -> Result<LiveWaits, muster_store::StoreError> {
-    let today = incident.today(now);
-    let windows = incident.settings.windows;
     let settings = WindowSettings::default();
     let observing_since = incident.opened_at.unwrap_or(now - settings.window);
     let since = now - settings.window;
@@ -149,63 +261,39 @@ pub async fn compute(
             .unwrap_or(DEFAULT_HANDLING);
         answers.record(answer.at, handling, Some(&answer.request_type));
     }
-    // Every arrival, whatever its tier: how the volume moved within the window.
-    for at in store.arrivals_between(incident.id, since, now).await? {
-        answers.record_arrival(at);
+    // Every arrival, whatever its departure: how the volume moved, and who will overtake whom.
+    let mut arrived: BTreeMap<Option<Date>, Overtaking> = BTreeMap::new();
+    for arrival in store
+        .arrivals_between(incident.id, since - settings.window, now)
+        .await?
+    {
+        let counts = arrived.entry(arrival.departure).or_default();
+        if arrival.at > since {
+            counts.last_window += 1;
+            answers.record_arrival(arrival.at);
+        } else {
+            counts.window_before += 1;
+        }
     }
-    let waiting = store
-        .waiting_by_tier(incident.id, today, windows, now)
-        .await?;
-    let last = store
-        .arrivals_by_tier(incident.id, since, now, today, windows)
-        .await?;
-    let before = store
-        .arrivals_by_tier(
-            incident.id,
-            now - settings.window * 2,
-            since,
-            today,
-            windows,
-        )
-        .await?;
+    let queue = QueueProfile::new(
+        incident.today(now),
+        incident.settings.windows,
+        store.waiting_by_departure(incident.id, now).await?,
+        arrived
+            .into_iter()
+            .map(|(departure, counts)| Arrived { departure, counts })
+            .collect(),
+    );
     let agents = store
         .agents_seen_since(incident.id, now - ON_DUTY_WINDOW)
         .await?;
-    let staffing = staffing_seen(agents.len());
-    let mut channels = Vec::new();
-    for channel in ChannelKind::ALL {
-        let posted = incident.channel(channel).and_then(|c| c.posted_wait);
-        if !COMPUTED_CHANNELS.contains(&channel) {
-            // Muster cannot see the phone queue: what is posted is what is known.
-            let tier = posted.map(|range| TierWait {
-                range,
-                point_minutes: (range.low_minutes + range.high_minutes) as f64 / 2.0,
-                source: "posted",
-            });
-            channels.push(ChannelWaits {
-                channel,
-                tiers: [tier; 3],
-            });
-            continue;
-        }
-        let mut tiers = [None; 3];
-        for tier in Tier::ALL {
-            let queue = QueueSnapshot::for_tier(tier, waiting, last, before, staffing.clone());
-            tiers[index(tier)] =
-                estimate(NewCase::of_tier(tier), &queue, &answers, now, posted, None).map(|e| {
-                    TierWait {
-                        range: e.range,
-                        point_minutes: e.point_minutes,
-                        source: source_name(e.source),
-                    }
-                });
-        }
-        channels.push(ChannelWaits { channel, tiers });
-    }
-    Ok(LiveWaits {
-        computed_at: now,
-        channels,
-    })
+    Ok(LiveWaits::new(
+        now,
+        queue,
+        answers,
+        staffing_seen(agents.len()),
+        |channel| incident.channel(channel).and_then(|c| c.posted_wait),
+    ))
 }
 
 /// Waits per incident slug, as last computed.
@@ -238,6 +326,77 @@ pub fn words(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-11-30 12:00 UTC);
+
+    /// Five agents answering 40 cases an hour, six minutes each; five cases waiting to travel
+    /// tomorrow, fifty in a month, two hundred with no date.
+    fn busy_queue() -> LiveWaits {
+        let settings = WindowSettings::default();
+        let mut answers = RateWindow::new(settings, NOW - Duration::hours(3));
+        for minute in (0..60).step_by(3) {
+            let at = NOW - Duration::minutes(60) + Duration::minutes(minute);
+            answers.record(at, Duration::minutes(6), Some("refund"));
+            answers.record(at, Duration::minutes(6), Some("question"));
+        }
+        let today = NOW.date();
+        let waiting = |days: Option<i64>, cases| muster_core::queue_profile::Waiting {
+            departure: days.map(|d| today + Duration::days(d)),
+            cases,
+            overdue: 0,
+        };
+        let queue = QueueProfile::new(
+            today,
+            muster_core::priority::PriorityWindows::default(),
+            vec![
+                waiting(Some(1), 5),
+                waiting(Some(30), 50),
+                waiting(None, 200),
+            ],
+            Vec::new(),
+        );
+        let posted = WaitRange::new(60, 120).ok();
+        LiveWaits::new(NOW, queue, answers, staffing_seen(5), |_| posted)
+    }
+
+    #[test]
+    fn each_case_is_told_the_wait_for_its_own_place_in_the_queue() {
+        let waits = busy_queue();
+        let today = NOW.date();
+        let told = |departure: Option<i64>| {
+            waits
+                .for_case(
+                    ChannelKind::Form,
+                    departure.map(|d| today + Duration::days(d)),
+                    "refund",
+                    None,
+                )
+                .unwrap_or_else(|| panic!("no estimate"))
+        };
+        let (tomorrow, next_month, undated) = (told(Some(1)), told(Some(31)), told(None));
+        assert_eq!(tomorrow.source, "computed");
+        for (sooner, later) in [(tomorrow, next_month), (next_month, undated)] {
+            assert!(
+                sooner.point_minutes * 2.0 < later.point_minutes
+                    && sooner.range.high_minutes < later.range.high_minutes,
+                "{sooner:?} {later:?}"
+            );
+        }
+        let next_week = told(Some(8));
+        // The landing page's normal tier spans the soonest normal departure to no date.
+        let normal = waits
+            .for_channel(ChannelKind::Form, Tier::Normal)
+            .unwrap_or_else(|| panic!("no tier figure"));
+        assert_eq!(normal.range.low_minutes, next_week.range.low_minutes);
+        assert_eq!(normal.range.high_minutes, undated.range.high_minutes);
+        // Muster cannot see the phone queue: it is told what is posted.
+        let posted = WaitRange::new(10, 20).ok();
+        let phone = waits.for_case(ChannelKind::Phone, None, "refund", posted);
+        assert_eq!(
+            phone.map(|w| (w.range, w.source)),
+            posted.map(|r| (r, "posted"))
+        );
+    }
 
     #[test]
     fn no_agent_seen_is_unknown_staffing_not_an_empty_desk() {

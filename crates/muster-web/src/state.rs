@@ -133,23 +133,25 @@ impl AppState {
         }
     }
 
-    /// The wait a case of `tier` on `channel` can expect, in words: computed from the live
-    /// queue when there is enough data, else the posted one, else `None`.
+    /// The wait a new case on `channel` departing on `departure` can expect, in words:
+    /// computed for its place in the live queue when there is enough data, else the posted
+    /// one, else `None`.
     pub fn wait_text(
         &self,
         incident: &Incident,
         channel: muster_core::incident::ChannelKind,
-        tier: muster_core::priority::Tier,
+        departure: Option<time::Date>,
+        request_type: &str,
         lang: &muster_core::language::Lang,
     ) -> Option<String> {
-        let live = self
-            .waits
-            .get(incident.slug.as_str())
-            .and_then(|w| w.for_channel(channel, tier));
-        let posted = || incident.channel(channel).and_then(|c| c.posted_wait);
-        live.map(|w| w.range)
-            .or_else(posted)
-            .map(|range| self.translations.wait(lang, range.phrase()))
+        let posted = incident.channel(channel).and_then(|c| c.posted_wait);
+        let range = match self.waits.get(incident.slug.as_str()) {
+            Some(live) => live
+                .for_case(channel, departure, request_type, posted)
+                .map(|w| w.range),
+            None => posted,
+        };
+        range.map(|range| self.translations.wait(lang, range.phrase()))
     }
 
     /// Recomputes every public incident's waits from the live queue, records what is now

@@ -13,7 +13,10 @@ use super::report::{CaseOutcome, Report};
 use super::sampling::{exponential, lognormal_with_mean, weighted_index};
 use super::scenario::Scenario;
 use crate::priority::Tier;
-use crate::wait_estimator::{NewCase, QueueSnapshot, RateWindow, StaffChange, Staffing, estimate};
+use crate::queue_profile::QueueProfile;
+use crate::wait_estimator::{
+    Estimate, NewCase, QueueSnapshot, RateWindow, StaffChange, Staffing, estimate,
+};
 
 /// Runs `scenario` to the end: until every case is answered, or no agent is left to answer.
 /// The same scenario and seed always give the same report.
@@ -202,11 +205,10 @@ impl<'a> Crisis<'a> {
     fn arrive(&mut self, told: bool) {
         let today = self.instant(self.now).date();
         let departure = self.draw_departure(today);
-        let date = match departure {
-            Departure::On(date) => Some(date),
-            Departure::Unknown => None,
-        };
-        let priority = self.scenario.priority_windows.priority(date, today);
+        let priority = self
+            .scenario
+            .priority_windows
+            .priority(departure.date(), today);
         let request_type = weighted_index(
             &mut self.rng,
             self.scenario.request_types.iter().map(|t| t.share),
@@ -216,33 +218,29 @@ impl<'a> Crisis<'a> {
             departure,
             arrival: case as u64,
         };
-        let (snapshot, new_case) = if self.scenario.estimator.tier_figure {
-            (
-                self.tier_snapshot(priority.tier, today),
-                NewCase::of_tier(priority.tier),
-            )
-        } else {
-            let snapshot = QueueSnapshot {
-                ahead: self.queue.ahead_of(key),
-                overtaking: self.recent_arrivals.overtaking(self.now, departure),
-                staffing: Some(self.staffing()),
-            };
-            let new_case = NewCase {
-                tier: priority.tier,
-                request_type: Some(&self.scenario.request_types[request_type].name),
-            };
-            (snapshot, new_case)
+        let new_case = NewCase {
+            tier: priority.tier,
+            request_type: Some(&self.scenario.request_types[request_type].name),
+        };
+        let snapshot = QueueSnapshot {
+            ahead: self.queue.ahead_of(key),
+            overtaking: self.recent_arrivals.overtaking(self.now, departure),
+            staffing: Some(self.staffing()),
         };
         let told = told
             .then(|| {
-                estimate(
-                    new_case,
-                    &snapshot,
-                    &self.answers,
-                    self.instant(self.now),
-                    self.scenario.posted_wait,
-                    None,
-                )
+                if self.scenario.estimator.tier_figure {
+                    self.tier_figure(priority.tier, today)
+                } else {
+                    estimate(
+                        new_case,
+                        &snapshot,
+                        &self.answers,
+                        self.instant(self.now),
+                        self.scenario.posted_wait,
+                        None,
+                    )
+                }
             })
             .flatten();
         self.cases.push(CaseOutcome {
@@ -264,34 +262,25 @@ impl<'a> Crisis<'a> {
         self.queue.push(key, case, priority.tier);
     }
 
-    /// The snapshot `muster-web`'s live waits build for a whole tier: every waiting case of
-    /// the tier and the more urgent ones, arrivals of more urgent tiers overtaking, the agents
-    /// on duty (none: unknown) and no announced changes.
-    fn tier_snapshot(&self, tier: Tier, today: time::Date) -> QueueSnapshot {
-        let windows = self.scenario.priority_windows;
-        let tier_of = |departure: Departure| {
-            let date = match departure {
-                Departure::On(date) => Some(date),
-                Departure::Unknown => None,
-            };
-            windows.priority(date, today).tier
-        };
-        let arrived = |t: Tier| self.recent_arrivals.counted(self.now, |d| tier_of(d) == t);
-        let [critical, high, normal] = Tier::ALL.map(arrived);
+    /// The figure `muster-web` posts for a whole tier: the queue counted by departure date,
+    /// the agents on duty (none: unknown) and no announced changes.
+    fn tier_figure(&self, tier: Tier, today: time::Date) -> Option<Estimate> {
         let on_duty = self.staffing().on_duty;
-        QueueSnapshot::for_tier(
+        let profile = QueueProfile::new(
+            today,
+            self.scenario.priority_windows,
+            self.queue.by_departure(),
+            self.recent_arrivals.by_departure(self.now),
+        );
+        profile.tier_estimate(
             tier,
-            self.queue.by_tier(),
-            [critical.last_window, high.last_window, normal.last_window],
-            [
-                critical.window_before,
-                high.window_before,
-                normal.window_before,
-            ],
+            &self.answers,
             (on_duty > 0).then(|| Staffing {
                 on_duty,
                 planned: Vec::new(),
             }),
+            self.instant(self.now),
+            self.scenario.posted_wait,
         )
     }
 

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use time::Date;
 
 use crate::priority::Tier;
+use crate::queue_profile::{Arrived, Waiting};
 use crate::wait_estimator::Overtaking;
 
 /// When the customer travels, as the queue sorts it: any date before no date.
@@ -17,6 +18,15 @@ use crate::wait_estimator::Overtaking;
 pub enum Departure {
     On(Date),
     Unknown,
+}
+
+impl Departure {
+    pub fn date(self) -> Option<Date> {
+        match self {
+            Departure::On(date) => Some(date),
+            Departure::Unknown => None,
+        }
+    }
 }
 
 /// A case's place in the queue: departure, then arrival order (its age).
@@ -42,13 +52,21 @@ impl OpenQueue {
         self.cases.pop_first().map(|(_, (case, _))| case)
     }
 
-    /// Every open case, per tier.
-    pub fn by_tier(&self) -> [u64; 3] {
-        let mut counts = [0; 3];
-        for (_, tier) in self.cases.values() {
-            counts[*tier as usize] += 1;
+    /// Every open case, per departure date (none is ever overdue: the simulation has no
+    /// service targets).
+    pub fn by_departure(&self) -> Vec<Waiting> {
+        let mut counts: BTreeMap<Departure, u64> = BTreeMap::new();
+        for key in self.cases.keys() {
+            *counts.entry(key.departure).or_default() += 1;
         }
         counts
+            .into_iter()
+            .map(|(departure, cases)| Waiting {
+                departure: departure.date(),
+                cases,
+                overdue: 0,
+            })
+            .collect()
     }
 
     /// Open cases that sort ahead of `key`, per tier.
@@ -88,20 +106,34 @@ impl RecentArrivals {
     /// Arrivals that would have sorted ahead of a case departing `departure` (a later arrival
     /// with the same date sorts behind it, being younger).
     pub fn overtaking(&self, now: f64, departure: Departure) -> Overtaking {
-        self.counted(now, |d| d < departure)
-    }
-
-    /// Arrivals whose departure is `wanted`, over the last window and the window before.
-    pub fn counted(&self, now: f64, wanted: impl Fn(Departure) -> bool) -> Overtaking {
         let mut counts = Overtaking::default();
-        for (minute, _) in self.arrivals.iter().filter(|(_, d)| wanted(*d)) {
-            if *minute > now - self.window_minutes {
-                counts.last_window += 1;
-            } else if *minute > now - 2.0 * self.window_minutes {
-                counts.window_before += 1;
-            }
+        for (minute, _) in self.arrivals.iter().filter(|(_, d)| *d < departure) {
+            self.count(&mut counts, now, *minute);
         }
         counts
+    }
+
+    /// Arrivals per departure date, over the last window and the window before.
+    pub fn by_departure(&self, now: f64) -> Vec<Arrived> {
+        let mut counts: BTreeMap<Departure, Overtaking> = BTreeMap::new();
+        for (minute, departure) in &self.arrivals {
+            self.count(counts.entry(*departure).or_default(), now, *minute);
+        }
+        counts
+            .into_iter()
+            .map(|(departure, counts)| Arrived {
+                departure: departure.date(),
+                counts,
+            })
+            .collect()
+    }
+
+    fn count(&self, counts: &mut Overtaking, now: f64, minute: f64) {
+        if minute > now - self.window_minutes {
+            counts.last_window += 1;
+        } else if minute > now - 2.0 * self.window_minutes {
+            counts.window_before += 1;
+        }
     }
 }
 
@@ -135,7 +167,19 @@ mod tests {
         );
         let new_case = key(Departure::On(date!(2026 - 11 - 30)), 4);
         assert_eq!(queue.ahead_of(new_case), [2, 0, 0]);
-        assert_eq!(queue.by_tier(), [2, 0, 2]);
+        let waiting: Vec<_> = queue
+            .by_departure()
+            .iter()
+            .map(|w| (w.departure, w.cases))
+            .collect();
+        assert_eq!(
+            waiting,
+            [
+                (Some(date!(2026 - 11 - 25)), 2),
+                (Some(date!(2026 - 12 - 20)), 1),
+                (None, 1)
+            ]
+        );
         let order: Vec<_> = std::iter::from_fn(|| queue.pop_next()).collect();
         assert_eq!(order, [2, 3, 1, 0]);
     }
@@ -152,7 +196,16 @@ mod tests {
         let counts = recent.overtaking(120.0, later);
         assert_eq!((counts.last_window, counts.window_before), (1, 1));
         assert_eq!(recent.overtaking(120.0, Departure::Unknown).last_window, 2);
-        let undated = recent.counted(120.0, |d| d == Departure::Unknown);
-        assert_eq!((undated.last_window, undated.window_before), (1, 0));
+        let by_departure = recent.by_departure(120.0);
+        let undated = by_departure.iter().find(|a| a.departure.is_none());
+        assert_eq!(
+            undated.map(|a| (a.counts.last_window, a.counts.window_before)),
+            Some((1, 0))
+        );
+        let soon = by_departure.iter().find(|a| a.departure == soon.date());
+        assert_eq!(
+            soon.map(|a| (a.counts.last_window, a.counts.window_before)),
+            Some((1, 1))
+        );
     }
 }

@@ -100,9 +100,9 @@ fn one() -> f64 {
 pub struct EstimatorConfig {
     pub window_minutes: i64,
     pub min_responses: usize,
-    /// Tell each case the figure `muster-web` shows its tier (every waiting case of the tier
-    /// and the more urgent ones ahead, only more urgent arrivals overtaking, the agents on
-    /// duty without announced changes) instead of the estimate for its own place.
+    /// Tell each case the figure `muster-web` posts for its tier on the landing page (from
+    /// the estimate for the tier's soonest departure to the one for its latest, with the
+    /// agents on duty and no announced changes) instead of the estimate for its own place.
     #[serde(default)]
     pub tier_figure: bool,
 }

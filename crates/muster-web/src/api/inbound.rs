@@ -399,12 +399,13 @@ pub async fn receive(
     let acknowledger = state.acknowledger();
     let lang =
         Lang::parse(&parsed.intake.language).unwrap_or_else(|_| incident.default_language.clone());
-    let tier = incident
-        .settings
-        .windows
-        .priority(parsed.intake.departure_date, incident.today(state.now()))
-        .tier;
-    let wait = state.wait_text(&incident, channel, tier, &lang);
+    let wait = state.wait_text(
+        &incident,
+        channel,
+        parsed.intake.departure_date,
+        &parsed.intake.request_type,
+        &lang,
+    );
     // Email is answered by email; the other channels get the reply text back to post.
     let mail_ack =
         parsed.may_auto_reply && channel == ChannelKind::Email && parsed.thread.is_none();

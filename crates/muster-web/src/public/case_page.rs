@@ -151,7 +151,7 @@ async fn render_case(
                     "priority_reason": priority_reason,
                     "needs_date": needs_date,
                     "complete_url": format!("/i/{}/form?case={}&t={}&lang={lang}", incident.slug, case.reference, page.token),
-                    "wait_text": state.wait_text(incident, case.channel, tier, &lang),
+                    "wait_text": state.wait_text(incident, case.channel, case.departure_date, &case.request_type, &lang),
                     "standard": standard,
                     "url": url,
                 }),

@@ -344,12 +344,13 @@ pub async fn submit(
         meta: json!({}),
     };
     let acknowledger = state.acknowledger();
-    let tier = incident
-        .settings
-        .windows
-        .priority(Some(valid.departure_date), today)
-        .tier;
-    let wait = state.wait_text(&incident, ChannelKind::Form, tier, &valid.language);
+    let wait = state.wait_text(
+        &incident,
+        ChannelKind::Form,
+        Some(valid.departure_date),
+        &valid.request_type,
+        &valid.language,
+    );
     let contact = contact_key(&key);
     let receipt = state
         .store
