@@ -251,4 +251,58 @@ async fn waits_are_computed_from_the_live_queue() {
         assert!(Instant::now() < deadline, "still not computed: {times}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+
+    // The manager knows better (a backlog the data cannot show): the form wait they post
+    // replaces the computed one at once, on every surface; email keeps its computed wait.
+    let overridden = reqwest::Client::new()
+        .put(app.at(&format!("/api/v1/incidents/{SLUG}/channels/form/wait")))
+        .bearer_auth(&token)
+        .json(&json!({"low_minutes": 2880, "high_minutes": 4320, "override": true}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(overridden.status(), 200);
+    let answer: Value = overridden.json().await.unwrap_or(Value::Null);
+    assert_eq!(answer["override"], true, "{answer}");
+    let times = json_of(app.at(&format!("/i/{SLUG}/wait-times.json"))).await;
+    let tier = |kind: &str, tier: &str| {
+        times["channels"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["channel"] == kind))
+            .map(|c| c["tiers"][tier].clone())
+            .unwrap_or(Value::Null)
+    };
+    for level in ["critical", "high", "normal"] {
+        let form = tier("form", level);
+        assert_eq!(form["source"], "override", "{times}");
+        assert_eq!(form["text"], "2 to 3 days", "{times}");
+        assert_eq!(tier("email", level)["source"], "computed", "{times}");
+    }
+    let submitted = submit(&app, 100).await;
+    let location = submitted.headers()["location"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    let confirmation = reqwest::get(app.at(&location))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        confirmation.contains("2 to 3 days"),
+        "the confirmation shows the override"
+    );
+    let incident_page = manager
+        .get(app.at(&format!("/console/incidents/{SLUG}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        incident_page.contains(r#"name="form_wait_overrides" value="1" checked"#),
+        "the console shows the override"
+    );
 }

@@ -153,6 +153,9 @@ pub struct Channel {
     /// Phone number, email address, account handle or URL.
     pub address: String,
     pub posted_wait: Option<WaitRange>,
+    /// The posted wait replaces the computed one, rather than standing in while too few
+    /// answers have gone out.
+    pub posted_wait_overrides: bool,
     pub position: i32,
 }
 

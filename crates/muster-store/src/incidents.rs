@@ -74,6 +74,7 @@ pub struct ChannelInput {
     pub label: Localized,
     pub address: String,
     pub posted_wait: Option<WaitRange>,
+    pub posted_wait_overrides: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -124,6 +125,7 @@ fn to_channel(m: channel::Model) -> StoreResult<Channel> {
         label: from_json(m.label, "channel label")?,
         address: m.address,
         posted_wait,
+        posted_wait_overrides: m.posted_wait_overrides,
         position: m.position,
     })
 }
@@ -526,6 +528,7 @@ impl Store {
                 address: Set(input.address.clone()),
                 posted_low_minutes: Set(input.posted_wait.map(|w| w.low_minutes)),
                 posted_high_minutes: Set(input.posted_wait.map(|w| w.high_minutes)),
+                posted_wait_overrides: Set(input.posted_wait_overrides),
                 position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
                 ..Default::default()
             }
@@ -555,12 +558,14 @@ impl Store {
         Ok(())
     }
 
-    /// Posts a channel's wait by hand (or from the telephony system); `None` clears it.
+    /// Posts a channel's wait by hand (or from the telephony system); `None` clears it. With
+    /// `overrides`, it replaces the computed wait instead of standing in for it.
     pub async fn set_channel_wait(
         &self,
         slug: &str,
         kind: ChannelKind,
         wait: Option<WaitRange>,
+        overrides: bool,
         actor: &str,
     ) -> StoreResult<()> {
         let model = self.incident_model(slug).await?;
@@ -573,6 +578,10 @@ impl Store {
             .col_expr(
                 channel::Column::PostedHighMinutes,
                 Expr::value(wait.map(|w| w.high_minutes)),
+            )
+            .col_expr(
+                channel::Column::PostedWaitOverrides,
+                Expr::value(overrides && wait.is_some()),
             )
             .filter(channel::Column::IncidentId.eq(model.id))
             .filter(channel::Column::Kind.eq(kind.as_str()))
@@ -587,7 +596,7 @@ impl Store {
             actor,
             "channel.wait",
             slug,
-            serde_json::json!({ "channel": kind.as_str(), "wait": wait }),
+            serde_json::json!({ "channel": kind.as_str(), "wait": wait, "overrides": overrides }),
         )
         .await?;
         tx.commit().await?;

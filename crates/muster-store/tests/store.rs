@@ -77,6 +77,7 @@ async fn incidents_round_trip(engine: TestEngine) {
                 label: Localized::single(Lang::english(), "Phone"),
                 address: "+47 22 00 00 00".into(),
                 posted_wait: WaitRange::new(10, 30).ok(),
+                posted_wait_overrides: true,
             }],
             "test",
         )
@@ -99,6 +100,7 @@ async fn incidents_round_trip(engine: TestEngine) {
     assert_eq!(loaded.updates.len(), 1);
     assert_eq!(loaded.updates[0].id, update.id);
     assert_eq!(loaded.channels[0].posted_wait, WaitRange::new(10, 30).ok());
+    assert!(loaded.channels[0].posted_wait_overrides);
     assert_eq!(loaded.content_version, 4, "each change bumps the version");
     assert_eq!(
         store.current_crisis_slug().await.ok().flatten().as_deref(),

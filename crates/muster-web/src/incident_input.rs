@@ -304,6 +304,9 @@ pub struct ChannelText {
     pub wait_low_minutes: Option<String>,
     #[serde(default)]
     pub wait_high_minutes: Option<String>,
+    /// The posted wait replaces the computed one.
+    #[serde(default)]
+    pub wait_overrides: bool,
 }
 
 fn parse_minutes(raw: &Option<String>) -> Result<Option<i64>, String> {
@@ -369,6 +372,7 @@ pub fn parse_channels(
             label,
             address: c.address.trim().to_owned(),
             posted_wait,
+            posted_wait_overrides: c.wait_overrides && posted_wait.is_some(),
         });
     }
     if errors.is_empty() {

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use muster_core::incident::{ChannelKind, Incident};
+use muster_core::incident::{Channel, ChannelKind, Incident};
 use muster_core::language::Lang;
 use muster_core::priority::Tier;
 use muster_core::queue_profile::{Arrived, QueueProfile};
@@ -33,6 +33,36 @@ pub const COMPUTED_CHANNELS: [ChannelKind; 4] = [
     ChannelKind::Chat,
     ChannelKind::Social,
 ];
+
+/// What the manager posted for a channel, as the estimator takes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Posted {
+    /// Shown while too few answers have gone out to compute a wait.
+    pub fallback: Option<WaitRange>,
+    /// Shown instead of the computed wait.
+    pub overriding: Option<WaitRange>,
+}
+
+impl Posted {
+    pub fn of(channel: Option<&Channel>) -> Self {
+        match channel {
+            Some(c) if c.posted_wait_overrides => Self {
+                fallback: None,
+                overriding: c.posted_wait,
+            },
+            Some(c) => Self {
+                fallback: c.posted_wait,
+                overriding: None,
+            },
+            None => Self::default(),
+        }
+    }
+
+    /// What is shown where nothing can be computed (the phone queue).
+    fn either(self) -> Option<WaitRange> {
+        self.overriding.or(self.fallback)
+    }
+}
 
 /// When an answer's agent time is unknown (a reply without a take), assume this.
 const DEFAULT_HANDLING: Duration = Duration::minutes(6);
@@ -87,6 +117,13 @@ impl TierWait {
             source: "posted",
         }
     }
+
+    fn overriding(range: WaitRange) -> Self {
+        Self {
+            source: "override",
+            ..Self::posted(range)
+        }
+    }
 }
 
 impl From<Estimate> for TierWait {
@@ -123,7 +160,7 @@ impl LiveWaits {
         queue: QueueProfile,
         answers: RateWindow,
         staffing: Option<Staffing>,
-        posted: impl Fn(ChannelKind) -> Option<WaitRange>,
+        posted: impl Fn(ChannelKind) -> Posted,
     ) -> Self {
         let mut waits = Self {
             computed_at,
@@ -151,17 +188,17 @@ impl LiveWaits {
     }
 
     /// The wait for one new case on `channel`, from its own place in the queue: behind the
-    /// cases departing sooner, ahead of those departing later. `posted` is the channel's
-    /// posted range, the fallback while too few answers have gone out.
+    /// cases departing sooner, ahead of those departing later. `posted` is what the manager
+    /// posted for the channel.
     pub fn for_case(
         &self,
         channel: ChannelKind,
         departure: Option<Date>,
         request_type: &str,
-        posted: Option<WaitRange>,
+        posted: Posted,
     ) -> Option<TierWait> {
         if !COMPUTED_CHANNELS.contains(&channel) {
-            return posted.map(TierWait::posted);
+            return posted.either().map(TierWait::posted);
         }
         let case = NewCase {
             tier: self.queue.tier_of(departure),
@@ -172,14 +209,12 @@ impl LiveWaits {
 
     /// The tier's figure on `channel`: the range a new case of the tier is told, from its
     /// soonest departure to its latest.
-    fn tier_figure(
-        &self,
-        channel: ChannelKind,
-        tier: Tier,
-        posted: Option<WaitRange>,
-    ) -> Option<TierWait> {
+    fn tier_figure(&self, channel: ChannelKind, tier: Tier, posted: Posted) -> Option<TierWait> {
         if !COMPUTED_CHANNELS.contains(&channel) {
-            return posted.map(TierWait::posted);
+            return posted.either().map(TierWait::posted);
+        }
+        if let Some(range) = posted.overriding {
+            return Some(TierWait::overriding(range));
         }
         self.queue
             .tier_estimate(
@@ -187,7 +222,7 @@ impl LiveWaits {
                 &self.answers,
                 self.staffing.clone(),
                 self.computed_at,
-                posted,
+                posted.fallback,
             )
             .map(TierWait::from)
     }
@@ -196,7 +231,7 @@ impl LiveWaits {
         &self,
         case: NewCase<'_>,
         departure: Option<Date>,
-        posted: Option<WaitRange>,
+        posted: Posted,
     ) -> Option<Estimate> {
         let snapshot = self.queue.snapshot_for(departure, self.staffing.clone());
         estimate(
@@ -204,8 +239,8 @@ impl LiveWaits {
             &snapshot,
             &self.answers,
             self.computed_at,
-            posted,
-            None,
+            posted.fallback,
+            posted.overriding,
         )
     }
 
@@ -292,7 +327,7 @@ pub async fn compute(
         queue,
         answers,
         staffing_seen(agents.len()),
-        |channel| incident.channel(channel).and_then(|c| c.posted_wait),
+        |channel| Posted::of(incident.channel(channel)),
     ))
 }
 
@@ -355,8 +390,10 @@ mod tests {
             ],
             Vec::new(),
         );
-        let posted = WaitRange::new(60, 120).ok();
-        LiveWaits::new(NOW, queue, answers, staffing_seen(5), |_| posted)
+        LiveWaits::new(NOW, queue, answers, staffing_seen(5), |_| Posted {
+            fallback: WaitRange::new(60, 120).ok(),
+            overriding: None,
+        })
     }
 
     #[test]
@@ -369,7 +406,7 @@ mod tests {
                     ChannelKind::Form,
                     departure.map(|d| today + Duration::days(d)),
                     "refund",
-                    None,
+                    Posted::default(),
                 )
                 .unwrap_or_else(|| panic!("no estimate"))
         };
@@ -391,10 +428,37 @@ mod tests {
         assert_eq!(normal.range.high_minutes, undated.range.high_minutes);
         // Muster cannot see the phone queue: it is told what is posted.
         let posted = WaitRange::new(10, 20).ok();
-        let phone = waits.for_case(ChannelKind::Phone, None, "refund", posted);
+        let told = |channel, posted| {
+            waits
+                .for_case(channel, None, "refund", posted)
+                .map(|w| (w.range, w.source))
+        };
+        let fallback = Posted {
+            fallback: posted,
+            overriding: None,
+        };
         assert_eq!(
-            phone.map(|w| (w.range, w.source)),
+            told(ChannelKind::Phone, fallback),
             posted.map(|r| (r, "posted"))
+        );
+        // A computed channel shows its posted wait only when the manager overrides with it.
+        assert_eq!(
+            told(ChannelKind::Email, fallback).map(|w| w.1),
+            Some("computed")
+        );
+        let overriding = Posted {
+            fallback: None,
+            overriding: posted,
+        };
+        assert_eq!(
+            told(ChannelKind::Email, overriding),
+            posted.map(|r| (r, "override"))
+        );
+        assert_eq!(
+            waits
+                .tier_figure(ChannelKind::Email, Tier::High, overriding)
+                .map(|w| (w.range, w.source)),
+            posted.map(|r| (r, "override"))
         );
     }
 

@@ -144,12 +144,12 @@ impl AppState {
         request_type: &str,
         lang: &muster_core::language::Lang,
     ) -> Option<String> {
-        let posted = incident.channel(channel).and_then(|c| c.posted_wait);
+        let posted = crate::live_waits::Posted::of(incident.channel(channel));
         let range = match self.waits.get(incident.slug.as_str()) {
             Some(live) => live
                 .for_case(channel, departure, request_type, posted)
                 .map(|w| w.range),
-            None => posted,
+            None => posted.overriding.or(posted.fallback),
         };
         range.map(|range| self.translations.wait(lang, range.phrase()))
     }
@@ -162,27 +162,42 @@ impl AppState {
             .read()
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default();
-        let now = self.now();
-        let lang = muster_core::language::Lang::english();
         for incident in incidents {
-            let fresh = crate::live_waits::compute(&self.store, &incident, now).await?;
-            let signature = |w: &crate::live_waits::LiveWaits| {
-                w.signature(|range| self.translations.wait(&lang, range.phrase()))
-            };
-            let changed = self
-                .waits
-                .get(incident.slug.as_str())
-                .map(|old| signature(&old))
-                != Some(signature(&fresh));
-            self.store
-                .record_posted_estimates(incident.id, &fresh.posted(), now)
-                .await?;
-            self.waits.set(incident.slug.as_str(), fresh);
-            if changed {
-                self.render_incident(incident.slug.as_str()).await?;
-            }
+            self.refresh_waits_of(&incident).await?;
         }
         Ok(())
+    }
+
+    async fn refresh_waits_of(&self, incident: &Incident) -> Result<(), crate::error::WebError> {
+        let now = self.now();
+        let lang = muster_core::language::Lang::english();
+        let fresh = crate::live_waits::compute(&self.store, incident, now).await?;
+        let signature = |w: &crate::live_waits::LiveWaits| {
+            w.signature(|range| self.translations.wait(&lang, range.phrase()))
+        };
+        let changed = self
+            .waits
+            .get(incident.slug.as_str())
+            .map(|old| signature(&old))
+            != Some(signature(&fresh));
+        self.store
+            .record_posted_estimates(incident.id, &fresh.posted(), now)
+            .await?;
+        self.waits.set(incident.slug.as_str(), fresh);
+        if changed {
+            self.render_incident(incident.slug.as_str()).await?;
+        }
+        Ok(())
+    }
+
+    /// After a manager changed the incident's channels or posted waits: the page and the
+    /// waits show it at once on this replica (the others within a wait refresh).
+    pub async fn channels_changed(&self, slug: &str) -> Result<(), crate::error::WebError> {
+        self.render_incident(slug).await?;
+        match self.cached_incident(slug) {
+            Some(incident) => self.refresh_waits_of(&incident).await,
+            None => Ok(()),
+        }
     }
 
     /// A public incident as of the last sync (at most half a second old).

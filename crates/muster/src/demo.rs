@@ -109,6 +109,7 @@ async fn seed_incident(store: &Store) -> anyhow::Result<()> {
         label: Localized::single(lang("en"), label),
         address: address.to_owned(),
         posted_wait: wait.and_then(|(low, high)| WaitRange::new(low, high).ok()),
+        posted_wait_overrides: false,
     };
     store
         .replace_channels(

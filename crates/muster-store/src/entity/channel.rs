@@ -12,6 +12,7 @@ pub struct Model {
     pub address: String,
     pub posted_low_minutes: Option<i64>,
     pub posted_high_minutes: Option<i64>,
+    pub posted_wait_overrides: bool,
     pub position: i32,
 }
 

@@ -197,7 +197,7 @@ pub async fn channels(
                 .store
                 .replace_channels(&slug, inputs, &user.actor())
                 .await?;
-            state.render_incident(&slug).await?;
+            state.channels_changed(&slug).await?;
             Ok(HttpResponse::Ok().json(load(&state, &slug).await?.channels))
         }
         Err(errors) => Ok(invalid(errors)),
@@ -209,6 +209,9 @@ pub async fn channels(
 pub struct WaitBody {
     low_minutes: Option<i64>,
     high_minutes: Option<i64>,
+    /// The posted wait replaces the computed one (for channels whose queue Muster sees).
+    #[serde(default, rename = "override")]
+    overrides: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -269,8 +272,12 @@ pub async fn channel_wait(
     .map_err(WebError::BadRequest)?;
     state
         .store
-        .set_channel_wait(&slug, kind, wait, &user.actor())
+        .set_channel_wait(&slug, kind, wait, body.overrides, &user.actor())
         .await?;
-    state.render_incident(&slug).await?;
-    Ok(HttpResponse::Ok().json(json!({ "channel": kind.as_str(), "posted_wait": wait })))
+    state.channels_changed(&slug).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "channel": kind.as_str(),
+        "posted_wait": wait,
+        "override": body.overrides && wait.is_some(),
+    })))
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use crate::live_waits::COMPUTED_CHANNELS;
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpResponse, get, post};
@@ -77,6 +78,13 @@ fn incident_page(
                 "address": value(&format!("{k}_address"), stored.map(|c| c.address.clone()).unwrap_or_default()),
                 "wait_low": value(&format!("{k}_wait_low"), wait.map(|w| w.low_minutes.to_string()).unwrap_or_default()),
                 "wait_high": value(&format!("{k}_wait_high"), wait.map(|w| w.high_minutes.to_string()).unwrap_or_default()),
+                // An unticked box is not sent: once the channels form came back, it is as typed.
+                "wait_overrides": if typed.contains_key(&format!("{k}_address")) {
+                    typed.contains_key(&format!("{k}_wait_overrides"))
+                } else {
+                    stored.is_some_and(|c| c.posted_wait_overrides)
+                },
+                "computed": COMPUTED_CHANNELS.contains(kind),
                 "error": errors.get(&format!("{k}_wait")),
             })
         })
@@ -316,6 +324,7 @@ pub async fn channels(
                 address: get("address").unwrap_or_default(),
                 wait_low_minutes: get("wait_low"),
                 wait_high_minutes: get("wait_high"),
+                wait_overrides: get("wait_overrides").is_some(),
             }
         })
         .collect();
@@ -325,7 +334,7 @@ pub async fn channels(
                 .store
                 .replace_channels(&slug, inputs, &user.actor())
                 .await?;
-            state.render_incident(&slug).await?;
+            state.channels_changed(&slug).await?;
             Ok(back_to(&slug, &lang))
         }
         Err(errors) => {
