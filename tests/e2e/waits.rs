@@ -306,3 +306,109 @@ async fn waits_are_computed_from_the_live_queue() {
         "the console shows the override"
     );
 }
+
+/// The manager announces shifts and reinforcements, through the API and the console; a bad
+/// entry is refused with its own message and every typed value kept.
+#[tokio::test]
+async fn a_staffing_plan_is_checked_saved_and_shown() {
+    let app = TestApp::spawn(TestEngine::Sqlite).await;
+    let token = ready(&app).await;
+    let put = |body: Value| {
+        reqwest::Client::new()
+            .put(app.at(&format!("/api/v1/incidents/{SLUG}/staffing")))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let saved = put(json!({"groups": [
+        {"agents": 8, "until": "2030-01-01T17:00"},
+        {"agents": 6, "from": "2030-01-01T14:00:00+01:00"},
+    ]}))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(saved.status(), 200);
+    let saved: Value = saved.json().await.unwrap_or(Value::Null);
+    assert_eq!(
+        saved["groups"][0]["until"], "2030-01-01T17:00:00Z",
+        "{saved}"
+    );
+    assert_eq!(
+        saved["groups"][1]["from"], "2030-01-01T13:00:00Z",
+        "{saved}"
+    );
+    let refused = put(json!({"groups": [{"agents": 0, "from": "2030-01-01T14:00"}]}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status(), 422);
+    let refused: Value = refused.json().await.unwrap_or(Value::Null);
+    assert!(
+        refused["fields"]["staffing[0].agents"].is_string(),
+        "{refused}"
+    );
+
+    let manager = app.login(MANAGER_EMAIL).await;
+    let page_url = app.at(&format!("/console/incidents/{SLUG}"));
+    let page = manager
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        page.contains(r#"name="staffing_1_from" value="2030-01-01T13:00""#),
+        "the plan is shown in the incident's zone"
+    );
+    let typed = manager
+        .post(app.at(&format!("/console/incidents/{SLUG}/staffing")))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("staffing_0_agents", "8"),
+            ("staffing_0_from", ""),
+            ("staffing_0_until", "2030-01-01T17:00"),
+            ("staffing_1_agents", "12"),
+            ("staffing_1_from", "after lunch"),
+            ("staffing_1_until", ""),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(typed.status(), 422);
+    let page = typed.text().await.unwrap_or_default();
+    assert!(
+        page.contains("&quot;after lunch&quot; is not a date and time"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"value="after lunch""#),
+        "the typed value is kept"
+    );
+    assert!(page.contains(r#"name="staffing_1_agents" inputmode="numeric" value="12""#));
+    let fixed = manager
+        .post(app.at(&format!("/console/incidents/{SLUG}/staffing")))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("staffing_0_agents", "12"),
+            ("staffing_0_from", "2030-01-01T13:30"),
+            ("staffing_0_until", ""),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fixed.status(), 303);
+    let incident = reqwest::Client::new()
+        .get(app.at(&format!("/api/v1/incidents/{SLUG}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json::<Value>()
+        .await
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        incident["settings"]["staffing"],
+        json!([{"agents": 12, "from": "2030-01-01T13:30:00Z", "until": null}]),
+        "{incident}"
+    );
+}

@@ -8,6 +8,7 @@ use crate::localized::Localized;
 use crate::priority::PriorityWindows;
 use crate::slug::Slug;
 use crate::wait::WaitRange;
+use crate::wait_estimator::StaffGroup;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -211,6 +212,10 @@ pub struct IncidentSettings {
     pub request_types: Vec<RequestType>,
     #[serde(default = "default_canned")]
     pub canned: Vec<CannedResponse>,
+    /// Shifts and reinforcements the manager has announced: the posted waits count on them
+    /// from the moment they are known, not from when the agents start answering.
+    #[serde(default)]
+    pub staffing: Vec<StaffGroup>,
 }
 
 fn default_canned() -> Vec<CannedResponse> {
@@ -259,6 +264,7 @@ impl Default for IncidentSettings {
                 kind("other", "Other", "general"),
             ],
             canned: default_canned(),
+            staffing: Vec::new(),
         }
     }
 }
@@ -352,10 +358,43 @@ pub fn local_time_label(zone: &str, at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// A minute typed in `zone` as `YYYY-MM-DDTHH:MM` (what a `datetime-local` field sends), as
+/// an instant; `None` if it is not one. A time skipped by a clock change moves forward.
+pub fn parse_local_minute(zone: &str, raw: &str) -> Option<OffsetDateTime> {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let civil: jiff::civil::DateTime = raw.trim().parse().ok()?;
+    let zoned = civil.to_zoned_datetime(tz).ok()?;
+    OffsetDateTime::from_unix_timestamp(zoned.timestamp().as_second()).ok()
+}
+
+/// `at` as a `datetime-local` field shows it in `zone`: `YYYY-MM-DDTHH:MM`.
+pub fn local_minute(zone: &str, at: OffsetDateTime) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_second(at.unix_timestamp())
+        .map(|ts| {
+            ts.to_zoned_datetime(tz)
+                .strftime("%Y-%m-%dT%H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_typed_minute_is_read_in_the_incident_zone_and_shown_back_the_same() {
+        let at = parse_local_minute("Europe/Oslo", "2026-11-30T14:00");
+        assert_eq!(at, Some(datetime!(2026-11-30 13:00 UTC)));
+        assert_eq!(
+            local_minute("Europe/Oslo", datetime!(2026-11-30 13:00 UTC)),
+            "2026-11-30T14:00"
+        );
+        assert_eq!(parse_local_minute("Europe/Oslo", "tomorrow at two"), None);
+        assert_eq!(parse_local_minute("Europe/Oslo", "2026-02-30T14:00"), None);
+    }
 
     #[test]
     fn today_is_read_in_the_incident_zone() {

@@ -254,6 +254,48 @@ pub struct Staffing {
     pub planned: Vec<StaffChange>,
 }
 
+/// A group of agents the desk knows about: a shift, reinforcements borrowed from another
+/// department. They answer the queue from `from` (if still to come) until `until` (if known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StaffGroup {
+    pub agents: u32,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub from: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub until: Option<OffsetDateTime>,
+}
+
+impl Staffing {
+    /// `on_duty` agents now (those of `groups` already started among them), and the changes
+    /// `groups` bring after `now`: each adds its agents when it starts and takes them away
+    /// when it ends.
+    pub fn planned(on_duty: u32, groups: &[StaffGroup], now: OffsetDateTime) -> Self {
+        let mut changes: Vec<(OffsetDateTime, i64)> = Vec::new();
+        for group in groups {
+            let agents = i64::from(group.agents);
+            if let Some(from) = group.from.filter(|from| *from > now) {
+                changes.push((from, agents));
+            }
+            if let Some(until) = group.until.filter(|until| *until > now) {
+                changes.push((until, -agents));
+            }
+        }
+        changes.sort_by_key(|(at, _)| *at);
+        let mut agents = i64::from(on_duty);
+        let planned = changes
+            .into_iter()
+            .map(|(at, change)| {
+                agents += change;
+                StaffChange {
+                    at,
+                    on_duty: u32::try_from(agents.max(0)).unwrap_or(u32::MAX),
+                }
+            })
+            .collect();
+        Self { on_duty, planned }
+    }
+}
+
 /// From `at`, `on_duty` agents answer the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StaffChange {
@@ -603,6 +645,44 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_plan_adds_each_group_when_it_starts_and_removes_it_when_it_ends() {
+        let now = datetime!(2026-11-30 09:00 UTC);
+        let group = |agents, from, until| StaffGroup {
+            agents,
+            from,
+            until,
+        };
+        let staffing = Staffing::planned(
+            8,
+            &[
+                // The day team, at work now, hands over at 17:00 to the evening team.
+                group(8, None, Some(datetime!(2026-11-30 17:00 UTC))),
+                group(8, Some(datetime!(2026-11-30 17:00 UTC)), None),
+                // Borrowed staff from 10:30 to 15:00; a group that already ended counts not.
+                group(
+                    6,
+                    Some(datetime!(2026-11-30 10:30 UTC)),
+                    Some(datetime!(2026-11-30 15:00 UTC)),
+                ),
+                group(3, None, Some(datetime!(2026-11-30 08:00 UTC))),
+            ],
+            now,
+        );
+        let changes: Vec<(OffsetDateTime, u32)> =
+            staffing.planned.iter().map(|c| (c.at, c.on_duty)).collect();
+        assert_eq!(staffing.on_duty, 8);
+        assert_eq!(
+            changes,
+            [
+                (datetime!(2026-11-30 10:30 UTC), 14),
+                (datetime!(2026-11-30 15:00 UTC), 8),
+                (datetime!(2026-11-30 17:00 UTC), 0),
+                (datetime!(2026-11-30 17:00 UTC), 8),
+            ]
+        );
+    }
 
     const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
 

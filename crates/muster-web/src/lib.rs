@@ -16,6 +16,7 @@ pub mod page_cache;
 pub mod public;
 pub mod rate_limit;
 pub mod server;
+pub mod staffing_input;
 pub mod state;
 mod templates;
 

@@ -19,7 +19,8 @@ use muster_core::priority::Tier;
 use muster_core::queue_profile::{Arrived, QueueProfile};
 use muster_core::wait::WaitRange;
 use muster_core::wait_estimator::{
-    Estimate, NewCase, Overtaking, RateWindow, Source, Staffing, WindowSettings, estimate,
+    Estimate, NewCase, Overtaking, RateWindow, Source, StaffGroup, Staffing, WindowSettings,
+    estimate,
 };
 use muster_store::Store;
 use muster_store::wait_inputs::PostedEstimate;
@@ -73,14 +74,12 @@ const DEFAULT_HANDLING: Duration = Duration::minutes(6);
 /// who went home. Nobody announces shift changes to Muster, so nothing is planned.
 pub const ON_DUTY_WINDOW: Duration = Duration::minutes(20);
 
-/// The staffing the estimator is told: the agents seen at work, or `None` when none were
-/// (staffing unknown: the estimate follows the observed rate of answers, not zero agents,
-/// which would mean nobody will ever answer).
-pub fn staffing_seen(agents: usize) -> Option<Staffing> {
-    (agents > 0).then(|| Staffing {
-        on_duty: u32::try_from(agents).unwrap_or(u32::MAX),
-        planned: Vec::new(),
-    })
+/// The staffing the estimator is told: the agents seen at work and the changes the
+/// manager's plan brings after `now`, or `None` when no agent was seen (staffing unknown: the
+/// estimate follows the observed rate of answers, not zero agents, which would mean nobody
+/// will ever answer).
+pub fn staffing_seen(agents: usize, plan: &[StaffGroup], now: OffsetDateTime) -> Option<Staffing> {
+    (agents > 0).then(|| Staffing::planned(u32::try_from(agents).unwrap_or(u32::MAX), plan, now))
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -326,7 +325,7 @@ pub async fn compute(
         now,
         queue,
         answers,
-        staffing_seen(agents.len()),
+        staffing_seen(agents.len(), &incident.settings.staffing, now),
         |channel| Posted::of(incident.channel(channel)),
     ))
 }
@@ -367,6 +366,10 @@ mod tests {
     /// Five agents answering 40 cases an hour, six minutes each; five cases waiting to travel
     /// tomorrow, fifty in a month, two hundred with no date.
     fn busy_queue() -> LiveWaits {
+        busy_queue_planned(&[])
+    }
+
+    fn busy_queue_planned(plan: &[StaffGroup]) -> LiveWaits {
         let settings = WindowSettings::default();
         let mut answers = RateWindow::new(settings, NOW - Duration::hours(3));
         for minute in (0..60).step_by(3) {
@@ -390,9 +393,11 @@ mod tests {
             ],
             Vec::new(),
         );
-        LiveWaits::new(NOW, queue, answers, staffing_seen(5), |_| Posted {
-            fallback: WaitRange::new(60, 120).ok(),
-            overriding: None,
+        LiveWaits::new(NOW, queue, answers, staffing_seen(5, plan, NOW), |_| {
+            Posted {
+                fallback: WaitRange::new(60, 120).ok(),
+                overriding: None,
+            }
         })
     }
 
@@ -463,13 +468,38 @@ mod tests {
     }
 
     #[test]
+    fn announced_reinforcements_shorten_the_wait_before_they_arrive() {
+        let undated = |waits: LiveWaits| {
+            waits
+                .for_case(ChannelKind::Form, None, "refund", Posted::default())
+                .map(|w| w.point_minutes)
+                .unwrap_or_default()
+        };
+        let alone = undated(busy_queue());
+        let helped = undated(busy_queue_planned(&[StaffGroup {
+            agents: 10,
+            from: Some(NOW + Duration::minutes(30)),
+            until: None,
+        }]));
+        assert!(helped < alone * 0.6, "{helped} vs {alone}");
+    }
+
+    #[test]
     fn no_agent_seen_is_unknown_staffing_not_an_empty_desk() {
-        assert_eq!(staffing_seen(0), None);
+        let reinforcements = [StaffGroup {
+            agents: 6,
+            from: Some(NOW + Duration::minutes(45)),
+            until: None,
+        }];
+        assert_eq!(staffing_seen(0, &reinforcements, NOW), None);
         assert_eq!(
-            staffing_seen(7),
+            staffing_seen(7, &reinforcements, NOW),
             Some(Staffing {
                 on_duty: 7,
-                planned: Vec::new()
+                planned: vec![muster_core::wait_estimator::StaffChange {
+                    at: NOW + Duration::minutes(45),
+                    on_duty: 13
+                }]
             })
         );
     }

@@ -190,9 +190,10 @@ impl AppState {
         Ok(())
     }
 
-    /// After a manager changed the incident's channels or posted waits: the page and the
-    /// waits show it at once on this replica (the others within a wait refresh).
-    pub async fn channels_changed(&self, slug: &str) -> Result<(), crate::error::WebError> {
+    /// After a manager changed what the waits depend on (channels, posted waits, staffing
+    /// plan): the page and the waits show it at once on this replica, the others within a
+    /// wait refresh.
+    pub async fn republish(&self, slug: &str) -> Result<(), crate::error::WebError> {
         self.render_incident(slug).await?;
         match self.cached_incident(slug) {
             Some(incident) => self.refresh_waits_of(&incident).await,

@@ -15,7 +15,7 @@ use super::scenario::Scenario;
 use crate::priority::Tier;
 use crate::queue_profile::QueueProfile;
 use crate::wait_estimator::{
-    Estimate, NewCase, QueueSnapshot, RateWindow, StaffChange, Staffing, estimate,
+    Estimate, NewCase, QueueSnapshot, RateWindow, StaffGroup, Staffing, estimate,
 };
 
 /// Runs `scenario` to the end: until every case is answered, or no agent is left to answer.
@@ -287,35 +287,22 @@ impl<'a> Crisis<'a> {
     /// Agents on shift now, and the shift starts and ends the desk already knows about.
     fn staffing(&self) -> Staffing {
         let on_duty = self.agents.iter().filter(|a| a.on_shift).count() as u32;
-        let mut changes: Vec<(f64, i64)> = Vec::new();
-        for group in &self.scenario.agents {
-            let known = group
-                .announced_minutes_before
-                .is_none_or(|before| self.now >= group.from_minute - before);
-            if !known {
-                continue;
-            }
-            let count = i64::from(group.count);
-            if group.from_minute > self.now {
-                changes.push((group.from_minute, count));
-            }
-            if let Some(until) = group.until_minute.filter(|until| *until > self.now) {
-                changes.push((until, -count));
-            }
-        }
-        changes.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut agents = i64::from(on_duty);
-        let planned = changes
-            .into_iter()
-            .map(|(minute, change)| {
-                agents += change;
-                StaffChange {
-                    at: self.instant(minute),
-                    on_duty: agents.max(0) as u32,
-                }
+        let known: Vec<StaffGroup> = self
+            .scenario
+            .agents
+            .iter()
+            .filter(|group| {
+                group
+                    .announced_minutes_before
+                    .is_none_or(|before| self.now >= group.from_minute - before)
+            })
+            .map(|group| StaffGroup {
+                agents: group.count,
+                from: Some(self.instant(group.from_minute)),
+                until: group.until_minute.map(|until| self.instant(until)),
             })
             .collect();
-        Staffing { on_duty, planned }
+        Staffing::planned(on_duty, &known, self.instant(self.now))
     }
 
     fn draw_departure(&mut self, today: time::Date) -> Departure {

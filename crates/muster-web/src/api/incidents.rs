@@ -10,11 +10,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::auth::ApiUser;
+use crate::console::incidents::save_staffing;
 use crate::error::{WebError, WebResult};
 use crate::incident_input::{
     ChannelText, FieldErrors, IncidentTextEdit, NewIncident, PolicyText, parse_channels,
     parse_policies,
 };
+use crate::staffing_input::{StaffText, parse_staffing};
 use crate::state::AppState;
 
 fn invalid(errors: FieldErrors) -> HttpResponse {
@@ -197,7 +199,7 @@ pub async fn channels(
                 .store
                 .replace_channels(&slug, inputs, &user.actor())
                 .await?;
-            state.channels_changed(&slug).await?;
+            state.republish(&slug).await?;
             Ok(HttpResponse::Ok().json(load(&state, &slug).await?.channels))
         }
         Err(errors) => Ok(invalid(errors)),
@@ -274,10 +276,57 @@ pub async fn channel_wait(
         .store
         .set_channel_wait(&slug, kind, wait, body.overrides, &user.actor())
         .await?;
-    state.channels_changed(&slug).await?;
+    state.republish(&slug).await?;
     Ok(HttpResponse::Ok().json(json!({
         "channel": kind.as_str(),
         "posted_wait": wait,
         "override": body.overrides && wait.is_some(),
     })))
+}
+
+/// One group of a staffing plan: `from` and `until` are RFC 3339 instants, or minutes in the
+/// incident's time zone (`2026-11-30T14:00`); either may be left out.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffGroupBody {
+    agents: u32,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffingBody {
+    groups: Vec<StaffGroupBody>,
+}
+
+/// Replaces the incident's staffing plan: the shifts and reinforcements the posted waits
+/// count on before they start answering.
+#[put("/api/v1/incidents/{slug}/staffing")]
+pub async fn staffing(
+    state: Data<AppState>,
+    user: ApiUser,
+    slug: Path<String>,
+    body: Json<StaffingBody>,
+) -> WebResult<HttpResponse> {
+    user.require_manager()?;
+    let incident = load(&state, &slug).await?;
+    let typed: Vec<StaffText> = body
+        .groups
+        .iter()
+        .map(|g| StaffText {
+            agents: g.agents.to_string(),
+            from: g.from.clone().unwrap_or_default(),
+            until: g.until.clone().unwrap_or_default(),
+        })
+        .collect();
+    match parse_staffing(&incident.time_zone, &typed) {
+        Ok(groups) => {
+            save_staffing(&state, &incident, groups.clone(), &user.actor()).await?;
+            Ok(HttpResponse::Ok().json(json!({ "groups": groups })))
+        }
+        Err(errors) => Ok(invalid(errors)),
+    }
 }

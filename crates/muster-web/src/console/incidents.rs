@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::live_waits::COMPUTED_CHANNELS;
+use crate::staffing_input::{StaffText, parse_staffing};
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpResponse, get, post};
@@ -89,6 +90,29 @@ fn incident_page(
             })
         })
         .collect();
+    let zone = incident.time_zone.as_str();
+    let moment = |at: Option<time::OffsetDateTime>| {
+        at.map(|at| muster_core::incident::local_minute(zone, at))
+            .unwrap_or_default()
+    };
+    let staffing_rows: Vec<Value> = (0..incident.settings.staffing.len() + 2)
+        .map(|i| {
+            let stored = incident.settings.staffing.get(i);
+            let typed_or = |field: &str, stored: String| value(&format!("staffing_{i}_{field}"), stored);
+            let row_errors: Vec<&String> = ["agents", "from", "until"]
+                .iter()
+                .filter_map(|f| errors.get(&format!("staffing[{i}].{f}")))
+                .collect();
+            json!({
+                "i": i,
+                "number": i + 1,
+                "agents": typed_or("agents", stored.map(|g| g.agents.to_string()).unwrap_or_default()),
+                "from": typed_or("from", moment(stored.and_then(|g| g.from))),
+                "until": typed_or("until", moment(stored.and_then(|g| g.until))),
+                "errors": row_errors,
+            })
+        })
+        .collect();
     let languages: Vec<Value> = incident
         .languages
         .iter()
@@ -117,6 +141,8 @@ fn incident_page(
             "update_body": typed.get("update_body").cloned().unwrap_or_default(),
             "policies": policy_rows,
             "channels": channel_rows,
+            "staffing": staffing_rows,
+            "staffing_error": errors.get("staffing"),
             "updates": updates,
             "errors": errors,
             "public_url": format!("/i/{}?lang={}", incident.slug, lang),
@@ -334,7 +360,7 @@ pub async fn channels(
                 .store
                 .replace_channels(&slug, inputs, &user.actor())
                 .await?;
-            state.channels_changed(&slug).await?;
+            state.republish(&slug).await?;
             Ok(back_to(&slug, &lang))
         }
         Err(errors) => {
@@ -364,4 +390,60 @@ pub async fn channels(
             )
         }
     }
+}
+
+#[post("/console/incidents/{slug}/staffing")]
+pub async fn staffing(
+    state: Data<AppState>,
+    Manager(user): Manager,
+    slug: Path<String>,
+    form: Fields,
+) -> WebResult<HttpResponse> {
+    let (incident, lang) = prepare(&state, &user, &slug, &form).await?;
+    let typed: Vec<StaffText> = (0..)
+        .map_while(|i| {
+            let get = |field: &str| form.get(&format!("staffing_{i}_{field}")).cloned();
+            Some(StaffText {
+                agents: get("agents")?,
+                from: get("from").unwrap_or_default(),
+                until: get("until").unwrap_or_default(),
+            })
+        })
+        .collect();
+    match parse_staffing(&incident.time_zone, &typed) {
+        Ok(groups) => {
+            save_staffing(&state, &incident, groups, &user.actor()).await?;
+            Ok(back_to(&slug, &lang))
+        }
+        Err(errors) => incident_page(
+            &state,
+            &user,
+            &incident,
+            &lang,
+            &form,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    }
+}
+
+/// Saves the incident's staffing plan and recomputes its waits with it.
+pub async fn save_staffing(
+    state: &AppState,
+    incident: &Incident,
+    groups: Vec<muster_core::wait_estimator::StaffGroup>,
+    actor: &str,
+) -> WebResult<()> {
+    let mut settings = incident.settings.clone();
+    settings.staffing = groups;
+    let change = muster_store::incidents::IncidentEdit {
+        settings: Some(settings),
+        ..Default::default()
+    };
+    state
+        .store
+        .edit_incident(incident.slug.as_str(), change, actor)
+        .await?;
+    state.republish(incident.slug.as_str()).await?;
+    Ok(())
 }
