@@ -2,8 +2,9 @@
 //! not seen, and each one written alone costs a transaction of seven statements. One writer
 //! task instead takes every new-customer contact waiting, checks them against the open
 //! cases in one query, and writes their cases, contacts, tokens and acknowledgements with
-//! one multi-row insert per table and one commit. Each caller is answered after the commit,
-//! so nothing is acknowledged that is not stored.
+//! one multi-row insert per table and one commit (on PostgreSQL, several such batches are
+//! written at once). Each caller is answered after the commit, so nothing is acknowledged
+//! that is not stored.
 //!
 //! Anything unusual leaves the batch: a contact from a known customer (or from the same
 //! customer twice in one batch) and, if the batch fails, the whole batch (a replayed
@@ -12,8 +13,9 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, EntityTrait, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 
 use crate::cases::{
     Intake, MailJob, TokenScope, identifiers, inbound_contact_row, new_case_row,
@@ -74,32 +76,87 @@ impl IntakeWriter {
     }
 }
 
+/// Batches written at once: PostgreSQL commits several transactions in parallel (and waits
+/// for the disk for each), SQLite has one writer.
+fn parallel_writes(db: &DatabaseConnection) -> usize {
+    match db.get_database_backend() {
+        DbBackend::Postgres => 4,
+        _ => 1,
+    }
+}
+
+/// A customer's identifier in a batch: incident, column, value.
+type Key = (i64, &'static str, String);
+
+fn keys_of(fresh: &Fresh) -> impl Iterator<Item = Key> + '_ {
+    identifiers(&fresh.intake)
+        .map(move |(column, value)| (fresh.intake.incident_id, column, value.to_owned()))
+}
+
+/// Takes batches off the queue and writes up to `parallel_writes` of them at a time. A batch
+/// is checked against the open cases before it is written, and a batch being written is not
+/// yet among them: so a batch that shares a customer with one in flight waits for every
+/// write in flight to finish first, and "one customer, one case" holds across batches.
 async fn run(db: DatabaseConnection, mut waiting: mpsc::UnboundedReceiver<Fresh>) {
+    let parallel = parallel_writes(&db);
+    let mut writing: JoinSet<Vec<Key>> = JoinSet::new();
+    let mut in_flight: HashSet<Key> = HashSet::new();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let started = std::time::Instant::now();
+        while let Some(done) = writing.try_join_next() {
+            forget(&mut in_flight, done);
+        }
+        let overlaps = batch
+            .iter()
+            .any(|fresh| keys_of(fresh).any(|k| in_flight.contains(&k)));
+        while (overlaps && !writing.is_empty()) || writing.len() >= parallel {
+            if let Some(done) = writing.join_next().await {
+                forget(&mut in_flight, done);
+            }
+        }
         let size = batch.len();
         let (alone, together) = split_known(&db, std::mem::take(&mut batch)).await;
-        let stored = match write_together(&db, &together).await {
-            Ok(stored) => stored,
-            Err(err) => {
-                tracing::debug!(error = %err, size = together.len(), "intake batch falls back to one at a time");
-                Vec::new()
-            }
-        };
-        let mut stored = stored.into_iter();
-        for fresh in together {
-            let model = stored.next().filter(|m| m.reference == fresh.reference);
-            let _ = fresh.reply.send(model);
+        let keys: Vec<Key> = together.iter().flat_map(keys_of).collect();
+        in_flight.extend(keys.iter().cloned());
+        let db = db.clone();
+        writing.spawn(async move {
+            let started = std::time::Instant::now();
+            write_and_answer(&db, alone, together).await;
+            tracing::debug!(
+                size,
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "intake batch"
+            );
+            keys
+        });
+    }
+    while writing.join_next().await.is_some() {}
+}
+
+fn forget(in_flight: &mut HashSet<Key>, done: Result<Vec<Key>, tokio::task::JoinError>) {
+    for key in done.unwrap_or_default() {
+        in_flight.remove(&key);
+    }
+}
+
+/// Writes `together` and answers every caller once it is committed (or failed): the stored
+/// case, or `None` for "take it alone". Those going alone are answered after the commit too,
+/// so a second contact from a customer of this batch finds the case it must join.
+async fn write_and_answer(db: &DatabaseConnection, alone: Vec<Fresh>, together: Vec<Fresh>) {
+    let stored = match write_together(db, &together).await {
+        Ok(stored) => stored,
+        Err(err) => {
+            tracing::debug!(error = %err, size = together.len(), "intake batch falls back to one at a time");
+            Vec::new()
         }
-        for fresh in alone {
-            let _ = fresh.reply.send(None);
-        }
-        tracing::debug!(
-            size,
-            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "intake batch"
-        );
+    };
+    let mut stored = stored.into_iter();
+    for fresh in together {
+        let model = stored.next().filter(|m| m.reference == fresh.reference);
+        let _ = fresh.reply.send(model);
+    }
+    for fresh in alone {
+        let _ = fresh.reply.send(None);
     }
 }
 
@@ -111,13 +168,10 @@ async fn split_known(db: &DatabaseConnection, batch: Vec<Fresh>) -> (Vec<Fresh>,
         // Unknown: everyone goes alone, where the same error is met and reported.
         Err(_) => return (batch, Vec::new()),
     };
-    let mut seen: HashSet<(i64, &'static str, String)> = HashSet::new();
+    let mut seen: HashSet<Key> = HashSet::new();
     let (mut alone, mut together) = (Vec::new(), Vec::new());
     for fresh in batch {
-        let incident = fresh.intake.incident_id;
-        let keys: Vec<(i64, &'static str, String)> = identifiers(&fresh.intake)
-            .map(|(column, value)| (incident, column, value.to_owned()))
-            .collect();
+        let keys: Vec<Key> = keys_of(&fresh).collect();
         let repeat = keys.is_empty()
             || fresh.intake.into_case.is_some()
             || keys.iter().any(|k| known.contains(k) || seen.contains(k));
@@ -135,7 +189,7 @@ async fn split_known(db: &DatabaseConnection, batch: Vec<Fresh>) -> (Vec<Fresh>,
 async fn open_case_identifiers(
     db: &DatabaseConnection,
     batch: &[Fresh],
-) -> Result<HashSet<(i64, &'static str, String)>, DbErr> {
+) -> Result<HashSet<Key>, DbErr> {
     let mut known = HashSet::new();
     let intakes = batch.iter().map(|fresh| &fresh.intake);
     let Some(query) = open_cases_sharing_identifiers(db.get_database_backend(), intakes, None)

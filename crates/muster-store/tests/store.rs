@@ -52,13 +52,22 @@ fn draft(slug: &str) -> IncidentDraft {
     }
 }
 
-async fn incidents_round_trip(engine: TestEngine) {
+/// A fresh database on `engine` holding one incident, `slug`.
+async fn with_incident(
+    engine: TestEngine,
+    slug: &str,
+) -> (TestDb, muster_store::Store, muster_core::incident::Incident) {
     let db = TestDb::create(engine).await;
     let store = db.store().await;
-    let created = store
-        .create_incident(draft("tram-outage"), "test")
+    let incident = store
+        .create_incident(draft(slug), "test")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    (db, store, incident)
+}
+
+async fn incidents_round_trip(engine: TestEngine) {
+    let (_db, store, created) = with_incident(engine, "tram-outage").await;
     assert_eq!(created.content_version, 1);
     let update = store
         .post_update(
@@ -215,7 +224,8 @@ async fn failed_logins_are_counted(engine: TestEngine) {
 on_both_engines!(
     one_customer_one_case,
     mail_is_claimed_once_and_retried,
-    a_burst_of_contacts_is_one_case_per_customer
+    a_burst_of_contacts_is_one_case_per_customer,
+    waves_of_contacts_written_in_parallel_are_one_case_per_customer
 );
 
 fn intake(
@@ -252,12 +262,7 @@ fn ack(case: &muster_core::case::Case, outcome: IntakeOutcome) -> Option<MailJob
 }
 
 async fn one_customer_one_case(engine: TestEngine) {
-    let db = TestDb::create(engine).await;
-    let store = db.store().await;
-    let incident = store
-        .create_incident(draft("ferry"), "test")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (_db, store, incident) = with_incident(engine, "ferry").await;
     let first = store
         .take_in(
             intake(
@@ -337,12 +342,7 @@ async fn one_customer_one_case(engine: TestEngine) {
 }
 
 async fn mail_is_claimed_once_and_retried(engine: TestEngine) {
-    let db = TestDb::create(engine).await;
-    let store = db.store().await;
-    let incident = store
-        .create_incident(draft("ferry"), "test")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (_db, store, incident) = with_incident(engine, "ferry").await;
     for i in 0..3 {
         let email = format!("c{i}@example.com");
         store
@@ -418,12 +418,7 @@ async fn mail_is_claimed_once_and_retried(engine: TestEngine) {
 /// Contacts arriving together are written together (group commit); customers seen twice in
 /// the burst, and replays of the same contact, still end as one case each.
 async fn a_burst_of_contacts_is_one_case_per_customer(engine: TestEngine) {
-    let db = TestDb::create(engine).await;
-    let store = db.store().await;
-    let incident = store
-        .create_incident(draft("ferry"), "test")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (_db, store, incident) = with_incident(engine, "ferry").await;
     // 30 customers; customers 0-9 write twice (new contacts), and 0-4 double-click
     // (the same contact again).
     let mut contacts = Vec::new();
@@ -490,4 +485,42 @@ async fn a_burst_of_contacts_is_one_case_per_customer(engine: TestEngine) {
         .flatten()
         .unwrap_or_else(|| panic!("the token of a case written in a batch opens it"));
     assert_eq!((case.id, scope), (case_of[&29], TokenScope::Full));
+}
+
+/// Contacts keep coming while earlier batches are being written (several at once on
+/// PostgreSQL): a customer's second and third contacts, by email or by booking reference
+/// alone, still find the case their first one made.
+async fn waves_of_contacts_written_in_parallel_are_one_case_per_customer(engine: TestEngine) {
+    let (_db, store, incident) = with_incident(engine, "ferry").await;
+    let mut burst = tokio::task::JoinSet::new();
+    for wave in 0..3 {
+        for n in 0..80 {
+            let store = store.clone();
+            let email = format!("wave{n}@example.no");
+            // The third wave gives only the booking reference.
+            let mut contact = intake(
+                incident.id,
+                ChannelKind::Form,
+                (wave < 2).then_some(email.as_str()),
+                &format!("wave-{wave}-{n}"),
+            );
+            contact.booking_ref = Some(format!("WV{n:04}"));
+            burst.spawn(async move {
+                let receipt = store
+                    .take_in(contact, &format!("token-{wave}-{n}"), ack)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                (n, receipt.case.id)
+            });
+        }
+        tokio::task::yield_now().await;
+    }
+    let mut case_of = std::collections::HashMap::new();
+    while let Some(done) = burst.join_next().await {
+        let (n, case_id) = done.unwrap_or_else(|e| panic!("{e}"));
+        let first = *case_of.entry(n).or_insert(case_id);
+        assert_eq!(first, case_id, "customer {n} has one case");
+    }
+    let distinct: std::collections::HashSet<i64> = case_of.values().copied().collect();
+    assert_eq!(distinct.len(), 80);
 }

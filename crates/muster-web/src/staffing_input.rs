@@ -4,8 +4,8 @@
 
 use muster_core::incident::parse_local_minute;
 use muster_core::wait_estimator::StaffGroup;
-use time::{OffsetDateTime, UtcOffset};
 use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::incident_input::FieldErrors;
 
