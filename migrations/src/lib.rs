@@ -9,6 +9,7 @@ mod m20261124_000004_wait_inputs;
 mod m20261124_100000_bulk_mail;
 mod m20261124_200000_webhook_deliveries;
 mod m20261130_000001_live_wait_inputs;
+mod m20261130_200000_partial_case_indexes;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_100000_bulk_mail::Migration),
             Box::new(m20261124_200000_webhook_deliveries::Migration),
             Box::new(m20261130_000001_live_wait_inputs::Migration),
+            Box::new(m20261130_200000_partial_case_indexes::Migration),
         ]
     }
 }
