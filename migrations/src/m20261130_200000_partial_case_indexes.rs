@@ -1,11 +1,11 @@
 //! Case indexes that hold only the rows their queries look for. Taking and resolving a case
-//! rewrites its row, and PostgreSQL then adds an entry to every index of the table whose
-//! condition the new row meets (no index is spared: the claim changes indexed columns).
-//! Most cases have no phone, no social handle, no first answer yet, are not overdue and,
-//! once resolved, not claimed: their entries were all the same key, added at one end of
-//! each index by every agent at once. Every query on these columns asks for a value
-//! (`= ?`, `IN (…)`, `> ?`, `IS NOT NULL`), which both engines' planners read as implying
-//! `IS NOT NULL`, so they keep using the same indexes.
+//! each write a new version of its row, and as both change indexed columns (the claim,
+//! the status), PostgreSQL adds an entry for it to every index of the table whose
+//! condition it meets. Most cases have no phone, no social handle, no first answer yet,
+//! are not overdue and, once resolved, not claimed: their entries all began with one key,
+//! added at the same end of each index by every agent at once. Every query on these
+//! columns asks for a value (`= ?`, `IN (…)`, `> ?`, `IS NOT NULL`), which both engines'
+//! planners read as implying `IS NOT NULL`, so they keep using the same indexes.
 
 use sea_orm_migration::prelude::*;
 

@@ -1,5 +1,6 @@
 //! Hand-written SQL for the few queries the query builder cannot express on both engines
-//! (claims with `FOR UPDATE SKIP LOCKED`). Written with `?` placeholders; PostgreSQL gets
+//! (claims with `FOR UPDATE SKIP LOCKED`, an update and its audit entry in one statement
+//! on PostgreSQL). Written with `?` placeholders; PostgreSQL gets
 //! `$1, $2, …`, and `{skip_locked}` becomes the row-lock clause there and nothing on
 //! SQLite, whose single writer connection already serialises claims. `{async_commit}`,
 //! between an `UPDATE`'s `SET` and `WHERE`, joins a one-row subquery that sets

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use muster_core::case::CaseStatus;
+use muster_core::case::{Case, CaseStatus};
+use muster_core::case_ref::CaseRef;
 use muster_core::incident::{ChannelKind, IncidentSettings, IncidentStatus, Severity, SlaTargets};
 use muster_core::language::Lang;
 use muster_core::localized::Localized;
@@ -346,6 +347,14 @@ async fn merging_keeps_every_contact(engine: TestEngine) {
     );
 }
 
+async fn as_stored(store: &Store, reference: &CaseRef) -> Case {
+    store
+        .case_by_reference(reference)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("{} exists", reference.as_str()))
+}
+
 async fn resolving_releases_the_claim_and_is_audited(engine: TestEngine) {
     let db = TestDb::create(engine).await;
     let store = db.store().await;
@@ -366,11 +375,7 @@ async fn resolving_releases_the_claim_and_is_audited(engine: TestEngine) {
         .set_case_status(taken.id, CaseStatus::Resolved, "agent@example.com")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let resolved = store
-        .case_by_reference(&taken.reference)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("the case exists"));
+    let resolved = as_stored(&store, &taken.reference).await;
     assert_eq!(
         (resolved.status, resolved.claimed_by, resolved.lease_until),
         (CaseStatus::Resolved, None, None)
@@ -394,11 +399,7 @@ async fn resolving_releases_the_claim_and_is_audited(engine: TestEngine) {
         .set_case_status(taken.id, CaseStatus::Open, "agent@example.com")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let reopened = store
-        .case_by_reference(&taken.reference)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("the case exists"));
+    let reopened = as_stored(&store, &taken.reference).await;
     assert_eq!(
         (reopened.status, reopened.resolved_at),
         (CaseStatus::Open, None)
