@@ -10,6 +10,7 @@ mod m20261124_100000_bulk_mail;
 mod m20261124_200000_webhook_deliveries;
 mod m20261130_000001_live_wait_inputs;
 mod m20261130_100000_channel_wait_override;
+mod m20261130_200000_partial_case_indexes;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_200000_webhook_deliveries::Migration),
             Box::new(m20261130_000001_live_wait_inputs::Migration),
             Box::new(m20261130_100000_channel_wait_override::Migration),
+            Box::new(m20261130_200000_partial_case_indexes::Migration),
         ]
     }
 }

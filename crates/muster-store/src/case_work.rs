@@ -6,7 +6,8 @@ use muster_core::case_ref::CaseRef;
 use muster_core::incident::ChannelKind;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait, Value,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -17,6 +18,7 @@ use crate::cases::{MailJob, enqueue, to_case};
 use crate::convert::now;
 use crate::entity::{case, case_token, contact, team, team_member, user};
 use crate::error::{StoreError, StoreResult};
+use crate::raw_sql::statement;
 use crate::tokens::{hash_token, random_token};
 
 /// One entry on a case's timeline, as agents see it (notes included).
@@ -201,6 +203,11 @@ impl Store {
         status: CaseStatus,
         actor: &str,
     ) -> StoreResult<()> {
+        if self.backend() == DbBackend::Postgres {
+            return self
+                .set_case_status_in_one_statement(case_id, status, actor)
+                .await;
+        }
         let tx = self.db.begin().await?;
         let resolved = status == CaseStatus::Resolved;
         let mut update = case::Entity::update_many()
@@ -230,6 +237,45 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// `set_case_status` on PostgreSQL: the update and its audit entry in one statement (a
+    /// data-modifying `WITH`, which SQLite lacks), so one round trip and one commit instead
+    /// of four round trips for `BEGIN`, update, insert and `COMMIT`. Resolving is the other
+    /// half of every case an agent takes.
+    async fn set_case_status_in_one_statement(
+        &self,
+        case_id: i64,
+        status: CaseStatus,
+        actor: &str,
+    ) -> StoreResult<()> {
+        let at = now();
+        let resolved = status == CaseStatus::Resolved;
+        let releases_claim = if status == CaseStatus::Open {
+            ""
+        } else {
+            ", claimed_by = NULL, lease_until = NULL"
+        };
+        let sql = format!(
+            "WITH changed AS (UPDATE cases SET status = ?, updated_at = ?, resolved_at = ?\
+             {releases_claim} WHERE id = ? RETURNING reference) \
+             INSERT INTO audit_log (at, actor, action, subject, details) \
+             SELECT ?, ?, 'case.status', reference, ? FROM changed RETURNING id"
+        );
+        let values: Vec<Value> = vec![
+            status.as_str().into(),
+            at.into(),
+            resolved.then_some(at).into(),
+            case_id.into(),
+            at.into(),
+            actor.into(),
+            serde_json::json!({ "status": status.as_str() }).into(),
+        ];
+        self.db
+            .query_one_raw(statement(self.backend(), &sql, values))
+            .await?
+            .ok_or(StoreError::NotFound("case"))?;
         Ok(())
     }
 

@@ -142,6 +142,13 @@ fn claimable_in(scope: &QueueScope, slice: Slice, now: OffsetDateTime) -> (Strin
 /// The statement that claims the most urgent case of `slice` for `agent_id`. The overdue
 /// probe runs first and the regular one only if it finds nothing (COALESCE evaluates
 /// lazily): one round trip per slice, each probe an index scan.
+///
+/// The claim commits without waiting for the write-ahead log to reach the disk
+/// (`{async_commit}`, PostgreSQL): a database crash can lose the claims of its last
+/// moment (up to three `wal_writer_delay`s, 0.6 s by default), which leaves those cases
+/// claimable again, exactly as when a lease lapses: another agent may take one while the
+/// first still has it open. Nothing else is lost; resolving, replies and everything the
+/// customer is told commit durably.
 pub(crate) fn claim_in(
     scope: &QueueScope,
     slice: Slice,
@@ -156,7 +163,8 @@ pub(crate) fn claim_in(
         "departure_date, created_at"
     };
     let sql = format!(
-        "UPDATE cases SET claimed_by = ?, lease_until = ?, claimed_at = ? WHERE id = COALESCE(\
+        "UPDATE cases SET claimed_by = ?, lease_until = ?, claimed_at = ? {{async_commit}} \
+         WHERE id = COALESCE(\
          (SELECT id FROM cases WHERE {conditions} AND overdue_at IS NOT NULL \
          ORDER BY overdue_at, created_at LIMIT 1 {{skip_locked}}), \
          (SELECT id FROM cases WHERE {conditions} ORDER BY {order} LIMIT 1 {{skip_locked}})) \

@@ -1,9 +1,17 @@
 //! Hand-written SQL for the few queries the query builder cannot express on both engines
-//! (claims with `FOR UPDATE SKIP LOCKED`). Written with `?` placeholders; PostgreSQL gets
+//! (claims with `FOR UPDATE SKIP LOCKED`, an update and its audit entry in one statement
+//! on PostgreSQL). Written with `?` placeholders; PostgreSQL gets
 //! `$1, $2, …`, and `{skip_locked}` becomes the row-lock clause there and nothing on
-//! SQLite, whose single writer connection already serialises claims.
+//! SQLite, whose single writer connection already serialises claims. `{async_commit}`,
+//! between an `UPDATE`'s `SET` and `WHERE`, joins a one-row subquery that sets
+//! `synchronous_commit = off` for the statement's own transaction on PostgreSQL (the
+//! function form of `SET LOCAL`, without a round trip of its own); nothing on SQLite,
+//! which in WAL mode with `synchronous = NORMAL` does not wait for the disk at commit.
 
 use sea_orm::{DbBackend, Statement, Value};
+
+const ASYNC_COMMIT_POSTGRES: &str =
+    "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit";
 
 pub(crate) fn statement(backend: DbBackend, template: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {
@@ -19,8 +27,11 @@ pub(crate) fn statement(backend: DbBackend, template: &str, values: Vec<Value>) 
                 }
             }
             out.replace("{skip_locked}", "FOR UPDATE SKIP LOCKED")
+                .replace("{async_commit}", ASYNC_COMMIT_POSTGRES)
         }
-        _ => template.replace("{skip_locked}", ""),
+        _ => template
+            .replace("{skip_locked}", "")
+            .replace("{async_commit}", ""),
     };
     Statement::from_sql_and_values(backend, sql, values)
 }
@@ -42,5 +53,18 @@ mod tests {
             lite.sql.trim_end(),
             "SELECT id FROM t WHERE a = ? AND b < ?"
         );
+    }
+
+    #[test]
+    fn only_postgres_commits_a_claim_without_waiting_for_the_disk() {
+        let template = "UPDATE t SET a = ? {async_commit} WHERE id = ?";
+        let pg = statement(DbBackend::Postgres, template, vec![]);
+        assert_eq!(
+            pg.sql,
+            "UPDATE t SET a = $1 FROM (SELECT set_config('synchronous_commit', 'off', true)) \
+             AS async_commit WHERE id = $2"
+        );
+        let lite = statement(DbBackend::Sqlite, template, vec![]);
+        assert_eq!(lite.sql, "UPDATE t SET a = ?  WHERE id = ?");
     }
 }

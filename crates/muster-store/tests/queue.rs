@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use muster_core::case::CaseStatus;
+use muster_core::case::{Case, CaseStatus};
+use muster_core::case_ref::CaseRef;
 use muster_core::incident::{ChannelKind, IncidentSettings, IncidentStatus, Severity, SlaTargets};
 use muster_core::language::Lang;
 use muster_core::localized::Localized;
@@ -12,6 +13,7 @@ use muster_core::slug::Slug;
 use muster_core::webhook::{WebhookEvent, WebhookUrl};
 use muster_store::Store;
 use muster_store::cases::{Intake, MailJob};
+use muster_store::error::StoreError;
 use muster_store::incidents::IncidentDraft;
 use muster_store::queue::{QueueFilter, QueueScope};
 use muster_store::testing::{TestDb, TestEngine};
@@ -36,7 +38,8 @@ on_both_engines!(
     the_most_urgent_case_comes_first,
     no_case_is_given_twice,
     overdue_is_marked_once,
-    merging_keeps_every_contact
+    merging_keeps_every_contact,
+    resolving_releases_the_claim_and_is_audited
 );
 
 async fn incident(store: &Store) -> i64 {
@@ -341,5 +344,71 @@ async fn merging_keeps_every_contact(engine: TestEngine) {
         store.unsent_mail_count().await.ok(),
         Some(1),
         "the customer is told once"
+    );
+}
+
+async fn as_stored(store: &Store, reference: &CaseRef) -> Case {
+    store
+        .case_by_reference(reference)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("{} exists", reference.as_str()))
+}
+
+async fn resolving_releases_the_claim_and_is_audited(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let id = incident(&store).await;
+    let reference = case(&store, id, 1, Some(1)).await;
+    let taken = store
+        .take_next(
+            7,
+            &scope(id),
+            Duration::minutes(15),
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the case is in the queue"));
+    assert_eq!(taken.claimed_by, Some(7));
+    store
+        .set_case_status(taken.id, CaseStatus::Resolved, "agent@example.com")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resolved = as_stored(&store, &taken.reference).await;
+    assert_eq!(
+        (resolved.status, resolved.claimed_by, resolved.lease_until),
+        (CaseStatus::Resolved, None, None)
+    );
+    assert!(resolved.resolved_at.is_some());
+    let audit = store
+        .recent_audit(1)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let entry = audit.first().unwrap_or_else(|| panic!("an audit entry"));
+    assert_eq!(
+        (
+            entry.actor.as_str(),
+            entry.action.as_str(),
+            entry.subject.as_str()
+        ),
+        ("agent@example.com", "case.status", reference.as_str())
+    );
+    assert_eq!(entry.details, serde_json::json!({ "status": "resolved" }));
+    store
+        .set_case_status(taken.id, CaseStatus::Open, "agent@example.com")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reopened = as_stored(&store, &taken.reference).await;
+    assert_eq!(
+        (reopened.status, reopened.resolved_at),
+        (CaseStatus::Open, None)
+    );
+    let missing = store
+        .set_case_status(taken.id + 1000, CaseStatus::Resolved, "agent@example.com")
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound("case"))),
+        "{missing:?}"
     );
 }
