@@ -200,13 +200,12 @@ impl Dispatcher {
                 continue;
             }
             tracing::debug!(claimed = claims.len(), "claimed deliveries");
-            // A full batch suggests more: claim the next one while the tail of this one
-            // sends, so the connections never wait on the database.
-            let prefetch_at = (claims.len() as u64 == self.config.batch()).then(|| {
-                claims
-                    .len()
-                    .saturating_sub(self.config.concurrency.max(1) * 2)
-            });
+            // A full batch suggests more: claim the next one once half of this one is
+            // under way, so the connections never wait on the database. (Claimed with
+            // only the last 2 × concurrency sends to go, a claim of 1,000 took longer
+            // than those sends, and the connections stood idle once per batch.)
+            let prefetch_at =
+                (claims.len() as u64 == self.config.batch()).then_some(claims.len() / 2);
             let mut claims = claims.into_iter().enumerate();
             while let Some((index, claim)) = claims.next() {
                 if Some(index) == prefetch_at {
