@@ -15,7 +15,7 @@ use crate::body::encoded;
 /// in (its sender parsed once per campaign rather than once per recipient).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageParts<A> {
-    /// `Name <address>` or a bare address.
+    /// As text, `Name <address>` or a bare address.
     pub from: A,
     pub to: A,
     pub reply_to: Option<A>,
@@ -77,7 +77,7 @@ impl OutgoingMessage {
 impl ParsedMessage {
     /// See [`OutgoingMessage::build`].
     pub fn build(self) -> Result<Message, MessageError> {
-        // Given, the envelope is not parsed back out of the headers just written.
+        // Given here, so that lettre does not parse it back out of the headers just written.
         let envelope = Envelope::new(Some(self.from.email.clone()), vec![self.to.email.clone()])
             .map_err(|e| MessageError::Build(e.to_string()))?;
         let mut builder = Message::builder()
