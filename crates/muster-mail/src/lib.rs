@@ -1,6 +1,7 @@
 //! Muster's mail: building standards-compliant messages, handing them to an SMTP relay
 //! (pooled) or to an outbox folder of `.eml` files, and the bulk campaign dispatcher.
 
+mod body;
 pub mod direct;
 pub mod dispatcher;
 pub mod dkim;

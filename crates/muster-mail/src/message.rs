@@ -3,16 +3,22 @@
 //! auto-reply and one-click unsubscribe headers the standards ask for.
 
 use lettre::Message;
+use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use serde::{Deserialize, Serialize};
 
+use crate::body::encoded;
+
+/// One outgoing message. `A` holds its addresses: as text in an [`OutgoingMessage`], what
+/// the queue stores, or parsed in a [`ParsedMessage`], what the campaign dispatcher fills
+/// in (its sender parsed once per campaign rather than once per recipient).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutgoingMessage {
-    /// `Name <address>` or a bare address.
-    pub from: String,
-    pub to: String,
-    pub reply_to: Option<String>,
+pub struct MessageParts<A> {
+    /// As text, `Name <address>` or a bare address.
+    pub from: A,
+    pub to: A,
+    pub reply_to: Option<A>,
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
@@ -26,6 +32,9 @@ pub struct OutgoingMessage {
     pub list_unsubscribe: Option<String>,
 }
 
+pub type OutgoingMessage = MessageParts<String>;
+pub type ParsedMessage = MessageParts<Mailbox>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum MessageError {
     #[error("\"{address}\" is not a mail address: {reason}")]
@@ -34,7 +43,7 @@ pub enum MessageError {
     Build(String),
 }
 
-fn mailbox(raw: &str) -> Result<Mailbox, MessageError> {
+pub(crate) fn mailbox(raw: &str) -> Result<Mailbox, MessageError> {
     raw.parse()
         .map_err(|e: lettre::address::AddressError| MessageError::Address {
             address: raw.to_owned(),
@@ -49,13 +58,36 @@ fn raw(name: &'static str, value: String) -> HeaderValue {
 impl OutgoingMessage {
     /// The wire form. Text and HTML go as multipart/alternative, text first (RFC 2046).
     pub fn build(&self) -> Result<Message, MessageError> {
+        ParsedMessage {
+            from: mailbox(&self.from)?,
+            to: mailbox(&self.to)?,
+            reply_to: self.reply_to.as_deref().map(mailbox).transpose()?,
+            subject: self.subject.clone(),
+            text: self.text.clone(),
+            html: self.html.clone(),
+            message_id: self.message_id.clone(),
+            in_reply_to: self.in_reply_to.clone(),
+            auto_submitted: self.auto_submitted,
+            list_unsubscribe: self.list_unsubscribe.clone(),
+        }
+        .build()
+    }
+}
+
+impl ParsedMessage {
+    /// See [`OutgoingMessage::build`].
+    pub fn build(self) -> Result<Message, MessageError> {
+        // Given here, so that lettre does not parse it back out of the headers just written.
+        let envelope = Envelope::new(Some(self.from.email.clone()), vec![self.to.email.clone()])
+            .map_err(|e| MessageError::Build(e.to_string()))?;
         let mut builder = Message::builder()
-            .from(mailbox(&self.from)?)
-            .to(mailbox(&self.to)?)
-            .subject(self.subject.clone())
+            .envelope(envelope)
+            .from(self.from)
+            .to(self.to)
+            .subject(self.subject)
             .message_id(Some(format!("<{}>", self.message_id)));
-        if let Some(reply_to) = &self.reply_to {
-            builder = builder.reply_to(mailbox(reply_to)?);
+        if let Some(reply_to) = self.reply_to {
+            builder = builder.reply_to(reply_to);
         }
         if let Some(parent) = &self.in_reply_to {
             builder = builder
@@ -75,13 +107,13 @@ impl OutgoingMessage {
         }
         let text = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
-            .body(self.text.clone());
+            .body(encoded(&self.text));
         let built = match &self.html {
             Some(html) => builder.multipart(
                 MultiPart::alternative().singlepart(text).singlepart(
                     SinglePart::builder()
                         .header(ContentType::TEXT_HTML)
-                        .body(html.clone()),
+                        .body(encoded(html)),
                 ),
             ),
             None => builder.singlepart(text),

@@ -165,16 +165,21 @@ impl Connection {
 }
 
 /// The body for DATA: a leading dot doubled on every line, and the final `.` line.
+/// Copied between the lines that begin with a dot (few or none): a byte at a time, the
+/// copy cost more than the rest of the send.
 fn dot_stuffed(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 16);
-    let mut line_start = true;
-    for &byte in body {
-        if line_start && byte == b'.' {
-            out.push(b'.');
-        }
-        out.push(byte);
-        line_start = byte == b'\n';
+    if body.first() == Some(&b'.') {
+        out.push(b'.');
     }
+    let mut copied = 0;
+    for at in memchr::memmem::find_iter(body, b"\n.") {
+        // Up to and including the line's first dot, then that dot once more.
+        out.extend_from_slice(body.get(copied..at + 2).unwrap_or_default());
+        out.push(b'.');
+        copied = at + 2;
+    }
+    out.extend_from_slice(body.get(copied..).unwrap_or_default());
     if !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
     }
@@ -193,5 +198,9 @@ mod tests {
             b"..a\r\nb\r\n..\r\n.\r\n".to_vec()
         );
         assert_eq!(dot_stuffed(b"x"), b"x\r\n.\r\n".to_vec());
+        assert_eq!(
+            dot_stuffed(b"a\r\n..b\r\n\r\n."),
+            b"a\r\n...b\r\n\r\n..\r\n.\r\n".to_vec()
+        );
     }
 }

@@ -71,21 +71,37 @@ pub fn recipient_vars(incident: &Value, base_url: &str, slug: &str, r: &Recipien
     let query = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
-    let builtins = json!({
-        "name": r.name,
-        "email": r.email,
-        "language": r.language,
-        "booking_reference": r.booking_ref,
-        "departure_date": r.departure_date.map(|d| format_date(&r.language, d)),
-        "form_link": format!("{base_url}/i/{slug}/form?{query}"),
-        "unsubscribe_link": unsubscribe_url(base_url, &r.unsubscribe_token),
-        "incident": incident,
-        "landing_url": incident.get("landing_url"),
-        "wait_times": incident.get("wait_times"),
-        "latest_update": incident.get("latest_update"),
-    });
-    if let Value::Object(builtins) = builtins {
-        vars.extend(builtins);
+    // Inserted one by one rather than through `json!` and a second map: per recipient.
+    let text = |value: &str| Value::String(value.to_owned());
+    let of_incident = |key: &str| incident.get(key).cloned().unwrap_or(Value::Null);
+    let builtins = [
+        ("name", text(&r.name)),
+        ("email", text(&r.email)),
+        ("language", text(&r.language)),
+        (
+            "booking_reference",
+            r.booking_ref.as_deref().map_or(Value::Null, text),
+        ),
+        (
+            "departure_date",
+            r.departure_date
+                .map_or(Value::Null, |d| Value::String(format_date(&r.language, d))),
+        ),
+        (
+            "form_link",
+            Value::String(format!("{base_url}/i/{slug}/form?{query}")),
+        ),
+        (
+            "unsubscribe_link",
+            Value::String(unsubscribe_url(base_url, &r.unsubscribe_token)),
+        ),
+        ("incident", incident.clone()),
+        ("landing_url", of_incident("landing_url")),
+        ("wait_times", of_incident("wait_times")),
+        ("latest_update", of_incident("latest_update")),
+    ];
+    for (key, value) in builtins {
+        vars.insert(key.to_owned(), value);
     }
     Value::Object(vars)
 }
