@@ -157,7 +157,13 @@ pub(crate) fn open_cases_sharing_identifiers<'a>(
     }
     let mut lookups = Vec::new();
     let mut values: Vec<Value> = Vec::new();
-    for ((incident_id, column), listed) in wanted {
+    for ((incident_id, column), mut listed) in wanted {
+        // Lists padded to a power of two (repeating a value changes nothing) give a handful
+        // of distinct statements, which the connections keep prepared, instead of one per
+        // batch size to parse and plan again.
+        if let Some(last) = listed.last().copied() {
+            listed.resize(listed.len().next_power_of_two(), last);
+        }
         lookups.push(format!(
             "SELECT id FROM cases WHERE incident_id = ? AND {column} IN ({})",
             vec!["?"; listed.len()].join(", ")

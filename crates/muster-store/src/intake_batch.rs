@@ -94,9 +94,9 @@ fn keys_of(fresh: &Fresh) -> impl Iterator<Item = Key> + '_ {
 }
 
 /// Takes batches off the queue and writes up to `parallel_writes` of them at a time. A batch
-/// is checked against the open cases before it is written, and a batch being written is not
-/// yet among them: so a batch that shares a customer with one in flight waits for every
-/// write in flight to finish first, and "one customer, one case" holds across batches.
+/// is checked against the open cases as it is written, and a batch being written is not yet
+/// among them: so a batch that shares a customer with one in flight waits for every write in
+/// flight to finish first, and "one customer, one case" holds across batches.
 async fn run(db: DatabaseConnection, mut waiting: mpsc::UnboundedReceiver<Fresh>) {
     let parallel = parallel_writes(&db);
     let mut writing: JoinSet<Vec<Key>> = JoinSet::new();
@@ -115,12 +115,13 @@ async fn run(db: DatabaseConnection, mut waiting: mpsc::UnboundedReceiver<Fresh>
             }
         }
         let size = batch.len();
-        let (alone, together) = split_known(&db, std::mem::take(&mut batch)).await;
-        let keys: Vec<Key> = together.iter().flat_map(keys_of).collect();
+        let batch = std::mem::take(&mut batch);
+        let keys: Vec<Key> = batch.iter().flat_map(keys_of).collect();
         in_flight.extend(keys.iter().cloned());
         let db = db.clone();
         writing.spawn(async move {
             let started = std::time::Instant::now();
+            let (alone, together) = split_known(&db, batch).await;
             write_and_answer(&db, alone, together).await;
             tracing::debug!(
                 size,
