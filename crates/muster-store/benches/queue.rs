@@ -14,15 +14,12 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use muster_core::case::CaseStatus;
-use muster_core::incident::{IncidentSettings, IncidentStatus, Severity};
-use muster_core::language::Lang;
-use muster_core::localized::Localized;
+use muster_core::incident::Severity;
 use muster_core::priority::PriorityWindows;
-use muster_core::slug::Slug;
 use muster_store::Store;
 use muster_store::incidents::IncidentDraft;
 use muster_store::queue::QueueScope;
-use muster_store::testing::{TestDb, TestEngine};
+use muster_store::testing::{TestDb, TestEngine, incident_draft};
 use time::OffsetDateTime;
 
 fn setting(name: &str, default: u64) -> u64 {
@@ -33,20 +30,9 @@ fn setting(name: &str, default: u64) -> u64 {
 }
 
 async fn open_incident(store: &Store) -> i64 {
-    let en = Lang::english();
     let draft = IncidentDraft {
-        slug: Slug::parse("queue-bench").unwrap_or_else(|e| panic!("{e}")),
-        status: IncidentStatus::Active,
         severity: Severity::Critical,
-        time_zone: "UTC".into(),
-        default_language: en.clone(),
-        languages: vec![en.clone()],
-        title: Localized::single(en, "Queue benchmark"),
-        summary: Localized::new(),
-        letter: Localized::new(),
-        letter_signature: String::new(),
-        contact_guidance: Localized::new(),
-        settings: IncidentSettings::default(),
+        ..incident_draft("queue-bench")
     };
     store
         .create_incident(draft, "bench")

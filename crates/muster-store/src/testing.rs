@@ -6,7 +6,51 @@ use std::path::PathBuf;
 
 use sea_orm::{ConnectionTrait, Database};
 
+use muster_core::incident::{IncidentSettings, IncidentStatus, Severity};
+use muster_core::language::Lang;
+use muster_core::localized::Localized;
+use muster_core::slug::Slug;
+
 use crate::Store;
+use crate::incidents::IncidentDraft;
+
+/// Declares each named `async fn(TestEngine)` of the calling test file as two tests, one per
+/// engine: `name::sqlite` and `name::postgres` (on a multi-threaded runtime, as a server runs).
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::testing::TestEngine::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$name($crate::testing::TestEngine::Postgres).await;
+            }
+        }
+    )*};
+}
+
+/// An active incident `slug`, in English and UTC, with the default settings: tests change
+/// what they need with `IncidentDraft { field, ..incident_draft(slug) }`.
+pub fn incident_draft(slug: &str) -> IncidentDraft {
+    let en = Lang::english();
+    IncidentDraft {
+        slug: Slug::parse(slug).unwrap_or_else(|e| panic!("{e}")),
+        status: IncidentStatus::Active,
+        severity: Severity::Major,
+        time_zone: "UTC".into(),
+        default_language: en.clone(),
+        languages: vec![en.clone()],
+        title: Localized::single(en, "Test incident"),
+        summary: Localized::new(),
+        letter: Localized::new(),
+        letter_signature: String::new(),
+        contact_guidance: Localized::new(),
+        settings: IncidentSettings::default(),
+    }
+}
 
 /// Where tests find PostgreSQL's maintenance database; override with `MUSTER_TEST_POSTGRES`.
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -2,30 +2,13 @@
 
 use muster_core::audience::parse_audience_csv;
 use muster_core::campaign::{CampaignContent, CampaignStatus, Segment};
-use muster_core::incident::{IncidentSettings, IncidentStatus, Severity};
 use muster_core::language::Lang;
-use muster_core::localized::Localized;
-use muster_core::slug::Slug;
 use muster_store::Store;
 use muster_store::campaigns::NewCampaign;
 use muster_store::dispatch::Outcome;
 use muster_store::incidents::IncidentDraft;
-use muster_store::testing::{TestDb, TestEngine};
-
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(super::TestEngine::Sqlite).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(super::TestEngine::Postgres).await;
-            }
-        }
-    )*};
-}
+use muster_store::on_both_engines;
+use muster_store::testing::{TestDb, TestEngine, incident_draft};
 
 on_both_engines!(
     import_updates_by_email,
@@ -38,20 +21,10 @@ fn ok<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
 }
 
 async fn incident(store: &Store) -> i64 {
-    let en = Lang::english();
     let draft = IncidentDraft {
-        slug: ok(Slug::parse("ferry-fire")),
-        status: IncidentStatus::Active,
-        severity: Severity::Major,
         time_zone: "Europe/Oslo".into(),
-        default_language: en.clone(),
-        languages: vec![en.clone(), ok(Lang::parse("nb"))],
-        title: Localized::single(en.clone(), "Fire on board"),
-        summary: Localized::new(),
-        letter: Localized::new(),
-        letter_signature: String::new(),
-        contact_guidance: Localized::new(),
-        settings: IncidentSettings::default(),
+        languages: vec![Lang::english(), ok(Lang::parse("nb"))],
+        ..incident_draft("ferry-fire")
     };
     ok(store.create_incident(draft, "test").await).id
 }

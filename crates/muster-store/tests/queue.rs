@@ -5,34 +5,16 @@ use std::collections::HashSet;
 
 use muster_core::case::{Case, CaseStatus};
 use muster_core::case_ref::CaseRef;
-use muster_core::incident::{ChannelKind, IncidentSettings, IncidentStatus, Severity, SlaTargets};
-use muster_core::language::Lang;
-use muster_core::localized::Localized;
+use muster_core::incident::{ChannelKind, SlaTargets};
 use muster_core::priority::PriorityWindows;
-use muster_core::slug::Slug;
 use muster_core::webhook::{WebhookEvent, WebhookUrl};
 use muster_store::Store;
 use muster_store::cases::{Intake, MailJob};
 use muster_store::error::StoreError;
-use muster_store::incidents::IncidentDraft;
+use muster_store::on_both_engines;
 use muster_store::queue::{QueueFilter, QueueScope};
-use muster_store::testing::{TestDb, TestEngine};
+use muster_store::testing::{TestDb, TestEngine, incident_draft};
 use time::{Date, Duration, OffsetDateTime};
-
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(super::TestEngine::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                super::$name(super::TestEngine::Postgres).await;
-            }
-        }
-    )*};
-}
 
 on_both_engines!(
     the_most_urgent_case_comes_first,
@@ -43,23 +25,8 @@ on_both_engines!(
 );
 
 async fn incident(store: &Store) -> i64 {
-    let en = Lang::english();
-    let draft = IncidentDraft {
-        slug: Slug::parse("queue-test").unwrap_or_else(|e| panic!("{e}")),
-        status: IncidentStatus::Active,
-        severity: Severity::Major,
-        time_zone: "UTC".into(),
-        default_language: en.clone(),
-        languages: vec![en.clone()],
-        title: Localized::single(en, "Queue"),
-        summary: Localized::new(),
-        letter: Localized::new(),
-        letter_signature: String::new(),
-        contact_guidance: Localized::new(),
-        settings: IncidentSettings::default(),
-    };
     store
-        .create_incident(draft, "test")
+        .create_incident(incident_draft("queue-test"), "test")
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .id

@@ -1,31 +1,16 @@
 //! The store against both engines: every test runs on SQLite and on PostgreSQL.
 
 use muster_core::contact_info::EmailAddress;
-use muster_core::incident::{ChannelKind, IncidentSettings, IncidentStatus, Severity};
+use muster_core::incident::{ChannelKind, IncidentStatus};
 use muster_core::language::Lang;
 use muster_core::localized::Localized;
 use muster_core::role::Role;
-use muster_core::slug::Slug;
 use muster_core::wait::WaitRange;
 use muster_store::StoreError;
 use muster_store::cases::{Intake, IntakeOutcome, MailJob, TokenScope};
 use muster_store::incidents::{ChannelInput, IncidentDraft, IncidentEdit};
-use muster_store::testing::{TestDb, TestEngine};
-
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(super::TestEngine::Sqlite).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(super::TestEngine::Postgres).await;
-            }
-        }
-    )*};
-}
+use muster_store::on_both_engines;
+use muster_store::testing::{TestDb, TestEngine, incident_draft};
 
 on_both_engines!(
     incidents_round_trip,
@@ -37,18 +22,10 @@ on_both_engines!(
 fn draft(slug: &str) -> IncidentDraft {
     let en = Lang::english();
     IncidentDraft {
-        slug: Slug::parse(slug).unwrap_or_else(|e| panic!("{e}")),
-        status: IncidentStatus::Active,
-        severity: Severity::Major,
         time_zone: "Europe/Oslo".into(),
-        default_language: en.clone(),
-        languages: vec![en.clone()],
         title: Localized::single(en.clone(), "Trams stopped"),
-        summary: Localized::single(en.clone(), "Power cut"),
-        letter: Localized::new(),
-        letter_signature: String::new(),
-        contact_guidance: Localized::new(),
-        settings: IncidentSettings::default(),
+        summary: Localized::single(en, "Power cut"),
+        ..incident_draft(slug)
     }
 }
 

@@ -3,34 +3,16 @@
 
 use muster_core::case::CaseStatus;
 use muster_core::contact_info::EmailAddress;
-use muster_core::incident::{ChannelKind, IncidentSettings, IncidentStatus, Severity, SlaTargets};
-use muster_core::language::Lang;
-use muster_core::localized::Localized;
+use muster_core::incident::{ChannelKind, SlaTargets};
 use muster_core::priority::PriorityWindows;
 use muster_core::queue_profile::Waiting;
 use muster_core::role::Role;
-use muster_core::slug::Slug;
 use muster_store::Store;
 use muster_store::cases::Intake;
-use muster_store::incidents::IncidentDraft;
+use muster_store::on_both_engines;
 use muster_store::queue::QueueScope;
-use muster_store::testing::{TestDb, TestEngine};
+use muster_store::testing::{TestDb, TestEngine, incident_draft};
 use time::{Date, Duration, OffsetDateTime};
-
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(super::TestEngine::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                super::$name(super::TestEngine::Postgres).await;
-            }
-        }
-    )*};
-}
 
 on_both_engines!(
     arrivals_are_the_incidents_cases_in_the_window,
@@ -39,23 +21,8 @@ on_both_engines!(
 );
 
 async fn incident(store: &Store, slug: &str) -> i64 {
-    let en = Lang::english();
-    let draft = IncidentDraft {
-        slug: Slug::parse(slug).unwrap_or_else(|e| panic!("{e}")),
-        status: IncidentStatus::Active,
-        severity: Severity::Major,
-        time_zone: "UTC".into(),
-        default_language: en.clone(),
-        languages: vec![en.clone()],
-        title: Localized::single(en, "Waits"),
-        summary: Localized::new(),
-        letter: Localized::new(),
-        letter_signature: String::new(),
-        contact_guidance: Localized::new(),
-        settings: IncidentSettings::default(),
-    };
     store
-        .create_incident(draft, "test")
+        .create_incident(incident_draft(slug), "test")
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .id

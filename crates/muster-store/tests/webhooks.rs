@@ -3,32 +3,17 @@
 
 use std::time::Duration as StdDuration;
 
-use muster_core::incident::{IncidentSettings, IncidentStatus, Severity};
+use muster_core::incident::IncidentStatus;
 use muster_core::language::Lang;
 use muster_core::localized::Localized;
-use muster_core::slug::Slug;
 use muster_core::webhook::{WebhookEvent, WebhookUrl};
 use muster_store::Store;
 use muster_store::incidents::{IncidentDraft, IncidentEdit};
-use muster_store::testing::{TestDb, TestEngine};
+use muster_store::on_both_engines;
+use muster_store::testing::{TestDb, TestEngine, incident_draft};
 use muster_store::webhooks::{AttemptOutcome, DeliveryStatus, NextStep, emit_event_on};
 use sea_orm::TransactionTrait;
 use time::Duration;
-
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(super::TestEngine::Sqlite).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(super::TestEngine::Postgres).await;
-            }
-        }
-    )*};
-}
 
 on_both_engines!(
     events_fan_out_to_subscribed_active_endpoints,
@@ -56,18 +41,11 @@ async fn endpoint(store: &Store, path: &str, events: &[WebhookEvent]) -> i64 {
 fn draft(slug: &str, status: IncidentStatus) -> IncidentDraft {
     let en = Lang::english();
     IncidentDraft {
-        slug: Slug::parse(slug).unwrap_or_else(|e| panic!("{e}")),
         status,
-        severity: Severity::Major,
         time_zone: "Europe/Oslo".into(),
-        default_language: en.clone(),
-        languages: vec![en.clone()],
         title: Localized::single(en.clone(), "Trams stopped"),
         summary: Localized::single(en, "Power cut"),
-        letter: Localized::new(),
-        letter_signature: String::new(),
-        contact_guidance: Localized::new(),
-        settings: IncidentSettings::default(),
+        ..incident_draft(slug)
     }
 }
 
