@@ -9,12 +9,13 @@ use muster_core::case_ref::CaseRef;
 use muster_core::incident::ChannelKind;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, Statement, TransactionTrait, Value,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, Statement, Value,
 };
 use time::{Date, OffsetDateTime};
 
 use crate::Store;
 use crate::convert::{corrupt, now};
+use crate::db::begin_planned_for_values;
 use crate::entity::{case, case_token, contact, mail_queue};
 use crate::error::{StoreError, StoreResult};
 use crate::raw_sql::statement;
@@ -465,7 +466,7 @@ impl Store {
         token: &str,
         ack: &impl Fn(&Case, IntakeOutcome) -> Option<MailJob>,
     ) -> StoreResult<Receipt> {
-        let tx = self.db.begin().await?;
+        let tx = begin_planned_for_values(&self.db).await?;
         let (model, outcome) = match matching_open_case(&tx, intake).await? {
             Some(existing) => (
                 merge_into(existing, intake).update(&tx).await?,

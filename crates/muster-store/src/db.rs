@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use muster_migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, TransactionTrait,
+};
 
 use crate::error::StoreResult;
 use crate::intake_batch::IntakeWriter;
@@ -38,12 +41,6 @@ impl Store {
             .sqlx_logging(false)
             // No SQL parameters (customer data) in traces.
             .record_stmt_in_spans(false)
-            // A crisis starts on a near-empty table that grows by thousands of rows a minute.
-            // A prepared statement's generic plan, chosen while the table was small, is a
-            // sequential scan that stays until the next auto-analyze (bench/intake: 1,100-1,400
-            // submissions/s on PostgreSQL with it, 3,100 without): plan each execution for
-            // its values and the table as it is now.
-            .map_sqlx_postgres_opts(|opts| opts.options([("plan_cache_mode", "force_custom_plan")]))
             .map_sqlx_sqlite_opts(|opts| {
                 opts.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
@@ -90,4 +87,21 @@ impl Store {
         self.db.close().await?;
         Ok(())
     }
+}
+
+/// Begins a transaction whose statements PostgreSQL plans for their values each time, for
+/// the customer lookups of intake. A crisis starts on a near-empty `cases` table growing by
+/// thousands of rows a minute: the generic plan a prepared lookup settles on while the table
+/// is small is a sequential scan, kept until autovacuum next analyzes the table
+/// (bench/intake on PostgreSQL: 1,100-1,400 submissions/s with it, 2,600-3,100 without).
+/// Only here: planning every statement everywhere cost take-next a third of its throughput.
+pub(crate) async fn begin_planned_for_values(
+    db: &DatabaseConnection,
+) -> Result<DatabaseTransaction, DbErr> {
+    let tx = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        tx.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+            .await?;
+    }
+    Ok(tx)
 }

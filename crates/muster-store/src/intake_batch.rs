@@ -13,7 +13,9 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
@@ -22,6 +24,7 @@ use crate::cases::{
     open_cases_sharing_identifiers, pending_mail_row, token_row,
 };
 use crate::convert::now;
+use crate::db::begin_planned_for_values;
 use crate::entity::{case, case_token, contact, mail_queue};
 
 /// At most this many contacts share a transaction (well under both engines' limits on
@@ -121,8 +124,7 @@ async fn run(db: DatabaseConnection, mut waiting: mpsc::UnboundedReceiver<Fresh>
         let db = db.clone();
         writing.spawn(async move {
             let started = std::time::Instant::now();
-            let (alone, together) = split_known(&db, batch).await;
-            write_and_answer(&db, alone, together).await;
+            write_and_answer(&db, batch).await;
             tracing::debug!(
                 size,
                 elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -140,11 +142,23 @@ fn forget(in_flight: &mut HashSet<Key>, done: Result<Vec<Key>, tokio::task::Join
     }
 }
 
-/// Writes `together` and answers every caller once it is committed (or failed): the stored
-/// case, or `None` for "take it alone". Those going alone are answered after the commit too,
-/// so a second contact from a customer of this batch finds the case it must join.
-async fn write_and_answer(db: &DatabaseConnection, alone: Vec<Fresh>, together: Vec<Fresh>) {
-    let stored = match write_together(db, &together).await {
+/// Looks the batch up against the open cases and writes the new customers' contacts, in one
+/// transaction, then answers every caller once it is committed (or failed): the stored case,
+/// or `None` for "take it alone". Those going alone are answered after the commit too, so a
+/// second contact from a customer of this batch finds the case it must join.
+async fn write_and_answer(db: &DatabaseConnection, batch: Vec<Fresh>) {
+    let tx = match begin_planned_for_values(db).await {
+        Ok(tx) => tx,
+        Err(_) => {
+            // Everyone goes alone, where the same error is met and reported.
+            for fresh in batch {
+                let _ = fresh.reply.send(None);
+            }
+            return;
+        }
+    };
+    let (alone, together) = split_known(&tx, batch).await;
+    let stored = match write_together(tx, &together).await {
         Ok(stored) => stored,
         Err(err) => {
             tracing::debug!(error = %err, size = together.len(), "intake batch falls back to one at a time");
@@ -163,7 +177,7 @@ async fn write_and_answer(db: &DatabaseConnection, alone: Vec<Fresh>, together: 
 
 /// Separates contacts from customers with an open case (or twice in this batch), which
 /// must join a case, from the truly new ones.
-async fn split_known(db: &DatabaseConnection, batch: Vec<Fresh>) -> (Vec<Fresh>, Vec<Fresh>) {
+async fn split_known(db: &impl ConnectionTrait, batch: Vec<Fresh>) -> (Vec<Fresh>, Vec<Fresh>) {
     let known = match open_case_identifiers(db, &batch).await {
         Ok(known) => known,
         // Unknown: everyone goes alone, where the same error is met and reported.
@@ -188,7 +202,7 @@ async fn split_known(db: &DatabaseConnection, batch: Vec<Fresh>) -> (Vec<Fresh>,
 
 /// The identifiers of every open case that shares one with a contact of the batch.
 async fn open_case_identifiers(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     batch: &[Fresh],
 ) -> Result<HashSet<Key>, DbErr> {
     let mut known = HashSet::new();
@@ -213,17 +227,16 @@ async fn open_case_identifiers(
     Ok(known)
 }
 
-/// Writes the new customers' cases, contacts, tokens and acknowledgements in one
-/// transaction; the cases come back in the batch's order.
+/// Writes the new customers' cases, contacts, tokens and acknowledgements in `tx` and
+/// commits; the cases come back in the batch's order.
 async fn write_together(
-    db: &DatabaseConnection,
+    tx: DatabaseTransaction,
     together: &[Fresh],
 ) -> Result<Vec<case::Model>, DbErr> {
     if together.is_empty() {
         return Ok(Vec::new());
     }
     let created = now();
-    let tx = db.begin().await?;
     let cases = case::Entity::insert_many(
         together
             .iter()

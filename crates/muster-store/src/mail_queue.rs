@@ -8,6 +8,7 @@ use time::Duration;
 
 use crate::Store;
 use crate::convert::now;
+use crate::db::begin_planned_for_values;
 use crate::entity::mail_queue;
 use crate::error::StoreResult;
 use crate::raw_sql::statement;
@@ -34,10 +35,13 @@ impl Store {
             at.into(),
             i64::try_from(limit).unwrap_or(100).into(),
         ];
-        let rows = self
-            .db
+        // The queue grows by one row per acknowledgement from an empty table: see
+        // `begin_planned_for_values`.
+        let tx = begin_planned_for_values(&self.db).await?;
+        let rows = tx
             .query_all_raw(statement(self.backend(), sql, values))
             .await?;
+        tx.commit().await?;
         let mut claimed = rows
             .iter()
             .map(|row| ClaimedMail::from_query_result(row, ""))
