@@ -331,6 +331,18 @@ pub fn intake_form(key: &str) -> [(&'static str, String); 7] {
 }
 
 /// The value of the first `name="csrf"` hidden field in a page.
+/// The body of a GET of `url` by `client` (a browser with its cookies, or a plain client).
+pub async fn text_of(client: &reqwest::Client, url: &str) -> String {
+    client
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     html.split(marker)

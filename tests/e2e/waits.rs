@@ -7,7 +7,7 @@ use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
 use crate::on_both_engines;
-use crate::support::{MANAGER_EMAIL, TestApp, browser, csrf_of};
+use crate::support::{MANAGER_EMAIL, TestApp, browser, csrf_of, text_of};
 
 on_both_engines!(the_wait_is_shown_everywhere_and_the_telephony_system_can_post_it);
 
@@ -190,14 +190,11 @@ async fn waits_are_computed_from_the_live_queue() {
     }
     let manager = app.login(MANAGER_EMAIL).await;
     for _ in 0..12 {
-        let queue = manager
-            .get(app.at(&format!("/console/queue?incident={SLUG}")))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+        let queue = text_of(
+            &manager,
+            &app.at(&format!("/console/queue?incident={SLUG}")),
+        )
+        .await;
         let taken = manager
             .post(app.at("/console/queue/take"))
             .form(&[("csrf", csrf_of(&queue).as_str()), ("incident", SLUG)])
@@ -212,14 +209,7 @@ async fn waits_are_computed_from_the_live_queue() {
             case.starts_with("/console/cases/"),
             "no case to take: {case}"
         );
-        let page = manager
-            .get(app.at(&case))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+        let page = text_of(&manager, &app.at(&case)).await;
         let replied = manager
             .post(app.at(&format!("{case}/reply")))
             .form(&[
@@ -293,14 +283,7 @@ async fn waits_are_computed_from_the_live_queue() {
         confirmation.contains("2 to 3 days"),
         "the confirmation shows the override"
     );
-    let incident_page = manager
-        .get(app.at(&format!("/console/incidents/{SLUG}")))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let incident_page = text_of(&manager, &app.at(&format!("/console/incidents/{SLUG}"))).await;
     assert!(
         incident_page.contains(r#"name="form_wait_overrides" value="1" checked"#),
         "the console shows the override"
@@ -348,14 +331,7 @@ async fn a_staffing_plan_is_checked_saved_and_shown() {
 
     let manager = app.login(MANAGER_EMAIL).await;
     let page_url = app.at(&format!("/console/incidents/{SLUG}"));
-    let page = manager
-        .get(&page_url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = text_of(&manager, &page_url).await;
     assert!(
         page.contains(r#"name="staffing_1_from" value="2030-01-01T13:00""#),
         "the plan is shown in the incident's zone"
