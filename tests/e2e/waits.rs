@@ -336,20 +336,24 @@ async fn a_staffing_plan_is_checked_saved_and_shown() {
         page.contains(r#"name="staffing_1_from" value="2030-01-01T13:00""#),
         "the plan is shown in the incident's zone"
     );
-    let typed = manager
-        .post(app.at(&format!("/console/incidents/{SLUG}/staffing")))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("staffing_0_agents", "8"),
-            ("staffing_0_from", ""),
-            ("staffing_0_until", "2030-01-01T17:00"),
-            ("staffing_1_agents", "12"),
-            ("staffing_1_from", "after lunch"),
-            ("staffing_1_until", ""),
-        ])
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let save = |page: String, rows: &[(&str, &str, &str)]| {
+        let mut fields = vec![("csrf".to_owned(), csrf_of(&page))];
+        for (i, (agents, from, until)) in rows.iter().enumerate() {
+            fields.push((format!("staffing_{i}_agents"), (*agents).to_owned()));
+            fields.push((format!("staffing_{i}_from"), (*from).to_owned()));
+            fields.push((format!("staffing_{i}_until"), (*until).to_owned()));
+        }
+        manager
+            .post(app.at(&format!("/console/incidents/{SLUG}/staffing")))
+            .form(&fields)
+            .send()
+    };
+    let typed = save(
+        page,
+        &[("8", "", "2030-01-01T17:00"), ("12", "after lunch", "")],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(typed.status(), 422);
     let page = typed.text().await.unwrap_or_default();
     assert!(
@@ -361,15 +365,7 @@ async fn a_staffing_plan_is_checked_saved_and_shown() {
         "the typed value is kept"
     );
     assert!(page.contains(r#"name="staffing_1_agents" inputmode="numeric" value="12""#));
-    let fixed = manager
-        .post(app.at(&format!("/console/incidents/{SLUG}/staffing")))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("staffing_0_agents", "12"),
-            ("staffing_0_from", "2030-01-01T13:30"),
-            ("staffing_0_until", ""),
-        ])
-        .send()
+    let fixed = save(page, &[("12", "2030-01-01T13:30", "")])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(fixed.status(), 303);

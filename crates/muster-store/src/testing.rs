@@ -6,12 +6,15 @@ use std::path::PathBuf;
 
 use sea_orm::{ConnectionTrait, Database};
 
-use muster_core::incident::{IncidentSettings, IncidentStatus, Severity};
+use muster_core::incident::{ChannelKind, IncidentSettings, IncidentStatus, Severity};
 use muster_core::language::Lang;
 use muster_core::localized::Localized;
 use muster_core::slug::Slug;
 
+use time::Date;
+
 use crate::Store;
+use crate::cases::Intake;
 use crate::incidents::IncidentDraft;
 
 /// Declares each named `async fn(TestEngine)` of the calling test file as two tests, one per
@@ -49,6 +52,33 @@ pub fn incident_draft(slug: &str) -> IncidentDraft {
         letter_signature: String::new(),
         contact_guidance: Localized::new(),
         settings: IncidentSettings::default(),
+    }
+}
+
+/// Customer `n`'s refund request on `channel`, departing `departure_date`: its own email,
+/// booking reference and external id, for the refunds team.
+pub fn sample_intake(
+    incident_id: i64,
+    n: usize,
+    channel: ChannelKind,
+    departure_date: Option<Date>,
+) -> Intake {
+    Intake {
+        incident_id,
+        channel,
+        customer_name: format!("Customer {n}"),
+        email: Some(format!("c{n}@example.com")),
+        phone: None,
+        booking_ref: Some(format!("BK{n:06}")),
+        handle: None,
+        departure_date,
+        request_type: "refund".into(),
+        team: Some("refunds".into()),
+        language: "en".into(),
+        body: "help".into(),
+        external_id: Some(format!("form:{n}")),
+        into_case: None,
+        meta: serde_json::json!({}),
     }
 }
 

@@ -9,11 +9,11 @@ use muster_core::incident::{ChannelKind, SlaTargets};
 use muster_core::priority::PriorityWindows;
 use muster_core::webhook::{WebhookEvent, WebhookUrl};
 use muster_store::Store;
-use muster_store::cases::{Intake, MailJob};
+use muster_store::cases::MailJob;
 use muster_store::error::StoreError;
 use muster_store::on_both_engines;
 use muster_store::queue::{QueueFilter, QueueScope};
-use muster_store::testing::{TestDb, TestEngine, incident_draft};
+use muster_store::testing::{TestDb, TestEngine, incident_draft, sample_intake};
 use time::{Date, Duration, OffsetDateTime};
 
 on_both_engines!(
@@ -37,23 +37,8 @@ fn today() -> Date {
 }
 
 async fn case(store: &Store, incident_id: i64, n: usize, departure_in_days: Option<i64>) -> String {
-    let intake = Intake {
-        incident_id,
-        channel: ChannelKind::Form,
-        customer_name: format!("Customer {n}"),
-        email: Some(format!("c{n}@example.com")),
-        phone: None,
-        booking_ref: Some(format!("BK{n:06}")),
-        handle: None,
-        departure_date: departure_in_days.map(|d| today() + Duration::days(d)),
-        request_type: "refund".into(),
-        team: Some("refunds".into()),
-        language: "en".into(),
-        body: "help".into(),
-        external_id: Some(format!("form:{n}")),
-        into_case: None,
-        meta: serde_json::json!({}),
-    };
+    let departure = departure_in_days.map(|d| today() + Duration::days(d));
+    let intake = sample_intake(incident_id, n, ChannelKind::Form, departure);
     let receipt = store
         .take_in(intake, &format!("token-{n}"), |_, _| None)
         .await

@@ -8,10 +8,9 @@ use muster_core::priority::PriorityWindows;
 use muster_core::queue_profile::Waiting;
 use muster_core::role::Role;
 use muster_store::Store;
-use muster_store::cases::Intake;
 use muster_store::on_both_engines;
 use muster_store::queue::QueueScope;
-use muster_store::testing::{TestDb, TestEngine, incident_draft};
+use muster_store::testing::{TestDb, TestEngine, incident_draft, sample_intake};
 use time::{Date, Duration, OffsetDateTime};
 
 on_both_engines!(
@@ -41,23 +40,7 @@ async fn case_departing(
     channel: ChannelKind,
     departure_date: Option<Date>,
 ) -> i64 {
-    let intake = Intake {
-        incident_id,
-        channel,
-        customer_name: format!("Customer {n}"),
-        email: Some(format!("c{n}@example.com")),
-        phone: None,
-        booking_ref: Some(format!("BK{n:06}")),
-        handle: None,
-        departure_date,
-        request_type: "refund".into(),
-        team: Some("refunds".into()),
-        language: "en".into(),
-        body: "help".into(),
-        external_id: Some(format!("form:{n}")),
-        into_case: None,
-        meta: serde_json::json!({}),
-    };
+    let intake = sample_intake(incident_id, n, channel, departure_date);
     store
         .take_in(intake, &format!("token-{n}"), |_, _| None)
         .await

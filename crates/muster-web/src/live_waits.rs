@@ -59,8 +59,8 @@ impl Posted {
         }
     }
 
-    /// What is shown where nothing can be computed (the phone queue).
-    fn either(self) -> Option<WaitRange> {
+    /// What is shown where nothing is computed: the phone queue, or before the first refresh.
+    pub fn either(self) -> Option<WaitRange> {
         self.overriding.or(self.fallback)
     }
 }

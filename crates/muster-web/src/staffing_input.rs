@@ -1,13 +1,17 @@
-//! A staffing plan as a manager types it: groups of agents, each with when it starts and when
-//! it stops, in the incident's time zone (or as RFC 3339 from the API). The posted waits
-//! count on a group from the moment it is saved.
+//! A staffing plan as a manager types it (console or API): groups of agents, each with when
+//! it starts and when it stops, in the incident's time zone (or as RFC 3339 from the API);
+//! checked, then saved. The posted waits count on a group from the moment it is saved.
 
 use muster_core::incident::parse_local_minute;
 use muster_core::wait_estimator::StaffGroup;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
+use muster_core::incident::Incident;
+
+use crate::error::WebResult;
 use crate::incident_input::FieldErrors;
+use crate::state::AppState;
 
 /// More groups than a desk plans for one crisis.
 pub const MAX_GROUPS: usize = 50;
@@ -91,6 +95,27 @@ pub fn parse_staffing(zone: &str, typed: &[StaffText]) -> Result<Vec<StaffGroup>
     } else {
         Err(errors)
     }
+}
+
+/// Saves the incident's staffing plan and recomputes its waits with it.
+pub async fn save_staffing(
+    state: &AppState,
+    incident: &Incident,
+    groups: Vec<StaffGroup>,
+    actor: &str,
+) -> WebResult<()> {
+    let mut settings = incident.settings.clone();
+    settings.staffing = groups;
+    let change = muster_store::incidents::IncidentEdit {
+        settings: Some(settings),
+        ..Default::default()
+    };
+    state
+        .store
+        .edit_incident(incident.slug.as_str(), change, actor)
+        .await?;
+    state.republish(incident.slug.as_str()).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -149,7 +149,7 @@ impl AppState {
             Some(live) => live
                 .for_case(channel, departure, request_type, posted)
                 .map(|w| w.range),
-            None => posted.overriding.or(posted.fallback),
+            None => posted.either(),
         };
         range.map(|range| self.translations.wait(lang, range.phrase()))
     }

@@ -10,13 +10,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::auth::ApiUser;
-use crate::console::incidents::save_staffing;
 use crate::error::{WebError, WebResult};
 use crate::incident_input::{
     ChannelText, FieldErrors, IncidentTextEdit, NewIncident, PolicyText, parse_channels,
     parse_policies,
 };
-use crate::staffing_input::{StaffText, parse_staffing};
+use crate::staffing_input::{StaffText, parse_staffing, save_staffing};
 use crate::state::AppState;
 
 fn invalid(errors: FieldErrors) -> HttpResponse {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::live_waits::COMPUTED_CHANNELS;
-use crate::staffing_input::{StaffText, parse_staffing};
+use crate::staffing_input::{StaffText, parse_staffing, save_staffing};
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpResponse, get, post};
@@ -425,25 +425,4 @@ pub async fn staffing(
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     }
-}
-
-/// Saves the incident's staffing plan and recomputes its waits with it.
-pub async fn save_staffing(
-    state: &AppState,
-    incident: &Incident,
-    groups: Vec<muster_core::wait_estimator::StaffGroup>,
-    actor: &str,
-) -> WebResult<()> {
-    let mut settings = incident.settings.clone();
-    settings.staffing = groups;
-    let change = muster_store::incidents::IncidentEdit {
-        settings: Some(settings),
-        ..Default::default()
-    };
-    state
-        .store
-        .edit_incident(incident.slug.as_str(), change, actor)
-        .await?;
-    state.republish(incident.slug.as_str()).await?;
-    Ok(())
 }
