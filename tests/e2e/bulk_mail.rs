@@ -9,8 +9,8 @@ use mail_parser::MimeHeaders;
 use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
-use crate::on_both_engines;
 use crate::support::{AGENT_EMAIL, MANAGER_EMAIL, SmtpRecorder, TestApp, browser, csrf_of};
+use muster_store::on_both_engines;
 
 on_both_engines!(
     csv_import_reports_rejections_and_updates_by_email,

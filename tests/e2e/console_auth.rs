@@ -2,8 +2,8 @@
 
 use muster_store::testing::TestEngine;
 
-use crate::on_both_engines;
 use crate::support::{AGENT_EMAIL, MANAGER_EMAIL, PASSWORD, TestApp, browser, csrf_of};
+use muster_store::on_both_engines;
 
 on_both_engines!(
     login_and_logout,

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+use muster_core::webhook_signature::sign;
 use muster_store::testing::TestEngine;
-use muster_web::api::signature::sign;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::on_both_engines;
 use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, browser};
+use muster_store::on_both_engines;
 
 on_both_engines!(
     bad_inputs_come_back_with_a_message_and_every_value,

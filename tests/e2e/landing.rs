@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use muster_store::testing::TestEngine;
 use serde_json::json;
 
-use crate::on_both_engines;
 use crate::support::{MANAGER_EMAIL, TestApp, csrf_of};
+use muster_store::on_both_engines;
 
 on_both_engines!(
     updates_appear_everywhere_at_once,

@@ -6,6 +6,7 @@ mod bulk_mail;
 mod console_auth;
 mod intake;
 mod landing;
+mod one_rule;
 mod operations;
 mod postgres_restart;
 mod queue;

@@ -2,8 +2,8 @@
 
 use muster_store::testing::TestEngine;
 
-use crate::on_both_engines;
 use crate::support::{TestApp, binary, scratch_dir};
+use muster_store::on_both_engines;
 
 on_both_engines!(
     health_readiness_and_metrics,

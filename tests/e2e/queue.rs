@@ -4,12 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use muster_core::webhook_signature::sign;
 use muster_store::testing::TestEngine;
-use muster_web::api::signature::sign;
 use serde_json::{Value, json};
 
-use crate::on_both_engines;
 use crate::support::{AGENT_EMAIL, INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, csrf_of};
+use muster_store::on_both_engines;
 
 on_both_engines!(
     the_queue_is_in_order_of_urgency,

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use muster_store::testing::TestEngine;
 
-use crate::on_both_engines;
 use crate::support::{MANAGER_EMAIL, TestApp, browser, intake_form, signal};
+use muster_store::on_both_engines;
 
 on_both_engines!(every_acknowledged_submission_survives_a_kill);
 

@@ -4,8 +4,8 @@
 use muster_store::testing::TestEngine;
 use serde_json::json;
 
-use crate::on_both_engines;
 use crate::support::{MANAGER_EMAIL, PASSWORD, TestApp, browser, csrf_of};
+use muster_store::on_both_engines;
 
 on_both_engines!(
     a_stored_script_is_inert_everywhere,

@@ -18,23 +18,6 @@ pub const MANAGER_EMAIL: &str = "manager@example.com";
 pub const AGENT_EMAIL: &str = "agent@example.com";
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Runs one test body on SQLite and on PostgreSQL.
-#[macro_export]
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(muster_store::testing::TestEngine::Sqlite).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(muster_store::testing::TestEngine::Postgres).await;
-            }
-        }
-    )*};
-}
-
 /// A folder of the test's own: working directory, outbox and logs.
 pub fn scratch_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("muster-e2e-{}", uuid::Uuid::new_v4().simple()));

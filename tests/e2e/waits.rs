@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
-use crate::on_both_engines;
 use crate::support::{MANAGER_EMAIL, TestApp, browser, csrf_of, text_of};
+use muster_store::on_both_engines;
 
 on_both_engines!(the_wait_is_shown_everywhere_and_the_telephony_system_can_post_it);
 

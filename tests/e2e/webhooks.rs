@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+use muster_core::webhook_signature::sign;
 use muster_store::testing::TestEngine;
-use muster_web::api::signature::sign;
 use serde_json::{Value, json};
 
-use crate::on_both_engines;
 use crate::support::{AGENT_EMAIL, MANAGER_EMAIL, TestApp, csrf_of};
 use crate::webhook_receiver::{Received, WebhookReceiver};
+use muster_store::on_both_engines;
 
 on_both_engines!(
     published_updates_are_delivered_signed,

@@ -10,6 +10,7 @@ use time::macros::format_description;
 use crate::contact_info::{BookingRef, EmailAddress, PhoneNumber};
 use crate::incident::RequestType;
 use crate::language::Lang;
+use crate::problem::Problem;
 
 pub const NAME_MAX: usize = 200;
 pub const MESSAGE_MAX: usize = 5_000;
@@ -42,20 +43,7 @@ pub struct ValidIntake {
     pub language: Lang,
 }
 
-/// What is wrong with one field: a translation key and, for lengths, the limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub key: &'static str,
-    pub max: Option<usize>,
-}
-
-impl FieldError {
-    const fn of(key: &'static str) -> Self {
-        Self { key, max: None }
-    }
-}
-
-pub type IntakeErrors = BTreeMap<&'static str, FieldError>;
+pub type IntakeErrors = BTreeMap<&'static str, Problem>;
 
 /// Parses `YYYY-MM-DD` strictly: 2026-02-30 is not a date.
 pub fn parse_date(raw: &str) -> Option<Date> {
@@ -65,7 +53,7 @@ pub fn parse_date(raw: &str) -> Option<Date> {
 fn required<'a>(errors: &mut IntakeErrors, field: &'static str, value: &'a str) -> Option<&'a str> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        errors.insert(field, FieldError::of("err_required"));
+        errors.insert(field, Problem::of("err_required"));
         None
     } else {
         Some(trimmed)
@@ -74,13 +62,7 @@ fn required<'a>(errors: &mut IntakeErrors, field: &'static str, value: &'a str) 
 
 fn within(errors: &mut IntakeErrors, field: &'static str, value: &str, max: usize) -> bool {
     if value.chars().count() > max {
-        errors.insert(
-            field,
-            FieldError {
-                key: "err_too_long",
-                max: Some(max),
-            },
-        );
+        errors.insert(field, Problem::too_long(max));
         false
     } else {
         true
@@ -98,33 +80,33 @@ pub fn validate(
         .filter(|n| within(&mut errors, "name", n, NAME_MAX));
     let email = required(&mut errors, "email", &form.email).and_then(|raw| {
         EmailAddress::parse(raw)
-            .map_err(|_| errors.insert("email", FieldError::of("err_email")))
+            .map_err(|_| errors.insert("email", Problem::of("err_email")))
             .ok()
     });
     let phone = match form.phone.trim() {
         "" => Some(None),
         raw => PhoneNumber::parse(raw)
             .map(Some)
-            .map_err(|_| errors.insert("phone", FieldError::of("err_phone")))
+            .map_err(|_| errors.insert("phone", Problem::of("err_phone")))
             .ok(),
     };
     let booking_ref = required(&mut errors, "booking_ref", &form.booking_ref).and_then(|raw| {
         BookingRef::parse(raw)
-            .map_err(|_| errors.insert("booking_ref", FieldError::of("err_booking_ref")))
+            .map_err(|_| errors.insert("booking_ref", Problem::of("err_booking_ref")))
             .ok()
     });
     let departure_date =
         required(&mut errors, "departure_date", &form.departure_date).and_then(|raw| {
             let Some(date) = parse_date(raw) else {
-                errors.insert("departure_date", FieldError::of("err_date"));
+                errors.insert("departure_date", Problem::of("err_date"));
                 return None;
             };
             let days = (date - today).whole_days();
             if days < 0 {
-                errors.insert("departure_date", FieldError::of("err_date_past"));
+                errors.insert("departure_date", Problem::of("err_date_past"));
                 None
             } else if days > DEPARTURE_HORIZON_DAYS {
-                errors.insert("departure_date", FieldError::of("err_date_far"));
+                errors.insert("departure_date", Problem::of("err_date_far"));
                 None
             } else {
                 Some(date)
@@ -134,7 +116,7 @@ pub fn validate(
         if request_types.iter().any(|t| t.key == raw) {
             Some(raw.to_owned())
         } else {
-            errors.insert("request_type", FieldError::of("err_request_type"));
+            errors.insert("request_type", Problem::of("err_request_type"));
             None
         }
     });

@@ -4,6 +4,7 @@ mod entity;
 
 pub mod audience;
 pub mod audit;
+#[cfg(feature = "testing")]
 mod benchmark_seed;
 pub mod campaigns;
 pub mod case_work;
@@ -23,6 +24,7 @@ mod raw_sql;
 pub mod sessions;
 pub mod sla;
 pub mod teams;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
 pub mod users;

@@ -3,6 +3,9 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
+use muster_app::AppError;
+use muster_core::language::Lang;
+use muster_core::problem::FieldErrors;
 use muster_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +24,9 @@ pub enum WebError {
     BadSignature(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// Fields that break a rule; the API answers each one's message (in English).
+    #[error("some fields are not valid")]
+    Invalid(FieldErrors),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("the form has expired: reload the page and try again")]
@@ -46,6 +52,21 @@ impl From<StoreError> for WebError {
     }
 }
 
+impl From<AppError> for WebError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Invalid(errors) => WebError::Invalid(errors),
+            AppError::NotFound(_) => WebError::NotFound,
+            AppError::Forbidden => WebError::Forbidden,
+            AppError::Conflict(message) => WebError::Conflict(message),
+            AppError::Refused(message) => WebError::BadRequest(message),
+            AppError::MailUnavailable => WebError::Unavailable,
+            AppError::Publish(detail) => WebError::Internal(detail),
+            AppError::Store(err) => err.into(),
+        }
+    }
+}
+
 impl From<handlebars::RenderError> for WebError {
     fn from(err: handlebars::RenderError) -> Self {
         WebError::Internal(format!("template: {err}"))
@@ -59,7 +80,7 @@ impl ResponseError for WebError {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::LoginRequired => StatusCode::SEE_OTHER,
             WebError::Unauthorized | WebError::BadSignature(_) => StatusCode::UNAUTHORIZED,
-            WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Unprocessable(_) | WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             WebError::Forbidden | WebError::CsrfRejected => StatusCode::FORBIDDEN,
             WebError::Conflict(_) => StatusCode::CONFLICT,
@@ -84,6 +105,13 @@ impl ResponseError for WebError {
                 builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
             WebError::Internal(detail) => tracing::error!(%detail, "request failed"),
+            WebError::Invalid(errors) => {
+                let fields = muster_app::i18n::shared().messages(&Lang::english(), errors);
+                return builder.json(serde_json::json!({
+                    "error": self.to_string(),
+                    "fields": fields,
+                }));
+            }
             _ => {}
         }
         builder

@@ -350,7 +350,7 @@ impl WaitBoard {
 
 /// The wait in words, or `None` when nothing is known.
 pub fn words(
-    translations: &crate::i18n::Translations,
+    translations: &muster_app::i18n::Translations,
     lang: &Lang,
     wait: Option<TierWait>,
 ) -> Option<String> {

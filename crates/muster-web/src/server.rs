@@ -4,7 +4,8 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::error::{JsonPayloadError, UrlencodedError};
-use actix_web::middleware::from_fn;
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use serde_json::json;
@@ -32,20 +33,7 @@ fn too_large() -> actix_web::Error {
 }
 
 async fn not_found(state: Data<AppState>, req: HttpRequest) -> HttpResponse {
-    if req.path().starts_with("/api/") || req.path().starts_with("/console") {
-        return WebError::NotFound.error_response();
-    }
-    let lang = muster_core::language::Lang::english();
-    let context = json!({
-        "lang": "en", "dir": "ltr", "title": state.translations.text(&lang, "not_found_title"),
-        "css": public::render::STYLE, "t": state.translations.bundle(&lang),
-    });
-    match state.templates.render("not_found", &context) {
-        Ok(html) => HttpResponse::NotFound()
-            .content_type("text/html; charset=utf-8")
-            .body(html),
-        Err(_) => WebError::NotFound.error_response(),
-    }
+    public::not_found::page(&state, &req).unwrap_or_else(|| WebError::NotFound.error_response())
 }
 
 /// Every route, shared by the server and the tests.
@@ -168,6 +156,7 @@ pub fn run(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(ErrorHandlers::new().handler(StatusCode::NOT_FOUND, public::not_found::replace))
             .wrap(from_fn(crate::observe::observe))
             .configure(configure)
     })

@@ -5,35 +5,35 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use muster_core::audience::parse_audience_csv;
+use muster_app::Actor;
+use muster_app::campaign_input::CampaignInput;
+use muster_app::campaigns::CampaignControl;
 use muster_core::campaign::Progress;
 use muster_store::Store;
-use muster_web::campaign_input::CampaignInput;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{AudienceCommand, CampaignCommand, SendArgs};
-use crate::commands::connect;
+use crate::commands::{cli_app, flag_named, refused};
 use crate::config::Config;
-
-const CLI_ACTOR: &str = "cli";
 
 pub async fn audience(command: AudienceCommand, config: Config) -> anyhow::Result<()> {
     let AudienceCommand::Import { incident, file } = command;
     let text =
         std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let store = connect(&config).await?;
-    let found = store
-        .incident_by_slug(&incident)
-        .await?
-        .with_context(|| format!("no incident \"{incident}\""))?;
-    let parsed = parse_audience_csv(&text, &found.default_language)
-        .with_context(|| format!("{}", file.display()))?;
-    let report = store
-        .import_audience(&incident, parsed, CLI_ACTOR, |done, total| {
+    let app = cli_app(&config).await?;
+    let report = app
+        .import_audience(&Actor::cli(), &incident, &text, |done, total| {
             eprint!("\rimporting: {done}/{total} rows");
             let _ = std::io::stderr().flush();
         })
-        .await?;
+        .await
+        .map_err(|e| {
+            refused(
+                &format!("{} was not imported", file.display()),
+                e,
+                flag_named,
+            )
+        })?;
     eprintln!();
     for rejection in &report.rejected {
         println!("line {}: {}", rejection.line, rejection.reason);
@@ -97,14 +97,17 @@ async fn send(args: SendArgs, config: Config) -> anyhow::Result<()> {
         departure_to: args.departure_to,
         send_at: args.at,
     };
-    let new = input.parse().map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(|(f, p)| format!("  {f}: {p}")).collect();
-        anyhow::anyhow!("the campaign was not created:\n{}", lines.join("\n"))
-    })?;
-    let store = connect(&config).await?;
-    let campaign = store
-        .create_campaign(&args.incident, new, &config.mail_domain(), CLI_ACTOR, None)
-        .await?;
+    let app = cli_app(&config).await?;
+    let store = app.store.clone();
+    let campaign = app
+        .create_campaign(&Actor::cli(), &args.incident, &input)
+        .await
+        .map_err(|e| {
+            refused("the campaign was not created", e, |field| match field {
+                "send_at" => "at".to_owned(),
+                other => flag_named(other),
+            })
+        })?;
     let progress = store.campaign_progress(campaign.id).await?;
     println!(
         "campaign {} {} for {} recipients",
@@ -161,14 +164,22 @@ async fn watch(store: &Store, id: i64, stop: &CancellationToken) -> anyhow::Resu
 }
 
 pub async fn campaign(command: CampaignCommand, config: Config) -> anyhow::Result<()> {
-    let store = connect(&config).await?;
-    let (id, result) = match command {
+    let (id, control) = match command {
         CampaignCommand::Send(args) => return send(args, config).await,
-        CampaignCommand::Status { id } => (id, store.campaign(id).await?),
-        CampaignCommand::Pause { id } => (id, store.pause_campaign(id, CLI_ACTOR).await?),
-        CampaignCommand::Resume { id } => (id, store.resume_campaign(id, CLI_ACTOR).await?),
-        CampaignCommand::Cancel { id } => (id, store.cancel_campaign(id, CLI_ACTOR).await?),
+        CampaignCommand::Status { id } => (id, None),
+        CampaignCommand::Pause { id } => (id, Some(CampaignControl::Pause)),
+        CampaignCommand::Resume { id } => (id, Some(CampaignControl::Resume)),
+        CampaignCommand::Cancel { id } => (id, Some(CampaignControl::Cancel)),
     };
+    let app = cli_app(&config).await?;
+    let result = match control {
+        None => app.store.campaign(id).await?,
+        Some(control) => app
+            .control_campaign(&Actor::cli(), id, control)
+            .await
+            .map_err(|e| refused("the campaign was not changed", e, flag_named))?,
+    };
+    let store = &app.store;
     let progress = store.campaign_progress(id).await?;
     println!("{}", summary(id, result.status.as_str(), &progress));
     Ok(())

@@ -1,22 +1,21 @@
-//! What each command does, over the store.
+//! What each command does: parse the flags, call the use case, print its outcome.
 
 use std::io::BufRead;
 
+use std::sync::Arc;
+
 use anyhow::{Context, bail};
+use muster_app::incident_input::{NewIncident, parse_status};
+use muster_app::publisher::LeftToServers;
+use muster_app::{Actor, App, AppError, AppSettings};
 use muster_core::contact_info::EmailAddress;
-use muster_core::incident::IncidentStatus;
 use muster_core::language::Lang;
-use muster_core::localized::Localized;
 use muster_core::role::Role;
 use muster_store::Store;
-use muster_store::incidents::IncidentEdit;
-use muster_web::incident_input::{FieldErrors, NewIncident};
 
 use crate::cli::{Command, IncidentCommand, TokenCommand, UserCommand};
 use crate::config::Config;
 use crate::{demo, serve};
-
-const CLI_ACTOR: &str = "cli";
 
 pub async fn connect(config: &Config) -> anyhow::Result<Store> {
     if let Some(path) = config.database.url.strip_prefix("sqlite://") {
@@ -36,12 +35,51 @@ pub async fn connect(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn describe(errors: &FieldErrors) -> String {
-    errors
-        .iter()
-        .map(|(field, problem)| format!("  --{}: {problem}", field.replace('_', "-")))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// The application's settings as `config` gives them.
+pub fn app_settings(config: &Config, mail: Option<muster_app::MailSettings>) -> AppSettings {
+    AppSettings {
+        base_url: config.base_url(),
+        id_domain: config.mail_domain(),
+        mail_from: config.mail.from.clone(),
+        claim_lease: time::Duration::minutes(config.queue.claim_minutes),
+        mail,
+        clock_offset: time::Duration::hours(config.clock.offset_hours),
+    }
+}
+
+/// The use cases for a command: no pages are served here, so the servers pick every change
+/// up within their page sync.
+pub async fn cli_app(config: &Config) -> anyhow::Result<App> {
+    let store = connect(config).await?;
+    Ok(App::new(
+        store,
+        app_settings(config, None),
+        Arc::new(LeftToServers),
+    ))
+}
+
+/// A use case's refusal as the operator reads it: each bad field under the flag that set
+/// it (`flag` maps a field to its flag where the names differ), in the words the console
+/// and the API use.
+pub fn refused(what: &str, err: AppError, flag: impl Fn(&str) -> String) -> anyhow::Error {
+    match err {
+        AppError::Invalid(errors) => {
+            let english = Lang::english();
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|(field, problem)| {
+                    let message = muster_app::i18n::shared().problem(&english, problem);
+                    format!("  --{}: {message}", flag(field))
+                })
+                .collect();
+            anyhow::anyhow!("{what}:\n{}", lines.join("\n"))
+        }
+        other => anyhow::anyhow!("{what}: {other}"),
+    }
+}
+
+pub fn flag_named(field: &str) -> String {
+    field.replace('_', "-")
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -78,22 +116,18 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }) => {
             let email = EmailAddress::parse(&email).context("--email")?;
             let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
-            let store = connect(&config).await?;
-            let user = store
-                .upsert_user(&email, &name, role, &read_password()?)
-                .await?;
-            for key in teams {
-                let team = store.ensure_team(&key, &key).await?;
-                store.add_team_member(team.id, user.id).await?;
-            }
-            store
-                .audit(
-                    CLI_ACTOR,
-                    "user.add",
-                    &user.email,
-                    serde_json::json!({"role": user.role}),
+            let app = cli_app(&config).await?;
+            let user = app
+                .add_user(
+                    &Actor::cli(),
+                    &email,
+                    &name,
+                    role,
+                    &read_password()?,
+                    &teams,
                 )
-                .await?;
+                .await
+                .map_err(|e| refused("the user was not added", e, flag_named))?;
             println!(
                 "{} ({}) can sign in at {}/console",
                 user.email,
@@ -113,11 +147,11 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 status: args.status,
                 ..Default::default()
             };
-            let draft = typed.parse().map_err(|errors| {
-                anyhow::anyhow!("the incident was not opened:\n{}", describe(&errors))
-            })?;
-            let store = connect(&config).await?;
-            let incident = store.create_incident(draft, CLI_ACTOR).await?;
+            let app = cli_app(&config).await?;
+            let incident = app
+                .open_incident(&Actor::cli(), &typed)
+                .await
+                .map_err(|e| refused("the incident was not opened", e, flag_named))?;
             println!(
                 "opened {} ({}): {}/i/{}",
                 incident.slug,
@@ -134,66 +168,55 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             status,
             notify_audience,
         }) => {
-            let store = connect(&config).await?;
-            let incident = store
-                .incident_by_slug(&slug)
-                .await?
-                .with_context(|| format!("no incident \"{slug}\""))?;
             if message.is_none() && status.is_none() {
                 bail!(
                     "give --message to publish an update, --status to change the status, or both"
                 );
             }
+            let app = cli_app(&config).await?;
+            let actor = Actor::cli();
             if let Some(raw) = status {
-                let status = IncidentStatus::parse(&raw).with_context(|| {
-                    format!("--status: \"{raw}\" is not draft, active, monitoring or resolved")
-                })?;
-                store
-                    .edit_incident(
-                        &slug,
-                        IncidentEdit {
-                            status: Some(status),
-                            ..Default::default()
-                        },
-                        CLI_ACTOR,
+                let status = parse_status(&raw).map_err(|problem| {
+                    refused(
+                        "the status was not changed",
+                        AppError::field("status", problem),
+                        flag_named,
                     )
-                    .await?;
+                })?;
+                app.set_incident_status(&actor, &slug, status)
+                    .await
+                    .map_err(|e| refused("the status was not changed", e, flag_named))?;
                 println!("{slug} is now {}", status.as_str());
             }
-            if let Some(text) = message.filter(|m| !m.trim().is_empty()) {
-                let lang = match lang {
-                    Some(code) => Lang::parse(&code).context("--lang")?,
-                    None => incident.default_language.clone(),
-                };
-                let update = store
-                    .post_update(&slug, Localized::single(lang, text.trim()), None, CLI_ACTOR)
-                    .await?;
+            if let Some(text) = message {
+                let lang = lang
+                    .map(|code| Lang::parse(&code).context("--lang"))
+                    .transpose()?;
+                let posted = app
+                    .post_update(&actor, &slug, lang.as_ref(), &text, notify_audience)
+                    .await
+                    .map_err(|e| {
+                        refused("the update was not published", e, |field| match field {
+                            "body" => "message".to_owned(),
+                            other => flag_named(other),
+                        })
+                    })?;
                 println!(
                     "published update {} on {}/i/{slug}",
-                    update.id,
+                    posted.update.id,
                     config.base_url()
                 );
-                if notify_audience {
-                    let new = muster_store::campaigns::NewCampaign {
-                        content: muster_core::campaign::CampaignContent::update_announcement(),
-                        segment: Default::default(),
-                        send_at: None,
-                    };
-                    let campaign = store
-                        .create_campaign(&slug, new, &config.mail_domain(), CLI_ACTOR, None)
-                        .await?;
+                if let Some(campaign) = posted.announcement {
                     println!("campaign {} emails it to the audience", campaign.id);
                 }
             }
             Ok(())
         }
         Command::Incident(IncidentCommand::Close { slug }) => {
-            let store = connect(&config).await?;
-            let edit = IncidentEdit {
-                status: Some(IncidentStatus::Resolved),
-                ..Default::default()
-            };
-            store.edit_incident(&slug, edit, CLI_ACTOR).await?;
+            let app = cli_app(&config).await?;
+            app.close_incident(&Actor::cli(), &slug)
+                .await
+                .map_err(|e| refused("the incident was not closed", e, flag_named))?;
             println!("{slug} is resolved");
             Ok(())
         }
@@ -207,8 +230,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     incidents.push(incident);
                 }
             }
-            let state = crate::serve::app_state(store, &config)?;
-            let written = muster_web::public::export::export(&state.renderer(), &incidents, &dir)?;
+            let written = serve::export_static(store, &config, &incidents, &dir)?;
             for path in &written {
                 println!("{}", path.display());
             }
@@ -221,30 +243,19 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Simulate(args) => crate::simulate::run(args),
         Command::Token(TokenCommand::Revoke { id }) => {
-            let store = connect(&config).await?;
-            store.revoke_api_token(id).await?;
-            store
-                .audit(
-                    CLI_ACTOR,
-                    "token.revoke",
-                    &id.to_string(),
-                    serde_json::json!({}),
-                )
-                .await?;
+            let app = cli_app(&config).await?;
+            app.revoke_token(&Actor::cli(), id)
+                .await
+                .map_err(|e| refused("the token was not revoked", e, flag_named))?;
             println!("token {id} revoked");
             Ok(())
         }
         Command::Token(TokenCommand::Create { user, name }) => {
-            let store = connect(&config).await?;
-            let (id, token) = store.create_api_token(&user, &name).await?;
-            store
-                .audit(
-                    CLI_ACTOR,
-                    "token.create",
-                    &user,
-                    serde_json::json!({"token_id": id, "name": name}),
-                )
-                .await?;
+            let app = cli_app(&config).await?;
+            let (id, token) = app
+                .create_token(&Actor::cli(), &user, &name)
+                .await
+                .map_err(|e| refused("the token was not created", e, flag_named))?;
             println!("{token}");
             eprintln!("token {id} for {user}: shown once, store it safely");
             Ok(())

@@ -1,4 +1,5 @@
-//! `muster serve`: the HTTP server, the page-sync and mail workers, and graceful shutdown.
+//! `muster serve`: the server wiring (the one place the binary knows the web layer): the
+//! HTTP server, the page-sync and mail workers, graceful shutdown, and static export.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -29,7 +30,7 @@ async fn wait_refresh(state: Data<AppState>, interval: Duration, stop: Cancellat
             () = stop.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        if let Err(err) = state.refresh_waits().await {
+        if let Err(err) = state.publication.refresh_waits().await {
             tracing::warn!(error = %err, "cannot refresh wait times; showing the last ones");
         }
     }
@@ -75,28 +76,38 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 }
 
 /// The web layer's state over `store`, configured from `config`.
-pub fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<AppState> {
+fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<AppState> {
     let web_config = WebConfig {
-        base_url: config.base_url(),
         session_lifetime: time::Duration::hours(config.security.session_hours),
         login_max_failures: config.security.login_max_failures,
         login_window: time::Duration::minutes(config.security.login_window_minutes),
         inbound_secret: config.inbound.secret.clone(),
         booking_pattern: config.booking_pattern()?,
         mail_from: config.mail.from.clone(),
-        clock_offset: time::Duration::hours(config.clock.offset_hours),
         intake_limit: config.intake.max_per_address,
         intake_window: Duration::from_secs(config.intake.window_secs),
-        claim_lease: time::Duration::minutes(config.queue.claim_minutes),
     };
-    let mut state =
-        AppState::new(store, web_config).context("loading templates and translations")?;
-    state.mail = Some(muster_web::MailSettings {
+    let mail = muster_app::MailSettings {
         mailer: crate::mail::mailer(config)?,
         from: config.mail.from.clone(),
-        id_domain: config.mail_domain(),
-    });
-    Ok(state)
+    };
+    let settings = crate::commands::app_settings(config, Some(mail));
+    AppState::new(store, settings, web_config).context("loading templates and translations")
+}
+
+/// `muster export-static`: the public pages as files, rendered as the server renders them.
+pub fn export_static(
+    store: muster_store::Store,
+    config: &Config,
+    incidents: &[muster_core::incident::Incident],
+    dir: &std::path::Path,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let state = app_state(store, config)?;
+    Ok(muster_web::public::export::export(
+        &state.publication.renderer(),
+        incidents,
+        dir,
+    )?)
 }
 
 pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()> {

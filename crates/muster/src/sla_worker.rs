@@ -49,7 +49,7 @@ fn alert(
                 auto_submitted: true,
                 list_unsubscribe: None,
             };
-            muster_web::mail_job::queued("overdue", &message)
+            muster_app::mail_job::queued("overdue", &message)
         })
         .collect()
 }

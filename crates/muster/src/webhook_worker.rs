@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use muster_core::webhook::retry_delay;
+use muster_core::webhook_signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use muster_store::Store;
 use muster_store::webhooks::{AttemptOutcome, ClaimedDelivery, NextStep};
-use muster_web::api::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use tokio_util::sync::CancellationToken;
 
 pub const EVENT_HEADER: &str = "X-Muster-Event";

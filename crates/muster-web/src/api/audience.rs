@@ -5,7 +5,6 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse, get, post};
 use futures_util::StreamExt;
-use muster_core::audience::parse_audience_csv;
 use serde_json::json;
 
 use crate::api::auth::ApiUser;
@@ -38,7 +37,6 @@ pub async fn import(
     req: HttpRequest,
     payload: Payload,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -48,19 +46,12 @@ pub async fn import(
         return Ok(HttpResponse::build(StatusCode::UNSUPPORTED_MEDIA_TYPE)
             .json(json!({"error": "send the file as text/csv"})));
     }
-    let incident = state
-        .store
-        .incident_by_slug(&slug)
-        .await?
-        .ok_or(WebError::NotFound)?;
     let body = read_limited(payload, MAX_CSV_BYTES).await?;
     let text = String::from_utf8(body)
         .map_err(|_| WebError::BadRequest("the file is not UTF-8 text".into()))?;
-    let parsed = parse_audience_csv(&text, &incident.default_language)
-        .map_err(|e| WebError::BadRequest(e.to_string()))?;
     let report = state
-        .store
-        .import_audience(&slug, parsed, &user.actor(), |_, _| {})
+        .app
+        .import_audience(&user.actor(), &slug, &text, |_, _| {})
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

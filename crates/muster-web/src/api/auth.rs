@@ -7,6 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
+use muster_app::Actor;
 use muster_store::users::User;
 
 use crate::error::WebError;
@@ -17,8 +18,8 @@ use crate::state::AppState;
 pub struct ApiUser(pub User);
 
 impl ApiUser {
-    pub fn actor(&self) -> String {
-        format!("api:{}", self.0.email)
+    pub fn actor(&self) -> Actor {
+        Actor::api(&self.0)
     }
 
     pub fn require_manager(&self) -> Result<(), WebError> {

@@ -1,33 +1,18 @@
 //! Campaigns over the API: create (now or at a time), preview, test send, progress,
 //! pause, resume and cancel.
 
-use actix_web::http::StatusCode;
 use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpResponse, get, post};
+use muster_app::campaign_input::CampaignInput;
+use muster_app::campaigns::CampaignControl;
 use muster_core::contact_info::EmailAddress;
-use muster_core::incident::Incident;
+use muster_core::problem::{FieldErrors, Problem};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::auth::ApiUser;
-use crate::campaign_input::{CampaignInput, preview as render_preview, test_send};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
-
-fn invalid(errors: crate::incident_input::FieldErrors) -> HttpResponse {
-    HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY).json(json!({
-        "error": "some fields are not valid",
-        "fields": errors,
-    }))
-}
-
-async fn incident(state: &AppState, slug: &str) -> WebResult<Incident> {
-    state
-        .store
-        .incident_by_slug(slug)
-        .await?
-        .ok_or(WebError::NotFound)
-}
 
 async fn with_progress(state: &AppState, id: i64) -> WebResult<serde_json::Value> {
     let campaign = state.store.campaign(id).await?;
@@ -42,20 +27,9 @@ pub async fn create(
     slug: Path<String>,
     body: Json<CampaignInput>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    incident(&state, &slug).await?;
-    let new = match body.parse() {
-        Ok(new) => new,
-        Err(errors) => return Ok(invalid(errors)),
-    };
-    let domain = state
-        .mail
-        .as_ref()
-        .map(|m| m.id_domain.clone())
-        .unwrap_or_default();
     let campaign = state
-        .store
-        .create_campaign(&slug, new, &domain, &user.actor(), Some(user.0.id))
+        .app
+        .create_campaign(&user.actor(), &slug, &body)
         .await?;
     Ok(HttpResponse::Created().json(with_progress(&state, campaign.id).await?))
 }
@@ -76,15 +50,13 @@ pub async fn preview(
     slug: Path<String>,
     body: Json<CampaignInput>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    let incident = incident(&state, &slug).await?;
-    let new = match body.parse() {
-        Ok(new) => new,
-        Err(errors) => return Ok(invalid(errors)),
-    };
-    let (recipient, rendered) = render_preview(&state, &incident, &new).await?;
+    let preview = state
+        .app
+        .preview_campaign(&user.actor(), &slug, &body)
+        .await?;
+    let rendered = preview.rendered;
     Ok(HttpResponse::Ok().json(json!({
-        "recipient": recipient.email,
+        "recipient": preview.recipient.email,
         "subject": rendered.subject,
         "text": rendered.text,
         "html": rendered.html,
@@ -105,17 +77,11 @@ pub async fn test(
     slug: Path<String>,
     body: Json<TestSend>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    let incident = incident(&state, &slug).await?;
-    let to = EmailAddress::parse(&body.to).map_err(|e| WebError::BadRequest(format!("to: {e}")))?;
-    let new = match body.campaign.parse() {
-        Ok(new) => new,
-        Err(errors) => return Ok(invalid(errors)),
-    };
-    test_send(&state, &incident, &new, to.as_str()).await?;
+    let to = EmailAddress::parse(&body.to)
+        .map_err(|e| WebError::Invalid(FieldErrors::from([("to".to_owned(), Problem::said(e))])))?;
     state
-        .store
-        .audit(&user.actor(), "campaign.test", &slug, json!({}))
+        .app
+        .test_send_campaign(&user.actor(), &slug, &body.campaign, &to)
         .await?;
     Ok(HttpResponse::Accepted().json(json!({ "sent": true })))
 }
@@ -131,13 +97,11 @@ pub async fn control(
     user: ApiUser,
     path: Path<(i64, String)>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
     let (id, action) = path.into_inner();
-    let actor = user.actor();
-    match action.as_str() {
-        "pause" => state.store.pause_campaign(id, &actor).await?,
-        "resume" => state.store.resume_campaign(id, &actor).await?,
-        _ => state.store.cancel_campaign(id, &actor).await?,
-    };
+    let control = CampaignControl::parse(&action).ok_or(WebError::NotFound)?;
+    state
+        .app
+        .control_campaign(&user.actor(), id, control)
+        .await?;
     Ok(HttpResponse::Ok().json(with_progress(&state, id).await?))
 }

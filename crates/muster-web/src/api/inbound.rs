@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use mail_parser::{HeaderValue, MessageParser};
+use muster_app::intake::Arrival;
 use muster_core::case_ref::CaseRef;
 use muster_core::contact_info::{BookingRef, EmailAddress, PhoneNumber};
 use muster_core::inbound_text::{find_booking_ref, find_departure_date, guess_request_type};
@@ -66,7 +67,7 @@ fn read_text(state: &AppState, incident: &Incident, intake: &mut Intake, text: &
             find_booking_ref(&state.config.booking_pattern, text).map(|b| b.as_str().to_owned());
     }
     if intake.departure_date.is_none() {
-        intake.departure_date = find_departure_date(text, incident.today(state.now()));
+        intake.departure_date = find_departure_date(text, incident.today(state.app.now()));
     }
 }
 
@@ -357,7 +358,7 @@ pub async fn receive(
         &req,
         &state.config.inbound_secret,
         &body,
-        state.now().unix_timestamp(),
+        state.app.now().unix_timestamp(),
     )?;
     let channel = match channel.as_str() {
         "email" => ChannelKind::Email,
@@ -372,7 +373,7 @@ pub async fn receive(
     };
     let slug = match &query.incident {
         Some(slug) => slug.clone(),
-        None => state.crisis_slug().ok_or_else(|| {
+        None => state.publication.crisis_slug().ok_or_else(|| {
             WebError::Unprocessable("no incident is active; name one with ?incident=".into())
         })?,
     };
@@ -388,40 +389,22 @@ pub async fn receive(
     {
         parsed.intake.into_case = Some(case.id);
     }
-    parsed.intake.team = incident
-        .settings
-        .request_types
-        .iter()
-        .find(|t| t.key == parsed.intake.request_type)
-        .and_then(|t| t.team.clone());
     let token = random_token();
-    let contact = contact_key(parsed.intake.external_id.as_deref().unwrap_or(""));
-    let acknowledger = state.acknowledger();
     let lang =
         Lang::parse(&parsed.intake.language).unwrap_or_else(|_| incident.default_language.clone());
-    let wait = state.wait_text(
-        &incident,
-        channel,
-        parsed.intake.departure_date,
-        &parsed.intake.request_type,
-        &lang,
-    );
-    // Email is answered by email; the other channels get the reply text back to post.
-    let mail_ack =
-        parsed.may_auto_reply && channel == ChannelKind::Email && parsed.thread.is_none();
-    let receipt = state
-        .store
-        .take_in(parsed.intake, &token, |case, outcome| {
-            if mail_ack {
-                acknowledger.job(&incident, case, outcome, &token, &contact, wait.clone())
-            } else {
-                None
-            }
-        })
-        .await?;
+    let arrival = Arrival {
+        contact_key: contact_key(parsed.intake.external_id.as_deref().unwrap_or("")),
+        intake: parsed.intake,
+        token: token.clone(),
+        // Email is answered by email; the other channels get the reply text back to post.
+        acknowledge_by_email: parsed.may_auto_reply
+            && channel == ChannelKind::Email
+            && parsed.thread.is_none(),
+    };
+    let receipt = state.app.take_in(&incident, channel, arrival).await?;
     state.metrics.count_intake(channel, receipt.outcome);
     let case = &receipt.case;
-    let base = &state.config.base_url;
+    let base = &state.base_url;
     let needs_date = case.departure_date.is_none();
     let form_link = needs_date.then(|| {
         format!(

@@ -1,52 +1,28 @@
-//! Incidents over the API: the same operations as the console, as JSON.
+//! Incidents over the API: the same use cases as the console and the CLI, as JSON.
 
-use actix_web::http::StatusCode;
 use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpResponse, get, patch, post, put};
-use muster_core::incident::{ChannelKind, Incident};
+use muster_app::canned::CannedText;
+use muster_app::incident_input::{ChannelText, IncidentTextEdit, NewIncident, PolicyText};
+use muster_app::staffing::StaffText;
+use muster_core::incident::ChannelKind;
 use muster_core::language::Lang;
-use muster_core::localized::Localized;
+use muster_core::problem::{FieldErrors, Problem};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::auth::ApiUser;
 use crate::error::{WebError, WebResult};
-use crate::incident_input::{
-    ChannelText, FieldErrors, IncidentTextEdit, NewIncident, PolicyText, parse_channels,
-    parse_policies,
-};
-use crate::staffing_input::{StaffText, parse_staffing, save_staffing};
 use crate::state::AppState;
 
-fn invalid(errors: FieldErrors) -> HttpResponse {
-    HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY).json(json!({
-        "error": "some fields are not valid",
-        "fields": errors,
-    }))
-}
-
-async fn load(state: &AppState, slug: &str) -> WebResult<Incident> {
-    state
-        .store
-        .incident_by_slug(slug)
-        .await?
-        .ok_or(WebError::NotFound)
-}
-
-fn language(incident: &Incident, raw: Option<&str>) -> WebResult<Lang> {
-    match raw {
-        None => Ok(incident.default_language.clone()),
-        Some(code) => {
-            let lang = Lang::parse(code).map_err(|e| WebError::BadRequest(e.to_string()))?;
-            if incident.languages.contains(&lang) {
-                Ok(lang)
-            } else {
-                Err(WebError::BadRequest(format!(
-                    "the incident is not published in \"{lang}\"; add it to its languages first"
-                )))
-            }
-        }
-    }
+/// The `lang` a request names, parsed; its absence means the incident's default.
+fn language(raw: Option<&str>) -> WebResult<Option<Lang>> {
+    raw.map(|code| {
+        Lang::parse(code).map_err(|e| {
+            WebError::Invalid(FieldErrors::from([("lang".to_owned(), Problem::said(e))]))
+        })
+    })
+    .transpose()
 }
 
 #[get("/api/v1/incidents")]
@@ -60,13 +36,7 @@ pub async fn open(
     user: ApiUser,
     body: Json<NewIncident>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    let draft = match body.parse() {
-        Ok(draft) => draft,
-        Err(errors) => return Ok(invalid(errors)),
-    };
-    let incident = state.store.create_incident(draft, &user.actor()).await?;
-    state.render_incident(incident.slug.as_str()).await?;
+    let incident = state.app.open_incident(&user.actor(), &body).await?;
     Ok(HttpResponse::Created().json(incident))
 }
 
@@ -76,7 +46,7 @@ pub async fn show(
     _user: ApiUser,
     slug: Path<String>,
 ) -> WebResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(load(&state, &slug).await?))
+    Ok(HttpResponse::Ok().json(state.app.incident(&slug).await?))
 }
 
 #[patch("/api/v1/incidents/{slug}")]
@@ -86,18 +56,7 @@ pub async fn edit(
     slug: Path<String>,
     body: Json<IncidentTextEdit>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    let incident = load(&state, &slug).await?;
-    language(&incident, body.lang.as_deref())?;
-    let edit = match body.parse(&incident) {
-        Ok(edit) => edit,
-        Err(errors) => return Ok(invalid(errors)),
-    };
-    let saved = state
-        .store
-        .edit_incident(&slug, edit, &user.actor())
-        .await?;
-    state.render_incident(&slug).await?;
+    let saved = state.app.edit_incident(&user.actor(), &slug, &body).await?;
     Ok(HttpResponse::Ok().json(saved))
 }
 
@@ -118,31 +77,18 @@ pub async fn post_update(
     slug: Path<String>,
     body: Json<NewUpdate>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    let incident = load(&state, &slug).await?;
-    let lang = language(&incident, body.lang.as_deref())?;
-    let text = body.body.trim();
-    if text.is_empty() || text.chars().count() > 20_000 {
-        return Ok(invalid(FieldErrors::from([(
-            "body".to_owned(),
-            "an update needs between 1 and 20000 characters".to_owned(),
-        )])));
-    }
-    let update = state
-        .store
+    let lang = language(body.lang.as_deref())?;
+    let posted = state
+        .app
         .post_update(
-            &slug,
-            Localized::single(lang, text),
-            Some(user.0.id),
             &user.actor(),
+            &slug,
+            lang.as_ref(),
+            &body.body,
+            body.notify_audience,
         )
         .await?;
-    if body.notify_audience {
-        crate::campaign_input::announce_update(&state, &slug, &user.actor(), Some(user.0.id))
-            .await?;
-    }
-    state.render_incident(&slug).await?;
-    Ok(HttpResponse::Created().json(update))
+    Ok(HttpResponse::Created().json(posted.update))
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,20 +105,12 @@ pub async fn policies(
     slug: Path<String>,
     body: Json<PoliciesBody>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    let incident = load(&state, &slug).await?;
-    let lang = language(&incident, body.lang.as_deref())?;
-    match parse_policies(&lang, &body.policies, &incident.policies) {
-        Ok(inputs) => {
-            state
-                .store
-                .replace_policies(&slug, inputs, &user.actor())
-                .await?;
-            state.render_incident(&slug).await?;
-            Ok(HttpResponse::Ok().json(load(&state, &slug).await?.policies))
-        }
-        Err(errors) => Ok(invalid(errors)),
-    }
+    let lang = language(body.lang.as_deref())?;
+    let saved = state
+        .app
+        .set_policies(&user.actor(), &slug, lang.as_ref(), &body.policies)
+        .await?;
+    Ok(HttpResponse::Ok().json(saved))
 }
 
 #[derive(Debug, Deserialize)]
@@ -189,20 +127,12 @@ pub async fn channels(
     slug: Path<String>,
     body: Json<ChannelsBody>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    let incident = load(&state, &slug).await?;
-    let lang = language(&incident, body.lang.as_deref())?;
-    match parse_channels(&lang, &body.channels, &incident.channels) {
-        Ok(inputs) => {
-            state
-                .store
-                .replace_channels(&slug, inputs, &user.actor())
-                .await?;
-            state.republish(&slug).await?;
-            Ok(HttpResponse::Ok().json(load(&state, &slug).await?.channels))
-        }
-        Err(errors) => Ok(invalid(errors)),
-    }
+    let lang = language(body.lang.as_deref())?;
+    let saved = state
+        .app
+        .set_channels(&user.actor(), &slug, lang.as_ref(), &body.channels)
+        .await?;
+    Ok(HttpResponse::Ok().json(saved))
 }
 
 #[derive(Debug, Deserialize)]
@@ -219,7 +149,7 @@ pub struct WaitBody {
 #[serde(deny_unknown_fields)]
 pub struct CannedBody {
     lang: Option<String>,
-    canned: Vec<crate::canned_input::CannedText>,
+    canned: Vec<CannedText>,
 }
 
 /// Sets canned responses (templates with the case's variables) in one language.
@@ -230,25 +160,12 @@ pub async fn canned(
     slug: Path<String>,
     body: Json<CannedBody>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    let incident = load(&state, &slug).await?;
-    let lang = language(&incident, body.lang.as_deref())?;
-    match crate::canned_input::parse_canned(&lang, &body.canned, &incident.settings.canned) {
-        Ok(canned) => {
-            let mut settings = incident.settings.clone();
-            settings.canned = canned;
-            let change = muster_store::incidents::IncidentEdit {
-                settings: Some(settings),
-                ..Default::default()
-            };
-            let saved = state
-                .store
-                .edit_incident(&slug, change, &user.actor())
-                .await?;
-            Ok(HttpResponse::Ok().json(saved.settings.canned))
-        }
-        Err(errors) => Ok(invalid(errors)),
-    }
+    let lang = language(body.lang.as_deref())?;
+    let saved = state
+        .app
+        .set_canned(&user.actor(), &slug, lang.as_ref(), &body.canned)
+        .await?;
+    Ok(HttpResponse::Ok().json(saved))
 }
 
 /// The telephony system (or a manager) posts a channel's wait; both ends null clear it.
@@ -259,27 +176,28 @@ pub async fn channel_wait(
     path: Path<(String, String)>,
     body: Json<WaitBody>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
     let (slug, channel) = path.into_inner();
     let kind = ChannelKind::parse(&channel).ok_or_else(|| {
         WebError::BadRequest(format!(
             "\"{channel}\" is not a channel: use form, email, phone, chat or social"
         ))
     })?;
-    let wait = crate::incident_input::parse_wait(
+    let wait = muster_app::incident_input::parse_wait(
         &body.low_minutes.map(|m| m.to_string()),
         &body.high_minutes.map(|m| m.to_string()),
     )
-    .map_err(WebError::BadRequest)?;
-    state
-        .store
-        .set_channel_wait(&slug, kind, wait, body.overrides, &user.actor())
+    .map_err(|p| {
+        let english = muster_core::language::Lang::english();
+        WebError::BadRequest(muster_app::i18n::shared().problem(&english, &p))
+    })?;
+    let overrides = state
+        .app
+        .post_channel_wait(&user.actor(), &slug, kind, wait, body.overrides)
         .await?;
-    state.republish(&slug).await?;
     Ok(HttpResponse::Ok().json(json!({
         "channel": kind.as_str(),
         "posted_wait": wait,
-        "override": body.overrides && wait.is_some(),
+        "override": overrides,
     })))
 }
 
@@ -310,8 +228,6 @@ pub async fn staffing(
     slug: Path<String>,
     body: Json<StaffingBody>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    let incident = load(&state, &slug).await?;
     let typed: Vec<StaffText> = body
         .groups
         .iter()
@@ -321,11 +237,6 @@ pub async fn staffing(
             until: g.until.clone().unwrap_or_default(),
         })
         .collect();
-    match parse_staffing(&incident.time_zone, &typed) {
-        Ok(groups) => {
-            save_staffing(&state, &incident, groups.clone(), &user.actor()).await?;
-            Ok(HttpResponse::Ok().json(json!({ "groups": groups })))
-        }
-        Err(errors) => Ok(invalid(errors)),
-    }
+    let groups = state.app.set_staffing(&user.actor(), &slug, &typed).await?;
+    Ok(HttpResponse::Ok().json(json!({ "groups": groups })))
 }

@@ -2,7 +2,6 @@
 
 use actix_web::web::{Data, Query};
 use actix_web::{HttpResponse, post};
-use muster_store::queue::QueueScope;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -25,27 +24,12 @@ pub async fn next(
     query: Query<NextQuery>,
 ) -> WebResult<HttpResponse> {
     let incident = working_incident(&state, query.incident.as_deref()).await?;
-    let teams = if user.0.role.is_manager() {
-        None
-    } else {
-        Some(state.store.user_teams(user.0.id).await?)
-    };
-    let scope = QueueScope {
-        incident_id: incident.id,
-        today: incident.today(state.now()),
-        windows: incident.settings.windows,
-        teams,
-    };
-    match state
-        .store
-        .take_next(user.0.id, &scope, state.config.claim_lease, state.now())
-        .await?
-    {
+    match state.app.take_next(&user.actor(), &incident).await? {
         Some(case) => {
             let priority = incident
                 .settings
                 .windows
-                .priority(case.departure_date, scope.today);
+                .priority(case.departure_date, incident.today(state.app.now()));
             Ok(HttpResponse::Ok().json(
                 json!({ "case": case, "tier": priority.tier, "needs_date": priority.needs_date }),
             ))

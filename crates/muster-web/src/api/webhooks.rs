@@ -1,12 +1,9 @@
 //! Outbound webhook endpoints over the API, for managers: list, register (the answer
 //! carries the signing secret, once), delete, and each endpoint's delivery log.
 
-use actix_web::http::StatusCode;
 use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpResponse, delete as delete_route, get, post};
-use muster_core::webhook::{WebhookUrl, parse_events};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
 
 use crate::api::auth::ApiUser;
 use crate::error::WebResult;
@@ -33,30 +30,9 @@ pub async fn create(
     user: ApiUser,
     body: Json<NewWebhook>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    let url = WebhookUrl::parse(&body.url);
-    let events = parse_events(body.events.iter().map(String::as_str));
-    let (url, events) = match (url, events) {
-        (Ok(url), Ok(events)) => (url, events),
-        (url, events) => {
-            let mut fields = Map::new();
-            if let Err(e) = url {
-                fields.insert("url".into(), Value::from(e.to_string()));
-            }
-            if let Err(e) = events {
-                fields.insert("events".into(), Value::from(e.to_string()));
-            }
-            return Ok(
-                HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY).json(json!({
-                    "error": "some fields are not valid",
-                    "fields": fields,
-                })),
-            );
-        }
-    };
     let created = state
-        .store
-        .create_webhook(&url, &events, &user.actor())
+        .app
+        .create_webhook(&user.actor(), &body.url, &body.events)
         .await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -67,8 +43,7 @@ pub async fn delete(
     user: ApiUser,
     id: Path<i64>,
 ) -> WebResult<HttpResponse> {
-    user.require_manager()?;
-    state.store.delete_webhook(*id, &user.actor()).await?;
+    state.app.delete_webhook(&user.actor(), *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
+use muster_app::Actor;
 use muster_store::sessions::Session;
 use muster_store::users::User;
 
@@ -41,8 +42,8 @@ impl ConsoleUser {
         }
     }
 
-    pub fn actor(&self) -> String {
-        format!("user:{}", self.user.email)
+    pub fn actor(&self) -> Actor {
+        Actor::console(&self.user)
     }
 }
 

@@ -44,8 +44,8 @@ pub async fn dashboard(
     query: Query<DashboardQuery>,
 ) -> WebResult<HttpResponse> {
     let incident = working_incident(&state, query.incident.as_deref()).await?;
-    let now = state.now();
-    let scope = crate::console::queue::scope_for(&state, &user, &incident).await?;
+    let now = state.app.now();
+    let scope = state.app.queue_scope(&user.actor(), &incident).await?;
     let counts = state.store.tier_counts(&scope).await?;
 
     let since = now - Duration::hours(24);

@@ -1,6 +1,6 @@
 //! The console's front page: the incidents, and for managers the form to open one.
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form};
 use actix_web::{HttpResponse, get, post};
 use muster_core::language::Lang;
@@ -9,15 +9,16 @@ use serde_json::{Value, json};
 use crate::console::auth::{ConsoleUser, Manager};
 use crate::console::page::{base_context, extend, render_with_status};
 use crate::error::WebResult;
-use crate::incident_input::{FieldErrors, NewIncident};
 use crate::state::AppState;
+use muster_app::incident_input::NewIncident;
+use muster_app::{AppError, FieldErrors, Problem};
 
 async fn home_page(
     state: &AppState,
     user: &ConsoleUser,
     typed: &NewIncident,
     errors: &FieldErrors,
-    status: actix_web::http::StatusCode,
+    status: StatusCode,
 ) -> WebResult<HttpResponse> {
     let en = Lang::english();
     let incidents: Vec<Value> = state
@@ -34,6 +35,7 @@ async fn home_page(
             })
         })
         .collect();
+    let errors = state.translations.messages(&en, errors);
     let context = extend(
         base_context(user, "Incidents"),
         json!({ "incidents": incidents, "new": typed, "errors": errors }),
@@ -50,14 +52,7 @@ pub async fn home(state: Data<AppState>, user: ConsoleUser) -> WebResult<HttpRes
         status: "active".into(),
         ..Default::default()
     };
-    home_page(
-        &state,
-        &user,
-        &blank,
-        &FieldErrors::new(),
-        actix_web::http::StatusCode::OK,
-    )
-    .await
+    home_page(&state, &user, &blank, &FieldErrors::new(), StatusCode::OK).await
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -74,39 +69,21 @@ pub async fn open_incident(
     form: Form<NewIncidentForm>,
 ) -> WebResult<HttpResponse> {
     user.check_csrf(&form.csrf)?;
-    let draft = match form.incident.parse() {
-        Ok(draft) => draft,
-        Err(errors) => {
-            return home_page(
-                &state,
-                &user,
-                &form.incident,
-                &errors,
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+    let (errors, status) = match state.app.open_incident(&user.actor(), &form.incident).await {
+        Ok(incident) => {
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((
+                    header::LOCATION,
+                    format!("/console/incidents/{}", incident.slug),
+                ))
+                .finish());
         }
-    };
-    let incident = match state.store.create_incident(draft, &user.actor()).await {
-        Ok(incident) => incident,
-        Err(muster_store::StoreError::Conflict(message)) => {
-            let errors = FieldErrors::from([("slug".to_owned(), message)]);
-            return home_page(
-                &state,
-                &user,
-                &form.incident,
-                &errors,
-                actix_web::http::StatusCode::CONFLICT,
-            )
-            .await;
-        }
+        Err(AppError::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(AppError::Conflict(message)) => (
+            FieldErrors::from([("slug".to_owned(), Problem::said(message))]),
+            StatusCode::CONFLICT,
+        ),
         Err(other) => return Err(other.into()),
     };
-    state.render_incident(incident.slug.as_str()).await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/console/incidents/{}", incident.slug),
-        ))
-        .finish())
+    home_page(&state, &user, &form.incident, &errors, status).await
 }

@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 
-use crate::live_waits::COMPUTED_CHANNELS;
-use crate::staffing_input::{StaffText, parse_staffing, save_staffing};
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpResponse, get, post};
+use muster_app::i18n::endonym;
+use muster_app::incident_input::{ChannelText, IncidentTextEdit, PolicyText};
+use muster_app::staffing::StaffText;
+use muster_app::{AppError, AppResult, FieldErrors};
 use muster_core::incident::{ChannelKind, Incident, PolicyKind};
 use muster_core::language::Lang;
 use muster_core::localized::Localized;
@@ -15,14 +17,9 @@ use serde_json::{Value, json};
 
 use crate::console::auth::{ConsoleUser, Manager};
 use crate::console::page::{base_context, extend, render_with_status};
-use crate::error::{WebError, WebResult};
-use crate::i18n::endonym;
-use crate::incident_input::{
-    ChannelText, FieldErrors, IncidentTextEdit, PolicyText, parse_channels, parse_policies,
-};
+use crate::error::WebResult;
+use crate::live_waits::COMPUTED_CHANNELS;
 use crate::state::AppState;
-
-const UPDATE_MAX: usize = 20_000;
 
 #[derive(Debug, Deserialize)]
 pub struct LangQuery {
@@ -30,11 +27,7 @@ pub struct LangQuery {
 }
 
 async fn load(state: &AppState, slug: &str) -> WebResult<Incident> {
-    state
-        .store
-        .incident_by_slug(slug)
-        .await?
-        .ok_or(WebError::NotFound)
+    Ok(state.app.incident(slug).await?)
 }
 
 fn editing_language(incident: &Incident, raw: Option<&str>) -> Lang {
@@ -51,6 +44,8 @@ fn incident_page(
     errors: &FieldErrors,
     status: StatusCode,
 ) -> WebResult<HttpResponse> {
+    // The console speaks English.
+    let errors = state.translations.messages(&Lang::english(), errors);
     let fallback = &incident.default_language;
     let own = |l: &Localized| l.get(lang, fallback).to_owned();
     let value = |key: &str, stored: String| typed.get(key).cloned().unwrap_or(stored);
@@ -199,6 +194,36 @@ fn back_to(slug: &str, lang: &Lang) -> HttpResponse {
         .finish()
 }
 
+/// After a save: back to the page, or the page again with every field as typed and a
+/// message beside each bad one. `rename` places a use case's field where the form has it.
+#[allow(clippy::too_many_arguments)]
+fn saved_or_shown<T>(
+    state: &AppState,
+    user: &ConsoleUser,
+    incident: &Incident,
+    lang: &Lang,
+    form: &HashMap<String, String>,
+    outcome: AppResult<T>,
+    rename: impl Fn(String) -> String,
+) -> WebResult<HttpResponse> {
+    match outcome {
+        Ok(_) => Ok(back_to(incident.slug.as_str(), lang)),
+        Err(AppError::Invalid(errors)) => {
+            let placed: FieldErrors = errors.into_iter().map(|(k, p)| (rename(k), p)).collect();
+            incident_page(
+                state,
+                user,
+                incident,
+                lang,
+                form,
+                &placed,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
 #[post("/console/incidents/{slug}")]
 pub async fn edit(
     state: Data<AppState>,
@@ -219,25 +244,8 @@ pub async fn edit(
         time_zone: field(&form, "time_zone"),
         languages: field(&form, "languages"),
     };
-    match typed.parse(&incident) {
-        Ok(edit) => {
-            state
-                .store
-                .edit_incident(&slug, edit, &user.actor())
-                .await?;
-            state.render_incident(&slug).await?;
-            Ok(back_to(&slug, &lang))
-        }
-        Err(errors) => incident_page(
-            &state,
-            &user,
-            &incident,
-            &lang,
-            &form,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-    }
+    let outcome = state.app.edit_incident(&user.actor(), &slug, &typed).await;
+    saved_or_shown(&state, &user, &incident, &lang, &form, outcome, |k| k)
 }
 
 #[post("/console/incidents/{slug}/updates")]
@@ -248,41 +256,19 @@ pub async fn post_update(
     form: Fields,
 ) -> WebResult<HttpResponse> {
     let (incident, lang) = prepare(&state, &user, &slug, &form).await?;
-    let body = form.get("update_body").map(|b| b.trim()).unwrap_or("");
-    let problem = if body.is_empty() {
-        Some("write the update before publishing it".to_owned())
-    } else if body.chars().count() > UPDATE_MAX {
-        Some(format!("too long: at most {UPDATE_MAX} characters"))
-    } else {
-        None
-    };
-    if let Some(problem) = problem {
-        let errors = FieldErrors::from([("update_body".to_owned(), problem)]);
-        return incident_page(
-            &state,
-            &user,
-            &incident,
-            &lang,
-            &form,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
-    }
-    state
-        .store
-        .post_update(
-            &slug,
-            Localized::single(lang.clone(), body),
-            Some(user.user.id),
-            &user.actor(),
-        )
-        .await?;
-    if form.get("notify_audience").is_some() {
-        crate::campaign_input::announce_update(&state, &slug, &user.actor(), Some(user.user.id))
-            .await?;
-    }
-    state.render_incident(&slug).await?;
-    Ok(back_to(&slug, &lang))
+    let body = form.get("update_body").map(String::as_str).unwrap_or("");
+    let notify = form.get("notify_audience").is_some();
+    let outcome = state
+        .app
+        .post_update(&user.actor(), &slug, Some(&lang), body, notify)
+        .await;
+    saved_or_shown(&state, &user, &incident, &lang, &form, outcome, |k| {
+        if k == "body" {
+            "update_body".to_owned()
+        } else {
+            k
+        }
+    })
 }
 
 #[post("/console/incidents/{slug}/policies")]
@@ -310,25 +296,24 @@ pub async fn policies(
             }
         })
         .collect();
-    match parse_policies(&lang, &typed, &incident.policies) {
-        Ok(inputs) => {
-            state
-                .store
-                .replace_policies(&slug, inputs, &user.actor())
-                .await?;
-            state.render_incident(&slug).await?;
-            Ok(back_to(&slug, &lang))
-        }
-        Err(errors) => incident_page(
-            &state,
-            &user,
-            &incident,
-            &lang,
-            &form,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-    }
+    let outcome = state
+        .app
+        .set_policies(&user.actor(), &slug, Some(&lang), &typed)
+        .await;
+    saved_or_shown(&state, &user, &incident, &lang, &form, outcome, |k| k)
+}
+
+/// Channel errors are keyed `channels[i].x`; the page shows them by kind, beside the wait.
+fn channel_field(key: String) -> String {
+    let kind = key
+        .trim_start_matches("channels[")
+        .split(']')
+        .next()
+        .and_then(|i| i.parse::<usize>().ok())
+        .and_then(|i| ChannelKind::ALL.get(i))
+        .map(|k| k.as_str())
+        .unwrap_or("channels");
+    format!("{kind}_wait")
 }
 
 #[post("/console/incidents/{slug}/channels")]
@@ -354,42 +339,19 @@ pub async fn channels(
             }
         })
         .collect();
-    match parse_channels(&lang, &typed, &incident.channels) {
-        Ok(inputs) => {
-            state
-                .store
-                .replace_channels(&slug, inputs, &user.actor())
-                .await?;
-            state.republish(&slug).await?;
-            Ok(back_to(&slug, &lang))
-        }
-        Err(errors) => {
-            // Errors are keyed channels[i].x; show them by kind so the page can place them.
-            let by_kind: FieldErrors = errors
-                .into_iter()
-                .map(|(key, message)| {
-                    let index = key
-                        .trim_start_matches("channels[")
-                        .split(']')
-                        .next()
-                        .and_then(|i| i.parse::<usize>().ok())
-                        .and_then(|i| ChannelKind::ALL.get(i))
-                        .map(|k| k.as_str())
-                        .unwrap_or("channels");
-                    (format!("{index}_wait"), message)
-                })
-                .collect();
-            incident_page(
-                &state,
-                &user,
-                &incident,
-                &lang,
-                &form,
-                &by_kind,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-        }
-    }
+    let outcome = state
+        .app
+        .set_channels(&user.actor(), &slug, Some(&lang), &typed)
+        .await;
+    saved_or_shown(
+        &state,
+        &user,
+        &incident,
+        &lang,
+        &form,
+        outcome,
+        channel_field,
+    )
 }
 
 #[post("/console/incidents/{slug}/staffing")]
@@ -410,19 +372,6 @@ pub async fn staffing(
             })
         })
         .collect();
-    match parse_staffing(&incident.time_zone, &typed) {
-        Ok(groups) => {
-            save_staffing(&state, &incident, groups, &user.actor()).await?;
-            Ok(back_to(&slug, &lang))
-        }
-        Err(errors) => incident_page(
-            &state,
-            &user,
-            &incident,
-            &lang,
-            &form,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-    }
+    let outcome = state.app.set_staffing(&user.actor(), &slug, &typed).await;
+    saved_or_shown(&state, &user, &incident, &lang, &form, outcome, |k| k)
 }

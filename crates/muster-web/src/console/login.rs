@@ -20,7 +20,7 @@ fn cookie<'a>(state: &AppState, name: &'a str, value: String) -> Cookie<'a> {
     Cookie::build(name, value)
         .path("/")
         .http_only(true)
-        .secure(state.config.secure_cookies())
+        .secure(state.secure_cookies())
         .same_site(SameSite::Lax)
         .finish()
 }
@@ -150,7 +150,12 @@ pub async fn logout(
     }
     state
         .store
-        .audit(&user.actor(), "session.logout", &user.user.email, json!({}))
+        .audit(
+            &user.actor().label,
+            "session.logout",
+            &user.user.email,
+            json!({}),
+        )
         .await?;
     let mut removal = cookie(&state, SESSION_COOKIE, String::new());
     removal.make_removal();

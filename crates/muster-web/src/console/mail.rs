@@ -6,27 +6,24 @@ use std::collections::HashMap;
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Payload};
 use actix_web::{HttpRequest, HttpResponse, get, post};
-use muster_core::audience::parse_audience_csv;
+use muster_app::campaign_input::CampaignInput;
+use muster_app::campaigns::CampaignControl;
+use muster_app::{AppError, FieldErrors, Problem};
 use muster_core::campaign::CampaignStatus;
 use muster_core::contact_info::EmailAddress;
 use muster_core::incident::Incident;
+use muster_core::language::Lang;
 use serde_json::{Value, json};
 
 use crate::api::audience::{MAX_CSV_BYTES, read_limited};
-use crate::campaign_input::{CampaignInput, preview, test_send};
 use crate::console::auth::{ConsoleUser, Manager};
 use crate::console::multipart;
 use crate::console::page::{base_context, extend, render_with_status};
 use crate::error::{WebError, WebResult};
-use crate::incident_input::FieldErrors;
 use crate::state::AppState;
 
 async fn load(state: &AppState, slug: &str) -> WebResult<Incident> {
-    state
-        .store
-        .incident_by_slug(slug)
-        .await?
-        .ok_or(WebError::NotFound)
+    Ok(state.app.incident(slug).await?)
 }
 
 fn actions(status: CampaignStatus) -> Vec<&'static str> {
@@ -143,14 +140,17 @@ pub async fn upload(
         )
         .await;
     };
-    let parsed = match parse_audience_csv(text, &incident.default_language) {
-        Ok(parsed) => parsed,
-        Err(err) => return page(&state, &user, &incident, problem(err.to_string())).await,
+    let report = match state
+        .app
+        .import_audience(&user.actor(), &slug, text, |_, _| {})
+        .await
+    {
+        Ok(report) => report,
+        Err(AppError::Refused(message)) => {
+            return page(&state, &user, &incident, problem(message)).await;
+        }
+        Err(other) => return Err(other.into()),
     };
-    let report = state
-        .store
-        .import_audience(&slug, parsed, &user.actor(), |_, _| {})
-        .await?;
     page(
         &state,
         &user,
@@ -188,70 +188,58 @@ pub async fn create(
         "departure_to": input.departure_to, "send_at": input.send_at, "test_to": field("test_to"),
     });
     let invalid = |errors: FieldErrors| Extra {
-        context: json!({ "form": typed, "errors": errors }),
+        context: json!({
+            "form": typed,
+            "errors": state.translations.messages(&Lang::english(), &errors),
+        }),
         status: Some(StatusCode::UNPROCESSABLE_ENTITY),
     };
-    let new = match input.parse() {
-        Ok(new) => new,
-        Err(errors) => return page(&state, &user, &incident, invalid(errors)).await,
-    };
-    match field("action").as_str() {
-        "preview" => {
-            let (recipient, rendered) = preview(&state, &incident, &new).await?;
-            let shown = json!({
-                "form": typed,
-                "preview": {"recipient": recipient.email, "subject": rendered.subject, "text": rendered.text, "html": rendered.html},
-            });
-            page(
-                &state,
-                &user,
-                &incident,
-                Extra {
-                    context: shown,
-                    status: None,
-                },
-            )
+    let actor = user.actor();
+    let shown = match field("action").as_str() {
+        "preview" => state
+            .app
+            .preview_campaign(&actor, &slug, &input)
             .await
-        }
+            .map(|preview| {
+                let rendered = preview.rendered;
+                json!({
+                    "form": typed,
+                    "preview": {"recipient": preview.recipient.email, "subject": rendered.subject, "text": rendered.text, "html": rendered.html},
+                })
+            }),
         "test" => {
             let to = match EmailAddress::parse(&field("test_to")) {
                 Ok(to) => to,
                 Err(err) => {
-                    let errors = FieldErrors::from([("test_to".to_owned(), err.to_string())]);
+                    let errors = FieldErrors::from([("test_to".to_owned(), Problem::said(err))]);
                     return page(&state, &user, &incident, invalid(errors)).await;
                 }
             };
-            test_send(&state, &incident, &new, to.as_str()).await?;
             state
-                .store
-                .audit(&user.actor(), "campaign.test", &slug, json!({}))
-                .await?;
-            let shown = json!({ "form": typed, "sent_test": to.as_str() });
-            page(
-                &state,
-                &user,
-                &incident,
-                Extra {
-                    context: shown,
-                    status: None,
-                },
-            )
+                .app
+                .test_send_campaign(&actor, &slug, &input, &to)
+                .await
+                .map(|()| json!({ "form": typed, "sent_test": to.as_str() }))
+        }
+        _ => state
+            .app
+            .create_campaign(&actor, &slug, &input)
             .await
+            .map(|_| Value::Null),
+    };
+    match shown {
+        Ok(Value::Null) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/console/incidents/{slug}/mail")))
+            .finish()),
+        Ok(context) => {
+            let extra = Extra {
+                context,
+                status: None,
+            };
+            page(&state, &user, &incident, extra).await
         }
-        _ => {
-            let domain = state
-                .mail
-                .as_ref()
-                .map(|m| m.id_domain.clone())
-                .unwrap_or_default();
-            state
-                .store
-                .create_campaign(&slug, new, &domain, &user.actor(), Some(user.user.id))
-                .await?;
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, format!("/console/incidents/{slug}/mail")))
-                .finish())
-        }
+        Err(AppError::Invalid(errors)) => page(&state, &user, &incident, invalid(errors)).await,
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -264,12 +252,11 @@ pub async fn control(
 ) -> WebResult<HttpResponse> {
     user.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
     let (id, action) = path.into_inner();
-    let actor = user.actor();
-    let campaign = match action.as_str() {
-        "pause" => state.store.pause_campaign(id, &actor).await?,
-        "resume" => state.store.resume_campaign(id, &actor).await?,
-        _ => state.store.cancel_campaign(id, &actor).await?,
-    };
+    let control = CampaignControl::parse(&action).ok_or(WebError::NotFound)?;
+    let campaign = state
+        .app
+        .control_campaign(&user.actor(), id, control)
+        .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,

@@ -22,7 +22,7 @@ const PAGE_SIZE: u64 = 100;
 pub async fn working_incident(state: &AppState, slug: Option<&str>) -> WebResult<Incident> {
     let slug = match slug.filter(|s| !s.is_empty()) {
         Some(slug) => slug.to_owned(),
-        None => state.crisis_slug().ok_or(WebError::NotFound)?,
+        None => state.publication.crisis_slug().ok_or(WebError::NotFound)?,
     };
     state
         .store
@@ -31,30 +31,11 @@ pub async fn working_incident(state: &AppState, slug: Option<&str>) -> WebResult
         .ok_or(WebError::NotFound)
 }
 
-/// Whose cases this user may take: managers all, agents their teams'.
-pub async fn scope_for(
-    state: &AppState,
-    user: &ConsoleUser,
-    incident: &Incident,
-) -> WebResult<QueueScope> {
-    let teams = if user.user.role.is_manager() {
-        None
-    } else {
-        Some(state.store.user_teams(user.user.id).await?)
-    };
-    Ok(QueueScope {
-        incident_id: incident.id,
-        today: incident.today(state.now()),
-        windows: incident.settings.windows,
-        teams,
-    })
-}
-
 pub fn case_row(state: &AppState, incident: &Incident, case: &Case) -> Value {
     let priority = incident
         .settings
         .windows
-        .priority(case.departure_date, incident.today(state.now()));
+        .priority(case.departure_date, incident.today(state.app.now()));
     json!({
         "reference": case.reference.as_str(),
         "name": case.customer_name,
@@ -67,7 +48,7 @@ pub fn case_row(state: &AppState, incident: &Incident, case: &Case) -> Value {
         "status": case.status.as_str(),
         "contacts": case.contact_count,
         "overdue": case.overdue_at.is_some(),
-        "claimed": case.claimed_by.is_some() && case.lease_until.is_some_and(|l| l > state.now()),
+        "claimed": case.claimed_by.is_some() && case.lease_until.is_some_and(|l| l > state.app.now()),
         "age": muster_core::incident::local_time_label(&incident.time_zone, case.created_at),
     })
 }
@@ -101,7 +82,7 @@ pub async fn list(
     let incident = working_incident(&state, query.incident.as_deref()).await?;
     let scope = QueueScope {
         teams: None,
-        ..scope_for(&state, &user, &incident).await?
+        ..state.app.queue_scope(&user.actor(), &incident).await?
     };
     let filter = QueueFilter {
         team: non_empty(&query.team),
@@ -149,24 +130,9 @@ pub async fn take(
 ) -> WebResult<HttpResponse> {
     user.check_csrf(&form.csrf)?;
     let incident = working_incident(&state, form.incident.as_deref()).await?;
-    let scope = scope_for(&state, &user, &incident).await?;
-    let next = state
-        .store
-        .take_next(user.user.id, &scope, state.config.claim_lease, state.now())
-        .await?;
+    let next = state.app.take_next(&user.actor(), &incident).await?;
     let location = match next {
-        Some(case) => {
-            state
-                .store
-                .audit(
-                    &user.actor(),
-                    "case.take",
-                    case.reference.as_str(),
-                    json!({}),
-                )
-                .await?;
-            format!("/console/cases/{}", case.reference)
-        }
+        Some(case) => format!("/console/cases/{}", case.reference),
         None => format!("/console/queue?incident={}&empty=1", incident.slug),
     };
     Ok(HttpResponse::SeeOther()

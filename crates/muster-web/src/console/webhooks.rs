@@ -4,7 +4,9 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path};
 use actix_web::{HttpResponse, get, post};
-use muster_core::webhook::{WebhookEvent, WebhookUrl, parse_events};
+use muster_app::AppError;
+use muster_core::language::Lang;
+use muster_core::webhook::WebhookEvent;
 use muster_store::webhooks::{CreatedWebhook, DeliveryRecord, WebhookEndpoint};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -133,18 +135,19 @@ pub async fn create(
             .map(|(_, v)| v.clone())
             .collect(),
     };
-    let url = WebhookUrl::parse(&typed.url);
-    let events = parse_events(typed.events.iter().map(String::as_str));
-    let (url, events) = match (url, events) {
-        (Ok(url), Ok(events)) => (url, events),
-        (url, events) => {
-            let mut errors = Map::new();
-            if let Err(e) = url {
-                errors.insert("url".into(), e.to_string().into());
-            }
-            if let Err(e) = events {
-                errors.insert("events".into(), e.to_string().into());
-            }
+    let created = match state
+        .app
+        .create_webhook(&user.actor(), &typed.url, &typed.events)
+        .await
+    {
+        Ok(created) => created,
+        Err(AppError::Invalid(errors)) => {
+            let errors: Map<String, Value> = state
+                .translations
+                .messages(&Lang::english(), &errors)
+                .into_iter()
+                .map(|(k, v)| (k, Value::from(v)))
+                .collect();
             return list_page(
                 &state,
                 &user,
@@ -155,11 +158,8 @@ pub async fn create(
             )
             .await;
         }
+        Err(other) => return Err(other.into()),
     };
-    let created = state
-        .store
-        .create_webhook(&url, &events, &user.actor())
-        .await?;
     // Rendered, not redirected: the secret must not travel in a URL or be shown twice.
     list_page(
         &state,
@@ -211,8 +211,8 @@ pub async fn disable(
 ) -> WebResult<HttpResponse> {
     user.check_csrf(csrf_of(&form))?;
     state
-        .store
-        .set_webhook_active(*id, false, &user.actor())
+        .app
+        .set_webhook_active(&user.actor(), *id, false)
         .await?;
     Ok(back_to_list())
 }
@@ -226,8 +226,8 @@ pub async fn enable(
 ) -> WebResult<HttpResponse> {
     user.check_csrf(csrf_of(&form))?;
     state
-        .store
-        .set_webhook_active(*id, true, &user.actor())
+        .app
+        .set_webhook_active(&user.actor(), *id, true)
         .await?;
     Ok(back_to_list())
 }
@@ -240,6 +240,6 @@ pub async fn delete(
     form: Fields,
 ) -> WebResult<HttpResponse> {
     user.check_csrf(csrf_of(&form))?;
-    state.store.delete_webhook(*id, &user.actor()).await?;
+    state.app.delete_webhook(&user.actor(), *id).await?;
     Ok(back_to_list())
 }

@@ -18,9 +18,10 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::{WebError, WebResult};
-use crate::public::acknowledgement::policy_for;
 use crate::public::form::page_context;
 use crate::state::AppState;
+use muster_app::acknowledgement::policy_for;
+use muster_app::intake::Arrival;
 
 #[derive(Debug, Deserialize)]
 pub struct CaseQuery {
@@ -63,7 +64,7 @@ fn priority_words(
     let priority = incident
         .settings
         .windows
-        .priority(case.departure_date, incident.today(state.now()));
+        .priority(case.departure_date, incident.today(state.app.now()));
     let t = |key: &str| state.translations.text(lang, key);
     let label = t(&format!("priority_{}", priority.tier.as_str()));
     let reason = match priority.tier {
@@ -151,7 +152,7 @@ async fn render_case(
                     "priority_reason": priority_reason,
                     "needs_date": needs_date,
                     "complete_url": format!("/i/{}/form?case={}&t={}&lang={lang}", incident.slug, case.reference, page.token),
-                    "wait_text": state.wait_text(incident, case.channel, case.departure_date, &case.request_type, &lang),
+                    "wait_text": state.publication.wait_text(incident, case.channel, case.departure_date, &case.request_type, &lang),
                     "standard": standard,
                     "url": url,
                 }),
@@ -267,7 +268,16 @@ pub async fn add(
         into_case: Some(case.id),
         meta: json!({}),
     };
-    state.store.take_in(intake, &form.t, |_, _| None).await?;
+    let arrival = Arrival {
+        intake,
+        token: form.t.clone(),
+        contact_key: String::new(),
+        acknowledge_by_email: false,
+    };
+    state
+        .app
+        .take_in(&incident, ChannelKind::Form, arrival)
+        .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, get, post};
+use muster_app::intake::Arrival;
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::{ChannelKind, Incident};
 use muster_core::intake::{IntakeErrors, IntakeForm, validate};
@@ -18,9 +19,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::error::{WebError, WebResult};
-use crate::i18n::endonym;
 use crate::public::render::STYLE;
 use crate::state::AppState;
+use muster_app::i18n::endonym;
 
 /// The access token of a form submission, derived from its idempotency key so that a
 /// resubmission (a double click, a reload) lands on the same confirmation.
@@ -41,7 +42,7 @@ fn valid_key(raw: &str) -> bool {
 
 /// A public incident: from memory when synced, else from the database.
 pub async fn public_incident(state: &AppState, slug: &str) -> WebResult<Arc<Incident>> {
-    if let Some(incident) = state.cached_incident(slug) {
+    if let Some(incident) = state.publication.cached_incident(slug) {
         return Ok(incident);
     }
     match state.store.incident_by_slug(slug).await? {
@@ -92,7 +93,7 @@ fn form_page(
     let message = |field: &&'static str| -> String {
         errors
             .get(*field)
-            .map(|e| t(e.key).replace("{max}", &e.max.map(|m| m.to_string()).unwrap_or_default()))
+            .map(|problem| state.translations.problem(lang, problem))
             .unwrap_or_default()
     };
     let error_map: serde_json::Map<String, Value> = errors
@@ -284,7 +285,7 @@ pub async fn submit(
         }
         return Ok(response);
     }
-    let today = incident.today(state.now());
+    let today = incident.today(state.app.now());
     let valid = match validate(
         &submission.form,
         &incident.settings.request_types,
@@ -320,12 +321,6 @@ pub async fn submit(
         (Some(_), Some(own)) => own.clone(),
         _ => token_for(&key),
     };
-    let team = incident
-        .settings
-        .request_types
-        .iter()
-        .find(|t| t.key == valid.request_type)
-        .and_then(|t| t.team.clone());
     let intake = Intake {
         incident_id: incident.id,
         channel: ChannelKind::Form,
@@ -336,27 +331,22 @@ pub async fn submit(
         handle: None,
         departure_date: Some(valid.departure_date),
         request_type: valid.request_type.clone(),
-        team,
+        team: None,
         language: valid.language.as_str().to_owned(),
         body: valid.message.clone(),
         external_id: Some(format!("form:{key}")),
         into_case: completing.as_ref().map(|c| c.id),
         meta: json!({}),
     };
-    let acknowledger = state.acknowledger();
-    let wait = state.wait_text(
-        &incident,
-        ChannelKind::Form,
-        Some(valid.departure_date),
-        &valid.request_type,
-        &valid.language,
-    );
-    let contact = contact_key(&key);
+    let arrival = Arrival {
+        intake,
+        token: token.clone(),
+        contact_key: contact_key(&key),
+        acknowledge_by_email: true,
+    };
     let receipt = state
-        .store
-        .take_in(intake, &token, |case, outcome| {
-            acknowledger.job(&incident, case, outcome, &token, &contact, wait.clone())
-        })
+        .app
+        .take_in(&incident, ChannelKind::Form, arrival)
         .await?;
     state
         .metrics

@@ -17,7 +17,7 @@ pub struct LangQuery {
 /// The short address for IVR messages and social posts: follows the current crisis.
 #[get("/crisis")]
 pub async fn crisis(state: Data<AppState>) -> WebResult<HttpResponse> {
-    let slug = state.crisis_slug().ok_or(WebError::NotFound)?;
+    let slug = state.publication.crisis_slug().ok_or(WebError::NotFound)?;
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, format!("/i/{slug}")))
         .insert_header((header::CACHE_CONTROL, "public, max-age=10"))
@@ -31,7 +31,11 @@ pub async fn page(
     query: Query<LangQuery>,
     req: HttpRequest,
 ) -> WebResult<HttpResponse> {
-    let pages = state.pages.get(&slug).ok_or(WebError::NotFound)?;
+    let pages = state
+        .publication
+        .pages
+        .get(&slug)
+        .ok_or(WebError::NotFound)?;
     let asked = query.lang.as_deref().and_then(|l| Lang::parse(l).ok());
     let by_header = asked.is_none();
     let lang = asked
@@ -51,7 +55,11 @@ pub async fn json(
     slug: Path<String>,
     req: HttpRequest,
 ) -> WebResult<HttpResponse> {
-    let pages = state.pages.get(&slug).ok_or(WebError::NotFound)?;
+    let pages = state
+        .publication
+        .pages
+        .get(&slug)
+        .ok_or(WebError::NotFound)?;
     Ok(pages.json.respond(&req, false))
 }
 
@@ -61,6 +69,10 @@ pub async fn feed(
     slug: Path<String>,
     req: HttpRequest,
 ) -> WebResult<HttpResponse> {
-    let pages = state.pages.get(&slug).ok_or(WebError::NotFound)?;
+    let pages = state
+        .publication
+        .pages
+        .get(&slug)
+        .ok_or(WebError::NotFound)?;
     Ok(pages.atom.respond(&req, false))
 }

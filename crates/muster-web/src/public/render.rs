@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::i18n::{Translations, endonym};
 use crate::live_waits::WaitBoard;
+use muster_app::i18n::{Translations, endonym};
 use muster_core::priority::Tier;
 
 pub const STYLE: &str = include_str!("../../assets/style.css");

@@ -161,10 +161,10 @@ async fn send_confirmation(
     email: &str,
     token: &str,
 ) -> Result<(), ()> {
-    let Some(mail) = &state.mail else {
+    let Some(mail) = &state.app.settings.mail else {
         return Err(());
     };
-    let base = &state.config.base_url;
+    let base = &state.base_url;
     let link = format!("{base}/i/{}/subscribe?confirm={token}", incident.slug);
     let title = incident.title.get(lang, &incident.default_language);
     let message = OutgoingMessage {
@@ -183,7 +183,7 @@ async fn send_confirmation(
         message_id: format!(
             "subscribe-{}@{}",
             uuid::Uuid::new_v4().simple(),
-            mail.id_domain
+            state.app.settings.id_domain
         ),
         in_reply_to: None,
         auto_submitted: false,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 #[get("/i/{slug:[a-z0-9-]+}/wait-times.json")]
 pub async fn wait_times(state: Data<AppState>, slug: Path<String>) -> WebResult<HttpResponse> {
     let incident = public_incident(&state, &slug).await?;
-    let live = state.waits.get(&slug);
+    let live = state.publication.waits.get(&slug);
     let lang = &incident.default_language;
     let channels: Vec<Value> = incident
         .channels

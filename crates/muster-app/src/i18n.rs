@@ -1,8 +1,10 @@
-//! The page's own words in each language Muster speaks; English fills any gap.
+//! Muster's own words in each language it speaks (pages, mail, rule messages); English
+//! fills any gap.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use muster_core::language::Lang;
+use muster_core::problem::{FieldErrors, Problem};
 use muster_core::wait::WaitPhrase;
 use serde_json::{Map, Value};
 
@@ -34,7 +36,7 @@ pub fn endonym(lang: &Lang) -> &'static str {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Translations {
     bundles: HashMap<&'static str, Map<String, Value>>,
 }
@@ -46,6 +48,14 @@ pub struct TranslationError {
     source: serde_json::Error,
 }
 
+/// One copy for the whole process, for answers rendered where no state is at hand (an API
+/// error). The bundles are compiled in and checked by a test, so loading cannot fail in a
+/// shipped build; if it did, messages would show their keys rather than fail the request.
+pub fn shared() -> &'static Translations {
+    static SHARED: std::sync::OnceLock<Translations> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| Translations::load().unwrap_or_default())
+}
+
 impl Translations {
     pub fn load() -> Result<Self, TranslationError> {
         let mut bundles = HashMap::new();
@@ -55,6 +65,11 @@ impl Translations {
             bundles.insert(lang, map);
         }
         Ok(Self { bundles })
+    }
+
+    /// Whether Muster has its own words in `lang`.
+    pub fn speaks(lang: &Lang) -> bool {
+        BUNDLES.iter().any(|(code, _)| *code == lang.as_str())
     }
 
     /// Every string for `lang`, with English for any key it lacks.
@@ -72,6 +87,19 @@ impl Translations {
             .find_map(|l| self.bundles.get(l)?.get(key)?.as_str())
             .unwrap_or(key)
             .to_owned()
+    }
+
+    /// What is wrong with a field, in the reader's language.
+    pub fn problem(&self, lang: &Lang, problem: &Problem) -> String {
+        problem.fill(&self.text(lang, problem.key))
+    }
+
+    /// Each field's problem in the reader's language.
+    pub fn messages(&self, lang: &Lang, errors: &FieldErrors) -> BTreeMap<String, String> {
+        errors
+            .iter()
+            .map(|(field, problem)| (field.clone(), self.problem(lang, problem)))
+            .collect()
     }
 
     /// "2 to 4 hours" in the reader's language.

@@ -1,23 +1,20 @@
 //! What a manager types to open or edit an incident, parsed into store input with a
-//! message per bad field. Shared by the console, the JSON API and the CLI.
-
-use std::collections::BTreeMap;
+//! problem per bad field. Shared by the console, the JSON API and the CLI.
 
 use muster_core::incident::{
     ChannelKind, IncidentSettings, IncidentStatus, PolicyKind, Severity, parse_time_zone,
 };
 use muster_core::language::Lang;
 use muster_core::localized::Localized;
+use muster_core::problem::{FieldErrors, Problem};
 use muster_core::slug::Slug;
 use muster_core::wait::WaitRange;
 use muster_store::incidents::{ChannelInput, IncidentDraft, IncidentEdit, PolicyInput};
 use serde::{Deserialize, Serialize};
 
-/// Field name → what is wrong with it.
-pub type FieldErrors = BTreeMap<String, String>;
-
 const TITLE_MAX: usize = 200;
-const TEXT_MAX: usize = 20_000;
+/// The longest summary, letter, guidance, policy text or update.
+pub const TEXT_MAX: usize = 20_000;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -58,44 +55,44 @@ fn default_status() -> String {
 
 fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     if value.chars().count() > max {
-        errors.insert(
-            field.to_owned(),
-            format!("too long: at most {max} characters"),
-        );
+        errors.insert(field.to_owned(), Problem::too_long(max));
     }
 }
 
-pub fn parse_languages(raw: &str) -> Result<Vec<Lang>, String> {
+pub fn parse_languages(raw: &str) -> Result<Vec<Lang>, Problem> {
     let mut languages = Vec::new();
     for code in raw.split([',', ' ']).filter(|c| !c.trim().is_empty()) {
-        let lang = Lang::parse(code).map_err(|e| e.to_string())?;
+        let lang = Lang::parse(code).map_err(Problem::said)?;
         if !languages.contains(&lang) {
             languages.push(lang);
         }
     }
     if languages.is_empty() {
-        return Err("list at least one language, e.g. en, nb".to_owned());
+        return Err(Problem::of("err_languages_empty"));
     }
     Ok(languages)
 }
 
-fn parse_status(raw: &str) -> Result<IncidentStatus, String> {
-    IncidentStatus::parse(raw.trim())
-        .ok_or_else(|| "use draft, active, monitoring or resolved".to_owned())
+fn one_of(choices: &str) -> Problem {
+    Problem::of("err_one_of").with("choices", choices)
 }
 
-fn parse_severity(raw: &str) -> Result<Severity, String> {
-    Severity::parse(raw.trim()).ok_or_else(|| "use minor, major or critical".to_owned())
+pub fn parse_status(raw: &str) -> Result<IncidentStatus, Problem> {
+    IncidentStatus::parse(raw.trim()).ok_or_else(|| one_of("draft, active, monitoring, resolved"))
+}
+
+fn parse_severity(raw: &str) -> Result<Severity, Problem> {
+    Severity::parse(raw.trim()).ok_or_else(|| one_of("minor, major, critical"))
 }
 
 impl NewIncident {
     pub fn parse(&self) -> Result<IncidentDraft, FieldErrors> {
         let mut errors = FieldErrors::new();
         let slug = Slug::parse(&self.slug)
-            .map_err(|e| errors.insert("slug".into(), e.to_string()))
+            .map_err(|e| errors.insert("slug".into(), Problem::said(e)))
             .ok();
         if self.title.trim().is_empty() {
-            errors.insert("title".into(), "a title is required".into());
+            errors.insert("title".into(), Problem::of("err_required"));
         }
         check_len(&mut errors, "title", &self.title, TITLE_MAX);
         for (field, value) in [
@@ -106,7 +103,7 @@ impl NewIncident {
             check_len(&mut errors, field, value, TEXT_MAX);
         }
         let zone = parse_time_zone(&self.time_zone)
-            .map_err(|e| errors.insert("time_zone".into(), e.to_string()))
+            .map_err(|e| errors.insert("time_zone".into(), Problem::said(e)))
             .ok();
         let languages = parse_languages(&self.languages)
             .map_err(|e| errors.insert("languages".into(), e))
@@ -167,7 +164,7 @@ impl IncidentTextEdit {
         let mut errors = FieldErrors::new();
         let lang = match self.lang.as_deref().filter(|l| !l.trim().is_empty()) {
             Some(raw) => Lang::parse(raw)
-                .map_err(|e| errors.insert("lang".into(), e.to_string()))
+                .map_err(|e| errors.insert("lang".into(), Problem::said(e)))
                 .ok(),
             None => Some(current.default_language.clone()),
         };
@@ -184,7 +181,7 @@ impl IncidentTextEdit {
         }
         if let Some(raw) = &self.time_zone {
             edit.time_zone = parse_time_zone(raw)
-                .map_err(|e| errors.insert("time_zone".into(), e.to_string()))
+                .map_err(|e| errors.insert("time_zone".into(), Problem::said(e)))
                 .ok();
         }
         if let Some(raw) = &self.languages {
@@ -194,7 +191,7 @@ impl IncidentTextEdit {
         }
         if let Some(title) = &self.title {
             if title.trim().is_empty() {
-                errors.insert("title".into(), "a title is required".into());
+                errors.insert("title".into(), Problem::of("err_required"));
             }
             check_len(&mut errors, "title", title, TITLE_MAX);
         }
@@ -253,7 +250,7 @@ pub fn parse_policies(
         let Some(kind) = PolicyKind::parse(p.kind.trim()) else {
             errors.insert(
                 format!("policies[{i}].kind"),
-                "use refund, cancellation, rebooking or other".into(),
+                one_of("refund, cancellation, rebooking, other"),
             );
             continue;
         };
@@ -309,26 +306,24 @@ pub struct ChannelText {
     pub wait_overrides: bool,
 }
 
-fn parse_minutes(raw: &Option<String>) -> Result<Option<i64>, String> {
+fn parse_minutes(raw: &Option<String>) -> Result<Option<i64>, Problem> {
     match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(text) => text
             .parse::<i64>()
             .map(Some)
-            .map_err(|_| format!("\"{text}\" is not a whole number of minutes")),
+            .map_err(|_| Problem::of("err_minutes").with("text", text)),
     }
 }
 
 pub fn parse_wait(
     low: &Option<String>,
     high: &Option<String>,
-) -> Result<Option<WaitRange>, String> {
+) -> Result<Option<WaitRange>, Problem> {
     match (parse_minutes(low)?, parse_minutes(high)?) {
         (None, None) => Ok(None),
-        (Some(low), Some(high)) => WaitRange::new(low, high)
-            .map(Some)
-            .map_err(|e| e.to_string()),
-        _ => Err("give both the shortest and the longest wait, or neither".to_owned()),
+        (Some(low), Some(high)) => WaitRange::new(low, high).map(Some).map_err(Problem::said),
+        _ => Err(Problem::of("err_wait_both_ends")),
     }
 }
 
@@ -344,7 +339,7 @@ pub fn parse_channels(
         let Some(kind) = ChannelKind::parse(c.kind.trim()) else {
             errors.insert(
                 format!("channels[{i}].kind"),
-                "use form, email, phone, chat or social".into(),
+                one_of("form, email, phone, chat, social"),
             );
             continue;
         };

@@ -7,11 +7,7 @@ use muster_core::wait_estimator::StaffGroup;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
-use muster_core::incident::Incident;
-
-use crate::error::WebResult;
-use crate::incident_input::FieldErrors;
-use crate::state::AppState;
+use muster_core::problem::{FieldErrors, Problem};
 
 /// More groups than a desk plans for one crisis.
 pub const MAX_GROUPS: usize = 50;
@@ -34,7 +30,7 @@ impl StaffText {
 }
 
 /// `YYYY-MM-DDTHH:MM` in `zone`, or an RFC 3339 instant; empty is `Ok(None)`.
-fn parse_moment(zone: &str, raw: &str) -> Result<Option<OffsetDateTime>, String> {
+fn parse_moment(zone: &str, raw: &str) -> Result<Option<OffsetDateTime>, Problem> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
@@ -43,7 +39,7 @@ fn parse_moment(zone: &str, raw: &str) -> Result<Option<OffsetDateTime>, String>
         .ok()
         .or_else(|| parse_local_minute(zone, raw))
         .map(|at| Some(at.to_offset(UtcOffset::UTC)))
-        .ok_or_else(|| format!("\"{raw}\" is not a date and time: use 2026-11-30T14:00"))
+        .ok_or_else(|| Problem::of("err_local_time").with("text", raw))
 }
 
 /// The groups typed, checked; errors are keyed `staffing[i].agents|from|until`.
@@ -51,16 +47,13 @@ pub fn parse_staffing(zone: &str, typed: &[StaffText]) -> Result<Vec<StaffGroup>
     let mut errors = FieldErrors::new();
     let mut groups = Vec::new();
     for (i, row) in typed.iter().enumerate().filter(|(_, row)| !row.is_empty()) {
-        let mut error = |field: &str, message: String| {
-            errors.insert(format!("staffing[{i}].{field}"), message);
+        let mut error = |field: &str, problem: Problem| {
+            errors.insert(format!("staffing[{i}].{field}"), problem);
         };
         let agents = match row.agents.trim().parse::<u32>() {
             Ok(n) if (1..=MAX_AGENTS).contains(&n) => Some(n),
             _ => {
-                error(
-                    "agents",
-                    format!("give a number of agents from 1 to {MAX_AGENTS}"),
-                );
+                error("agents", Problem::of("err_agents").with("max", MAX_AGENTS));
                 None
             }
         };
@@ -70,12 +63,9 @@ pub fn parse_staffing(zone: &str, typed: &[StaffText]) -> Result<Vec<StaffGroup>
             continue;
         };
         match (from, until) {
-            (None, None) => error(
-                "from",
-                "give when they start, when they stop, or both".to_owned(),
-            ),
+            (None, None) => error("from", Problem::of("err_shift_unbounded")),
             (Some(from), Some(until)) if until <= from => {
-                error("until", "must be after the start".to_owned());
+                error("until", Problem::of("err_shift_order"));
             }
             _ => groups.push(StaffGroup {
                 agents,
@@ -87,7 +77,7 @@ pub fn parse_staffing(zone: &str, typed: &[StaffText]) -> Result<Vec<StaffGroup>
     if groups.len() > MAX_GROUPS {
         errors.insert(
             "staffing".to_owned(),
-            format!("at most {MAX_GROUPS} groups"),
+            Problem::of("err_too_many").with("max", MAX_GROUPS),
         );
     }
     if errors.is_empty() {
@@ -95,27 +85,6 @@ pub fn parse_staffing(zone: &str, typed: &[StaffText]) -> Result<Vec<StaffGroup>
     } else {
         Err(errors)
     }
-}
-
-/// Saves the incident's staffing plan and recomputes its waits with it.
-pub async fn save_staffing(
-    state: &AppState,
-    incident: &Incident,
-    groups: Vec<StaffGroup>,
-    actor: &str,
-) -> WebResult<()> {
-    let mut settings = incident.settings.clone();
-    settings.staffing = groups;
-    let change = muster_store::incidents::IncidentEdit {
-        settings: Some(settings),
-        ..Default::default()
-    };
-    state
-        .store
-        .edit_incident(incident.slug.as_str(), change, actor)
-        .await?;
-    state.republish(incident.slug.as_str()).await?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -189,6 +158,9 @@ mod tests {
                 "staffing[4].from"
             ]
         );
-        assert!(errors["staffing[2].from"].contains("half past two"));
+        assert_eq!(
+            errors["staffing[2].from"].param("text"),
+            Some("half past two")
+        );
     }
 }

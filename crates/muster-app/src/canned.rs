@@ -5,7 +5,7 @@ use muster_core::incident::CannedResponse;
 use muster_core::language::Lang;
 use serde::Deserialize;
 
-use crate::incident_input::FieldErrors;
+use muster_core::problem::{FieldErrors, Problem};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,10 +33,7 @@ pub fn parse_canned(
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !valid_key {
-            errors.insert(
-                format!("canned[{i}].key"),
-                "use lowercase letters, digits and hyphens".into(),
-            );
+            errors.insert(format!("canned[{i}].key"), Problem::of("err_key_chars"));
             continue;
         }
         if let Err(err) =
@@ -44,15 +41,12 @@ pub fn parse_canned(
         {
             errors.insert(
                 format!("canned[{i}].body"),
-                format!("the template does not compile: {err}"),
+                Problem::of("err_template").with("error", err),
             );
             continue;
         }
         if c.body.chars().count() > 10_000 {
-            errors.insert(
-                format!("canned[{i}].body"),
-                "too long: at most 10000 characters".into(),
-            );
+            errors.insert(format!("canned[{i}].body"), Problem::too_long(10_000));
             continue;
         }
         match out.iter_mut().find(|r| r.key == key) {

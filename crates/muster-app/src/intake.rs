@@ -1,0 +1,78 @@
+//! The funnel's one use case: a contact arriving on any channel (the form, an email, a
+//! social post, a chat, a phone call) becomes a case or joins the customer's open one, its
+//! request type routed to the team that handles it, committed together with the
+//! acknowledgement mail before the door answers "received".
+
+use muster_core::incident::{ChannelKind, Incident};
+use muster_core::language::Lang;
+use muster_store::cases::{Intake, Receipt};
+
+use crate::acknowledgement::Acknowledger;
+use crate::{App, AppResult};
+
+/// A contact as its door parsed it.
+pub struct Arrival {
+    pub intake: Intake,
+    /// The customer's case token: their own when they complete a case, else a new one.
+    pub token: String,
+    /// Names the acknowledgement's Message-ID, so a retried contact never mails twice.
+    pub contact_key: String,
+    /// Whether the customer is told by email (the form; email that is no reply or robot).
+    pub acknowledge_by_email: bool,
+}
+
+impl App {
+    fn acknowledger(&self) -> Acknowledger<'_> {
+        Acknowledger {
+            translations: crate::i18n::shared(),
+            base_url: &self.settings.base_url,
+            from: &self.settings.mail_from,
+            domain: &self.settings.id_domain,
+        }
+    }
+
+    /// Takes `arrival` in on `channel` of `incident`; a new request is routed to the team of
+    /// its request type. A retried contact (same external id)
+    /// is answered with the first outcome, and nothing is written or mailed twice.
+    pub async fn take_in(
+        &self,
+        incident: &Incident,
+        channel: ChannelKind,
+        arrival: Arrival,
+    ) -> AppResult<Receipt> {
+        let Arrival {
+            mut intake,
+            token,
+            contact_key,
+            acknowledge_by_email,
+        } = arrival;
+        if intake.team.is_none() {
+            intake.team = incident
+                .settings
+                .request_types
+                .iter()
+                .find(|t| t.key == intake.request_type)
+                .and_then(|t| t.team.clone());
+        }
+        let lang =
+            Lang::parse(&intake.language).unwrap_or_else(|_| incident.default_language.clone());
+        let wait = self.publisher.posted_wait(
+            incident,
+            channel,
+            intake.departure_date,
+            &intake.request_type,
+            &lang,
+        );
+        let acknowledger = self.acknowledger();
+        Ok(self
+            .store
+            .take_in(intake, &token, |case, outcome| {
+                if acknowledge_by_email {
+                    acknowledger.job(incident, case, outcome, &token, &contact_key, wait.clone())
+                } else {
+                    None
+                }
+            })
+            .await?)
+    }
+}
