@@ -17,6 +17,7 @@ pub mod incident_input;
 pub mod incidents;
 pub mod intake;
 pub mod mail_job;
+pub mod overdue;
 pub mod publisher;
 pub mod staffing;
 pub mod webhooks;

@@ -76,7 +76,7 @@ impl Store {
         case_token::ActiveModel {
             case_id: Set(case_id),
             token_hash: Set(hash_token(&token)),
-            scope: Set("full".to_owned()),
+            scope: Set(crate::cases::TokenScope::Full.as_str().to_owned()),
             created_at: Set(now()),
             ..Default::default()
         }

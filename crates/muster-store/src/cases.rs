@@ -81,6 +81,24 @@ pub enum TokenScope {
     Receipt,
 }
 
+impl TokenScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Full => "full",
+            TokenScope::Receipt => "receipt",
+        }
+    }
+
+    /// A stored scope; anything but `full` grants only the receipt.
+    fn stored(raw: &str) -> Self {
+        if raw == TokenScope::Full.as_str() {
+            TokenScope::Full
+        } else {
+            TokenScope::Receipt
+        }
+    }
+}
+
 pub(crate) fn to_case(m: case::Model) -> StoreResult<Case> {
     Ok(Case {
         id: m.id,
@@ -250,11 +268,7 @@ pub(crate) fn token_row(
     case_token::ActiveModel {
         case_id: Set(case_id),
         token_hash: Set(token_hash),
-        scope: Set(match scope {
-            TokenScope::Full => "full",
-            TokenScope::Receipt => "receipt",
-        }
-        .to_owned()),
+        scope: Set(scope.as_str().to_owned()),
         created_at: Set(created),
         ..Default::default()
     }
@@ -452,7 +466,7 @@ impl Store {
             .filter(case_token::Column::TokenHash.eq(hash_token(token)))
             .one(&self.db)
             .await?
-            .is_some_and(|t| t.scope == "full");
+            .is_some_and(|t| TokenScope::stored(&t.scope) == TokenScope::Full);
         Ok(Some(Receipt {
             case: to_case(existing)?,
             outcome: IntakeOutcome::Replayed,
@@ -521,14 +535,7 @@ impl Store {
             .one(&self.db)
             .await?;
         match grant {
-            Some(grant) => {
-                let scope = if grant.scope == "full" {
-                    TokenScope::Full
-                } else {
-                    TokenScope::Receipt
-                };
-                Ok(Some((to_case(found)?, scope)))
-            }
+            Some(grant) => Ok(Some((to_case(found)?, TokenScope::stored(&grant.scope)))),
             None => Ok(None),
         }
     }

@@ -115,7 +115,8 @@ pub(crate) fn in_slice(select: Select<case::Entity>, slice: Slice) -> Select<cas
 fn claimable_in(scope: &QueueScope, slice: Slice, now: OffsetDateTime) -> (String, Vec<Value>) {
     let mut conditions = vec![
         "incident_id = ?".to_owned(),
-        "status = 'open'".to_owned(),
+        // Literal, not bound: the partial case indexes are for this predicate.
+        format!("status = '{}'", CaseStatus::Open.as_str()),
         "(claimed_by IS NULL OR lease_until < ?)".to_owned(),
     ];
     let mut values: Vec<Value> = vec![scope.incident_id.into(), now.into()];

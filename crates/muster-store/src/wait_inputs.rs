@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use muster_core::case::CaseStatus;
 use muster_core::incident::ChannelKind;
 use muster_core::priority::Tier;
 use muster_core::queue_profile::Waiting;
@@ -75,15 +76,19 @@ impl Store {
         incident_id: i64,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<Waiting>> {
-        let sql = "SELECT departure_date, COUNT(*) AS cases, \
+        // The status literal, not bound: the partial case indexes are for this predicate.
+        let sql = format!(
+            "SELECT departure_date, COUNT(*) AS cases, \
              SUM(CASE WHEN overdue_at IS NULL THEN 0 ELSE 1 END) AS overdue \
-             FROM cases WHERE incident_id = ? AND status = 'open' \
-             AND (claimed_by IS NULL OR lease_until < ?) GROUP BY departure_date";
+             FROM cases WHERE incident_id = ? AND status = '{}' \
+             AND (claimed_by IS NULL OR lease_until < ?) GROUP BY departure_date",
+            CaseStatus::Open.as_str()
+        );
         let rows = self
             .db
             .query_all_raw(statement(
                 self.backend(),
-                sql,
+                &sql,
                 vec![incident_id.into(), now.into()],
             ))
             .await?;

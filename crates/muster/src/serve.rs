@@ -144,15 +144,9 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     ));
     let mailer = Mailer::from_url(&config.mail.url, MAIL_POOL_SIZE)?;
     let mail = tokio::spawn(mail_worker::run(state.store.clone(), mailer, stop.clone()));
-    let sla_settings = sla_worker::SlaSettings {
-        interval: Duration::from_secs(config.queue.sla_scan_secs),
-        base_url: config.base_url(),
-        from: config.mail.from.clone(),
-        clock_offset: time::Duration::hours(config.clock.offset_hours),
-    };
     let sla = tokio::spawn(sla_worker::run(
-        state.store.clone(),
-        sla_settings,
+        state.app.clone(),
+        Duration::from_secs(config.queue.sla_scan_secs),
         stop.clone(),
     ));
     let webhooks = tokio::spawn(webhook_worker::run(
