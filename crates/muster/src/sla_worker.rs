@@ -3,12 +3,16 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
+
 use muster_core::case::Case;
 use muster_core::incident::{Incident, IncidentStatus};
 use muster_mail::OutgoingMessage;
 use muster_store::Store;
 use muster_store::cases::MailJob;
 use tokio_util::sync::CancellationToken;
+
+use crate::worker::{Pace, Round, Runner, Worker, runner};
 
 pub struct SlaSettings {
     pub interval: Duration,
@@ -83,18 +87,27 @@ async fn scan(store: &Store, settings: &SlaSettings) -> Result<usize, muster_sto
     Ok(marked)
 }
 
-pub async fn run(store: Store, settings: SlaSettings, stop: CancellationToken) {
-    let mut ticker = tokio::time::interval(settings.interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = ticker.tick() => {}
+pub fn worker(store: Store, settings: SlaSettings) -> Runner<impl FnMut() -> SlaScan> {
+    let settings = std::sync::Arc::new(settings);
+    runner("sla", Pace::Every(settings.interval), move || SlaScan {
+        store: store.clone(),
+        settings: settings.clone(),
+    })
+}
+
+pub struct SlaScan {
+    store: Store,
+    settings: std::sync::Arc<SlaSettings>,
+}
+
+impl Worker for SlaScan {
+    async fn round(&mut self, _stop: &CancellationToken) -> anyhow::Result<Round> {
+        let marked = scan(&self.store, &self.settings)
+            .await
+            .context("scanning for overdue cases")?;
+        if marked > 0 {
+            tracing::warn!(marked, "cases overdue; managers alerted");
         }
-        match scan(&store, &settings).await {
-            Ok(0) => {}
-            Ok(marked) => tracing::warn!(marked, "cases overdue; managers alerted"),
-            Err(err) => tracing::warn!(error = %err, "SLA scan failed; retrying"),
-        }
+        Ok(Round::Idle)
     }
 }
