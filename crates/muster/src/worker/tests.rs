@@ -109,6 +109,21 @@ async fn until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
+/// Runs `runner` with its log captured until `done`, then cancels it; returns the log.
+async fn run_logged_until<W, F>(runner: Runner<F>, what: &str, done: impl Fn() -> bool) -> String
+where
+    W: Worker,
+    F: FnMut() -> W + Send + 'static,
+{
+    let log = Log::default();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(logged(&log, runner.run(stop.clone())));
+    until(what, done).await;
+    stop.cancel();
+    stops_within("the runner", Duration::from_secs(1), task).await;
+    log.text()
+}
+
 async fn stops_within(what: &str, limit: Duration, task: tokio::task::JoinHandle<()>) {
     let started = Instant::now();
     let joined = tokio::time::timeout(limit, task).await;
@@ -125,23 +140,16 @@ async fn a_worker_that_panics_is_reported_and_started_again() {
         assert!(n != 3, "the third round panics");
         Ok(Round::Idle)
     });
-    let log = Log::default();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(logged(&log, runner.run(stop.clone())));
-
-    until("ten rounds", || {
+    let log = run_logged_until(runner, "ten rounds", || {
         counters.rounds.load(Ordering::SeqCst) >= 10
     })
     .await;
-    stop.cancel();
-    stops_within("the runner", Duration::from_secs(1), task).await;
 
     assert_eq!(
         counters.starts.load(Ordering::SeqCst),
         2,
         "started once more"
     );
-    let log = log.text();
     assert!(
         log.contains("ERROR") && log.contains("worker panicked") && log.contains("flaky"),
         "the panic is logged as an error with the worker's name: {log}"
@@ -157,23 +165,16 @@ async fn a_round_that_fails_is_reported_and_tried_again() {
         }
         Ok(Round::Idle)
     });
-    let log = Log::default();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(logged(&log, runner.run(stop.clone())));
-
-    until("five rounds", || {
+    let log = run_logged_until(runner, "five rounds", || {
         counters.rounds.load(Ordering::SeqCst) >= 5
     })
     .await;
-    stop.cancel();
-    stops_within("the runner", Duration::from_secs(1), task).await;
 
     assert_eq!(
         counters.starts.load(Ordering::SeqCst),
         1,
         "an error keeps the worker (and what it holds); only a panic starts it afresh"
     );
-    let log = log.text();
     assert!(
         log.contains("ERROR")
             && log.contains("worker failed")
