@@ -288,13 +288,16 @@ impl Sending {
     pub async fn round(&mut self, stop: &CancellationToken) -> Result<usize, StoreError> {
         if tokio::time::Instant::now() >= self.next_schedule_check {
             self.next_schedule_check += SCHEDULE_CHECK;
-            let started = self
+            // Not a failed round: a batch claimed ahead is waiting, its lease running.
+            match self
                 .dispatcher
                 .store
                 .start_due_campaigns(&self.dispatcher.config.id_domain)
-                .await?;
-            if started > 0 {
-                tracing::info!(campaigns = started, "scheduled campaigns started");
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(campaigns = n, "scheduled campaigns started"),
+                Err(err) => tracing::warn!(error = %err, "cannot start scheduled campaigns"),
             }
         }
         // The next batch may already have been claimed while this one was sending.

@@ -168,7 +168,7 @@ async fn drive<W: Worker>(
                     worker = name,
                     failures = *failures,
                     retry_in_ms = millis(delay),
-                    error = format!("{err:#}"),
+                    error = %format!("{err:#}"),
                     "worker failed; trying again"
                 );
                 delay
