@@ -124,15 +124,8 @@ impl Progress {
     }
 }
 
-/// How long to wait before the `attempt`th retry of a temporary failure: `first`, then
-/// twice as long each time, at most an hour.
-pub fn retry_delay_from(first: std::time::Duration, attempt: u32) -> time::Duration {
-    let factor = 1_u32 << attempt.saturating_sub(1).min(12);
-    let wait = first
-        .saturating_mul(factor)
-        .min(std::time::Duration::from_secs(3600));
-    time::Duration::try_from(wait).unwrap_or(time::Duration::HOUR)
-}
+/// The longest wait between two attempts at a delivery (see [`crate::backoff::Backoff`]).
+pub const MAX_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[cfg(test)]
 mod tests {
@@ -161,8 +154,13 @@ mod tests {
     #[test]
     fn backoff_grows_and_caps() {
         let minute = std::time::Duration::from_secs(60);
-        assert_eq!(retry_delay_from(minute, 1), time::Duration::minutes(1));
-        assert_eq!(retry_delay_from(minute, 3), time::Duration::minutes(4));
-        assert_eq!(retry_delay_from(minute, 30), time::Duration::minutes(60));
+        let retries = crate::backoff::Backoff {
+            base: minute,
+            max: MAX_RETRY_DELAY,
+            max_attempts: 8,
+        };
+        assert_eq!(retries.delay(1), minute);
+        assert_eq!(retries.delay(3), minute * 4);
+        assert_eq!(retries.delay(30), minute * 60);
     }
 }

@@ -2,6 +2,7 @@
 //! No I/O lives here: no database, no HTTP, no SMTP.
 
 pub mod audience;
+pub mod backoff;
 pub mod campaign;
 pub mod case;
 pub mod case_ref;

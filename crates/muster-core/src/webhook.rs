@@ -1,5 +1,5 @@
 //! Outbound webhooks: the events an endpoint can subscribe to, the address it is reached
-//! at, and when a failed delivery is tried again.
+//! at, and how long a failed delivery may wait for its next attempt.
 
 use std::fmt;
 
@@ -109,23 +109,8 @@ impl WebhookUrl {
 
 /// Attempts after which a delivery is given up on.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 10;
-/// The longest wait between two attempts.
-const MAX_DELAY_SECS: u64 = 3600;
-
-/// The wait before the next attempt after `attempts` have failed: `base`, then doubling
-/// (30 s, 1 min, 2 min, … with a 30 s base), at most an hour; `None` once `max_attempts`
-/// have been made.
-pub fn retry_delay(base_secs: u64, attempts: i32, max_attempts: i32) -> Option<u64> {
-    if attempts >= max_attempts {
-        return None;
-    }
-    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(0);
-    Some(
-        base_secs
-            .saturating_mul(1_u64 << doublings)
-            .min(MAX_DELAY_SECS),
-    )
-}
+/// The longest wait between two attempts (see [`crate::backoff::Backoff`]).
+pub const MAX_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[cfg(test)]
 mod tests {
@@ -166,7 +151,14 @@ mod tests {
 
     #[test]
     fn retries_double_then_cap_then_stop() {
-        let delays: Vec<Option<u64>> = (1..=11).map(|n| retry_delay(30, n, 10)).collect();
+        let retries = crate::backoff::Backoff {
+            base: std::time::Duration::from_secs(30),
+            max: MAX_RETRY_DELAY,
+            max_attempts: 10,
+        };
+        let delays: Vec<Option<u64>> = (1..=11)
+            .map(|n| retries.retry_after(n).map(|d| d.as_secs()))
+            .collect();
         assert_eq!(
             delays,
             vec![
@@ -183,6 +175,13 @@ mod tests {
                 None
             ]
         );
-        assert_eq!(retry_delay(1, 2, 10), Some(2));
+        let one_second = crate::backoff::Backoff {
+            base: std::time::Duration::from_secs(1),
+            ..retries
+        };
+        assert_eq!(
+            one_second.retry_after(2),
+            Some(std::time::Duration::from_secs(2))
+        );
     }
 }

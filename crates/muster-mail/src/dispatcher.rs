@@ -1,9 +1,11 @@
 //! The bulk dispatcher: claims batches of deliveries under a lease, sends them through the
 //! pooled SMTP transport with bounded concurrency and a rate limit, and records each
-//! outcome (group-committed by a writer task). Any number of replicas run one each.
+//! outcome (group-committed by a writer task). Any number of replicas run one each, on
+//! the binary's worker runner: [`Dispatcher::start`] makes a [`Sending`], whose rounds
+//! each claim a batch.
 //!
 //! On shutdown it starts no new send, lets the ones in flight finish, releases what it
-//! claimed but did not start, and writes every outcome before returning.
+//! claimed but did not start, and writes every outcome before [`Sending::finish`] returns.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -13,7 +15,7 @@ use std::time::Duration;
 use lettre::Address;
 use lettre::message::Mailbox;
 use lettre::message::dkim::DkimConfig;
-use muster_core::campaign::retry_delay_from;
+use muster_core::backoff::Backoff;
 use muster_core::incident::Incident;
 use muster_store::dispatch::{ClaimedDelivery, Outcome};
 use muster_store::{Store, StoreError};
@@ -37,6 +39,12 @@ const OUTCOME_WINDOW: Duration = Duration::from_millis(10);
 const OUTCOMES_PER_TRANSACTION: usize = 1000;
 /// How often scheduled campaigns are looked for.
 const SCHEDULE_CHECK: Duration = Duration::from_secs(1);
+/// A batch of outcomes that cannot be written is tried five times, a second apart.
+const RECORD_RETRIES: Backoff = Backoff {
+    base: Duration::from_secs(1),
+    max: Duration::from_secs(1),
+    max_attempts: 5,
+};
 
 #[derive(Debug, Clone)]
 pub struct DispatchConfig {
@@ -51,11 +59,8 @@ pub struct DispatchConfig {
     pub rate_per_second: u32,
     /// How long a claim holds before another replica may take it over.
     pub lease: Duration,
-    /// First wait after a temporary failure; doubled on each further one.
-    pub retry_after: Duration,
-    pub max_attempts: u32,
-    /// Pause between looks at an empty queue.
-    pub idle_poll: Duration,
+    /// Waits after temporary failures, and the attempts before a delivery fails.
+    pub retries: Backoff,
 }
 
 impl DispatchConfig {
@@ -150,125 +155,22 @@ impl Dispatcher {
             .await
     }
 
-    /// Sends until `stop` is cancelled, then finishes cleanly (see the module comment).
-    pub async fn run(self, stop: CancellationToken) {
+    /// Starts sending: the outcome writer, the send slots and the rate limit. Each round
+    /// of the returned [`Sending`] claims a batch and starts its sends.
+    pub fn start(&self) -> Sending {
         let (outcomes, received) = mpsc::unbounded_channel();
-        let writer = tokio::spawn(write_outcomes(self.store.clone(), received));
-        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
-        let limiter = Arc::new(RateLimiter::new(self.config.rate_per_second));
-        let mut tasks = JoinSet::new();
-        let mut prepared: HashMap<i64, Arc<Prepared>> = HashMap::new();
-        let mut next_schedule_check = tokio::time::Instant::now();
-        let lease = time::Duration::try_from(self.config.lease).unwrap_or(time::Duration::MINUTE);
-        let mut next_batch: Option<JoinHandle<Result<Vec<ClaimedDelivery>, StoreError>>> = None;
-        'claiming: while !stop.is_cancelled() {
-            if tokio::time::Instant::now() >= next_schedule_check {
-                next_schedule_check += SCHEDULE_CHECK;
-                match self.store.start_due_campaigns(&self.config.id_domain).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(campaigns = n, "scheduled campaigns started"),
-                    Err(err) => tracing::warn!(error = %err, "cannot start scheduled campaigns"),
-                }
-            }
-            // The next batch may already have been claimed while this one was sending.
-            let claimed = match next_batch.take() {
-                Some(handle) => handle.await.unwrap_or_else(|_| Ok(Vec::new())),
-                None => self.claim(lease).await,
-            };
-            let claims = match claimed {
-                Ok(claims) => claims,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot claim deliveries");
-                    idle(&stop, self.config.idle_poll).await;
-                    continue;
-                }
-            };
-            while tasks.try_join_next().is_some() {}
-            if claims.is_empty() {
-                if tasks.is_empty() {
-                    match self.store.finish_campaigns().await {
-                        Ok(done) => {
-                            for id in done {
-                                prepared.remove(&id);
-                                tracing::info!(campaign = id, "campaign sent");
-                            }
-                        }
-                        Err(err) => tracing::warn!(error = %err, "cannot finish campaigns"),
-                    }
-                }
-                idle(&stop, self.config.idle_poll).await;
-                continue;
-            }
-            tracing::debug!(claimed = claims.len(), "claimed deliveries");
-            // A full batch suggests more: claim the next one once half of this one is
-            // under way, so the connections never wait on the database. (Claimed with
-            // only the last 2 × concurrency sends to go, a claim of 1,000 took longer
-            // than those sends, and the connections stood idle once per batch.)
-            let prefetch_at =
-                (claims.len() as u64 == self.config.batch()).then_some(claims.len() / 2);
-            let mut claims = claims.into_iter().enumerate();
-            while let Some((index, claim)) = claims.next() {
-                if Some(index) == prefetch_at {
-                    let this = self.clone();
-                    next_batch = Some(tokio::spawn(async move { this.claim(lease).await }));
-                }
-                let permit = tokio::select! {
-                    biased;
-                    () = stop.cancelled() => None,
-                    permit = permits.clone().acquire_owned() => permit.ok(),
-                };
-                let started = match permit {
-                    Some(permit) => tokio::select! {
-                        biased;
-                        () = stop.cancelled() => None,
-                        () = limiter.acquire() => Some(permit),
-                    },
-                    None => None,
-                };
-                let Some(permit) = started else {
-                    // Shutting down: what was claimed but not started is due again at once.
-                    for (_, unsent) in std::iter::once((index, claim)).chain(claims) {
-                        let _ = outcomes.send((unsent.id, Outcome::Released));
-                    }
-                    break 'claiming;
-                };
-                let campaign = match prepared.get(&claim.campaign_id) {
-                    Some(p) => p.clone(),
-                    None => match self.prepare(claim.campaign_id).await {
-                        Ok(p) => {
-                            prepared.insert(claim.campaign_id, p.clone());
-                            p
-                        }
-                        Err(err) => {
-                            tracing::warn!(error = %err, campaign = claim.campaign_id, "cannot load campaign");
-                            let _ = outcomes.send((claim.id, Outcome::Released));
-                            continue;
-                        }
-                    },
-                };
-                let this = self.clone();
-                let outcomes = outcomes.clone();
-                tasks.spawn(async move {
-                    let id = claim.id;
-                    let outcome = this.deliver(claim, &campaign).await;
-                    let _ = outcomes.send((id, outcome));
-                    drop(permit);
-                });
-            }
+        Sending {
+            writer: tokio::spawn(write_outcomes(self.store.clone(), received)),
+            outcomes,
+            permits: Arc::new(Semaphore::new(self.config.concurrency.max(1))),
+            limiter: Arc::new(RateLimiter::new(self.config.rate_per_second)),
+            tasks: JoinSet::new(),
+            prepared: HashMap::new(),
+            next_schedule_check: tokio::time::Instant::now(),
+            lease: time::Duration::try_from(self.config.lease).unwrap_or(time::Duration::MINUTE),
+            next_batch: None,
+            dispatcher: self.clone(),
         }
-        // A batch claimed ahead is handed back; in-flight sends finish; every outcome is
-        // written before we return.
-        if let Some(Ok(Ok(early))) = match next_batch.take() {
-            Some(handle) => Some(handle.await),
-            None => None,
-        } {
-            for unsent in early {
-                let _ = outcomes.send((unsent.id, Outcome::Released));
-            }
-        }
-        while tasks.join_next().await.is_some() {}
-        drop(outcomes);
-        let _ = writer.await;
     }
 
     async fn deliver(&self, claim: ClaimedDelivery, campaign: &Prepared) -> Outcome {
@@ -346,27 +248,147 @@ impl Dispatcher {
                 error,
                 bounce: true,
             },
-            Err(SendError::Transient(error)) if claim.attempts + 1 >= self.config.max_attempts => {
-                Outcome::Failed {
-                    error,
-                    bounce: false,
-                }
-            }
             Err(SendError::Transient(error)) => {
-                let wait = retry_delay_from(self.config.retry_after, claim.attempts + 1);
-                Outcome::Retry {
-                    error,
-                    at: time::OffsetDateTime::now_utc() + wait,
+                match self.config.retries.retry_after(claim.attempts + 1) {
+                    Some(wait) => Outcome::Retry {
+                        error,
+                        at: time::OffsetDateTime::now_utc()
+                            + time::Duration::try_from(wait).unwrap_or(time::Duration::MAX),
+                    },
+                    None => Outcome::Failed {
+                        error,
+                        bounce: false,
+                    },
                 }
             }
         }
     }
 }
 
-async fn idle(stop: &CancellationToken, pause: Duration) {
-    tokio::select! {
-        () = stop.cancelled() => {}
-        () = tokio::time::sleep(pause) => {}
+/// A dispatcher at work: the sends in flight, the batch claimed ahead, the campaigns
+/// prepared so far, and the writer their outcomes go to.
+pub struct Sending {
+    dispatcher: Dispatcher,
+    outcomes: mpsc::UnboundedSender<(i64, Outcome)>,
+    writer: JoinHandle<()>,
+    permits: Arc<Semaphore>,
+    limiter: Arc<RateLimiter>,
+    tasks: JoinSet<()>,
+    prepared: HashMap<i64, Arc<Prepared>>,
+    next_schedule_check: tokio::time::Instant,
+    lease: time::Duration,
+    next_batch: Option<JoinHandle<Result<Vec<ClaimedDelivery>, StoreError>>>,
+}
+
+impl Sending {
+    /// Starts the campaigns that are due, claims a batch and starts its sends, each once
+    /// a send slot and the rate limit allow; returns how many deliveries it claimed (none:
+    /// the queue is empty). When `stop` is cancelled, what is claimed but not started is
+    /// handed back.
+    pub async fn round(&mut self, stop: &CancellationToken) -> Result<usize, StoreError> {
+        if tokio::time::Instant::now() >= self.next_schedule_check {
+            self.next_schedule_check += SCHEDULE_CHECK;
+            // Not a failed round: a batch claimed ahead is waiting, its lease running.
+            match self
+                .dispatcher
+                .store
+                .start_due_campaigns(&self.dispatcher.config.id_domain)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(campaigns = n, "scheduled campaigns started"),
+                Err(err) => tracing::warn!(error = %err, "cannot start scheduled campaigns"),
+            }
+        }
+        // The next batch may already have been claimed while this one was sending.
+        let claims = match self.next_batch.take() {
+            Some(handle) => handle.await.unwrap_or_else(|_| Ok(Vec::new()))?,
+            None => self.dispatcher.claim(self.lease).await?,
+        };
+        while self.tasks.try_join_next().is_some() {}
+        if claims.is_empty() {
+            if self.tasks.is_empty() {
+                for id in self.dispatcher.store.finish_campaigns().await? {
+                    self.prepared.remove(&id);
+                    tracing::info!(campaign = id, "campaign sent");
+                }
+            }
+            return Ok(0);
+        }
+        let claimed = claims.len();
+        tracing::debug!(claimed, "claimed deliveries");
+        // A full batch suggests more: claim the next one once half of this one is
+        // under way, so the connections never wait on the database. (Claimed with
+        // only the last 2 × concurrency sends to go, a claim of 1,000 took longer
+        // than those sends, and the connections stood idle once per batch.)
+        let prefetch_at = (claimed as u64 == self.dispatcher.config.batch()).then_some(claimed / 2);
+        let mut claims = claims.into_iter().enumerate();
+        while let Some((index, claim)) = claims.next() {
+            if Some(index) == prefetch_at {
+                let this = self.dispatcher.clone();
+                let lease = self.lease;
+                self.next_batch = Some(tokio::spawn(async move { this.claim(lease).await }));
+            }
+            let permit = tokio::select! {
+                biased;
+                () = stop.cancelled() => None,
+                permit = self.permits.clone().acquire_owned() => permit.ok(),
+            };
+            let started = match permit {
+                Some(permit) => tokio::select! {
+                    biased;
+                    () = stop.cancelled() => None,
+                    () = self.limiter.acquire() => Some(permit),
+                },
+                None => None,
+            };
+            let Some(permit) = started else {
+                // Shutting down: what was claimed but not started is due again at once.
+                for (_, unsent) in std::iter::once((index, claim)).chain(claims) {
+                    let _ = self.outcomes.send((unsent.id, Outcome::Released));
+                }
+                break;
+            };
+            let campaign = match self.prepared.get(&claim.campaign_id) {
+                Some(p) => p.clone(),
+                None => match self.dispatcher.prepare(claim.campaign_id).await {
+                    Ok(p) => {
+                        self.prepared.insert(claim.campaign_id, p.clone());
+                        p
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, campaign = claim.campaign_id, "cannot load campaign");
+                        let _ = self.outcomes.send((claim.id, Outcome::Released));
+                        continue;
+                    }
+                },
+            };
+            let this = self.dispatcher.clone();
+            let outcomes = self.outcomes.clone();
+            self.tasks.spawn(async move {
+                let id = claim.id;
+                let outcome = this.deliver(claim, &campaign).await;
+                let _ = outcomes.send((id, outcome));
+                drop(permit);
+            });
+        }
+        Ok(claimed)
+    }
+
+    /// On shutdown: a batch claimed ahead is handed back, the sends in flight finish, and
+    /// every outcome is written before this returns.
+    pub async fn finish(mut self) {
+        if let Some(Ok(Ok(early))) = match self.next_batch.take() {
+            Some(handle) => Some(handle.await),
+            None => None,
+        } {
+            for unsent in early {
+                let _ = self.outcomes.send((unsent.id, Outcome::Released));
+            }
+        }
+        while self.tasks.join_next().await.is_some() {}
+        drop(self.outcomes);
+        let _ = self.writer.await;
     }
 }
 
@@ -388,16 +410,19 @@ async fn write_outcomes(store: Store, mut received: mpsc::UnboundedReceiver<(i64
                 batch.push(outcome);
             }
         }
-        for attempt in 1..=5 {
-            match store.record_outcomes(&batch).await {
-                Ok(()) => break,
-                Err(err) if attempt < 5 => {
+        for attempt in 1.. {
+            let Err(err) = store.record_outcomes(&batch).await else {
+                break;
+            };
+            match RECORD_RETRIES.retry_after(attempt) {
+                Some(wait) => {
                     tracing::warn!(error = %err, attempt, "cannot record outcomes; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::time::sleep(wait).await;
                 }
                 // The leases run out and the deliveries are sent again, same Message-IDs.
-                Err(err) => {
-                    tracing::error!(error = %err, lost = batch.len(), "outcomes not recorded")
+                None => {
+                    tracing::error!(error = %err, lost = batch.len(), "outcomes not recorded");
+                    break;
                 }
             }
         }

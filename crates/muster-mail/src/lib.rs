@@ -12,6 +12,6 @@ pub mod render;
 pub mod smtp_client;
 pub mod variables;
 
-pub use dispatcher::{DispatchConfig, Dispatcher};
+pub use dispatcher::{DispatchConfig, Dispatcher, Sending};
 pub use mailer::{Mailer, SendError};
 pub use message::{MessageError, OutgoingMessage};

@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
+use muster_core::backoff::Backoff;
 use serde::Deserialize;
 use toml::{Table, Value};
 use url::Url;
@@ -40,6 +42,17 @@ pub struct QueueConfig {
 pub struct WebhooksConfig {
     pub retry_base_secs: u64,
     pub max_attempts: i32,
+}
+
+impl WebhooksConfig {
+    /// `retry_base_secs`, doubling, at most an hour apart, for `max_attempts` attempts.
+    pub fn retries(&self) -> Backoff {
+        Backoff {
+            base: Duration::from_secs(self.retry_base_secs),
+            max: muster_core::webhook::MAX_RETRY_DELAY,
+            max_attempts: u32::try_from(self.max_attempts).unwrap_or(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -4,81 +4,103 @@
 
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use anyhow::Context;
+use muster_core::backoff::Backoff;
 use muster_mail::{Mailer, OutgoingMessage, SendError};
 use muster_store::Store;
 use muster_store::mail_queue::ClaimedMail;
-use tokio_util::sync::CancellationToken;
+
+use crate::worker::{Drain, Pace, Queue, Runner, Unrecorded, runner};
 
 const BATCH: u64 = 32;
 const LEASE: time::Duration = time::Duration::seconds(120);
 const IDLE_POLL: Duration = Duration::from_millis(250);
-/// Transient failures are retried with doubling delays, then given up on (about a day).
-const MAX_ATTEMPTS: i32 = 10;
+/// Transient failures are retried after 1 min, 2 min, 4 min, … (about eight and a half
+/// hours over the ten attempts), then given up on.
+const RETRIES: Backoff = Backoff {
+    base: Duration::from_secs(60),
+    max: Duration::from_secs(8 * 3600),
+    max_attempts: 10,
+};
 
-fn backoff(attempts: i32) -> time::Duration {
-    time::Duration::seconds(30 * (1_i64 << attempts.clamp(0, 11)))
+pub struct MailQueue {
+    store: Store,
+    mailer: Mailer,
 }
 
-/// Sends one message; failures are recorded here, successes returned to be marked together.
-async fn deliver(store: &Store, mailer: &Mailer, claimed: ClaimedMail) -> Option<i64> {
-    let outcome = match serde_json::from_value::<OutgoingMessage>(claimed.payload) {
-        Ok(message) => match message.build() {
-            Ok(built) => mailer.send(built).await,
-            Err(err) => Err(SendError::Permanent(err.to_string())),
-        },
-        Err(err) => Err(SendError::Permanent(format!(
-            "unreadable queued message: {err}"
-        ))),
-    };
-    let marked = match outcome {
-        Ok(()) => return Some(claimed.id),
-        Err(SendError::Transient(reason)) if claimed.attempts < MAX_ATTEMPTS => {
-            tracing::warn!(mail_id = claimed.id, attempts = claimed.attempts, %reason, "mail deferred");
-            store
-                .mark_mail_failed(claimed.id, &reason, Some(backoff(claimed.attempts)))
-                .await
-        }
-        Err(SendError::Transient(reason) | SendError::Permanent(reason)) => {
-            tracing::warn!(mail_id = claimed.id, %reason, "mail failed for good");
-            store.mark_mail_failed(claimed.id, &reason, None).await
-        }
-    };
-    if let Err(err) = marked {
-        // The lease will expire and the message be sent again, with the same Message-ID.
-        tracing::error!(mail_id = claimed.id, error = %err, "could not record a mail's outcome");
+/// One message's send, to be marked.
+pub struct Sent {
+    id: i64,
+    attempts: i32,
+    result: Result<(), SendError>,
+}
+
+pub fn worker(store: Store, mailer: Mailer) -> Runner<impl FnMut() -> Drain<MailQueue>> {
+    runner("mail", Pace::Poll { idle: IDLE_POLL }, move || {
+        Drain(MailQueue {
+            store: store.clone(),
+            mailer: mailer.clone(),
+        })
+    })
+}
+
+impl Queue for MailQueue {
+    type Claimed = ClaimedMail;
+    type Outcome = Sent;
+
+    async fn claim(&self) -> anyhow::Result<Vec<ClaimedMail>> {
+        self.store
+            .claim_mail(BATCH, LEASE)
+            .await
+            .context("claiming mail")
     }
-    None
-}
 
-pub async fn run(store: Store, mailer: Mailer, stop: CancellationToken) {
-    while !stop.is_cancelled() {
-        let batch = match store.claim_mail(BATCH, LEASE).await {
-            Ok(batch) => batch,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot claim mail; retrying");
-                Vec::new()
-            }
+    async fn work(&self, claimed: ClaimedMail) -> Sent {
+        let result = match serde_json::from_value::<OutgoingMessage>(claimed.payload) {
+            Ok(message) => match message.build() {
+                Ok(built) => self.mailer.send(built).await,
+                Err(err) => Err(SendError::Permanent(err.to_string())),
+            },
+            Err(err) => Err(SendError::Permanent(format!(
+                "unreadable queued message: {err}"
+            ))),
         };
-        if batch.is_empty() {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(IDLE_POLL) => continue,
+        Sent {
+            id: claimed.id,
+            attempts: claimed.attempts,
+            result,
+        }
+    }
+
+    /// Failures one by one, with their retry; the sent ones together in one statement.
+    async fn record(&self, outcomes: Vec<Sent>) -> anyhow::Result<()> {
+        let mut sent = Vec::new();
+        // An outcome not recorded leaves a lease that expires, and the message is sent
+        // again with the same Message-ID.
+        let mut unrecorded = Unrecorded::default();
+        for outcome in outcomes {
+            let attempts = u32::try_from(outcome.attempts).unwrap_or(0);
+            let (reason, retry) = match outcome.result {
+                Ok(()) => {
+                    sent.push(outcome.id);
+                    continue;
+                }
+                Err(SendError::Transient(reason)) => (reason, RETRIES.retry_after(attempts)),
+                Err(SendError::Permanent(reason)) => (reason, None),
+            };
+            match retry {
+                Some(_) => tracing::warn!(mail_id = outcome.id, attempts, %reason, "mail deferred"),
+                None => tracing::warn!(mail_id = outcome.id, %reason, "mail failed for good"),
             }
+            let retry =
+                retry.map(|wait| time::Duration::try_from(wait).unwrap_or(time::Duration::MAX));
+            unrecorded.note(
+                self.store
+                    .mark_mail_failed(outcome.id, &reason, retry)
+                    .await,
+            );
         }
-        // A batch in flight is finished even when shutdown is asked for: nothing half-sent.
-        let sent: Vec<i64> = join_all(
-            batch
-                .into_iter()
-                .map(|claimed| deliver(&store, &mailer, claimed)),
-        )
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
-        if let Err(err) = store.mark_mail_sent(&sent).await {
-            // The leases will expire and these be sent again, with the same Message-IDs.
-            tracing::error!(error = %err, count = sent.len(), "could not record sent mail");
-        }
+        unrecorded.note(self.store.mark_mail_sent(&sent).await);
+        unrecorded.into_result("mail outcomes")
     }
 }

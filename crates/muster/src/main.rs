@@ -12,6 +12,7 @@ mod serve;
 mod simulate;
 mod sla_worker;
 mod webhook_worker;
+mod worker;
 
 use clap::Parser;
 

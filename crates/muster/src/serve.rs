@@ -1,5 +1,5 @@
-//! `muster serve`: the server wiring (the one place the binary knows the web layer): the
-//! HTTP server, the page-sync and mail workers, graceful shutdown, and static export.
+//! `muster serve`: the HTTP server, the background workers on the worker runner, and
+//! graceful shutdown.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -10,54 +10,43 @@ use muster_web::{AppState, WebConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::connect;
+use crate::config::Config;
+use crate::worker::{Pace, Round, Worker, runner};
 use crate::{mail_worker, sla_worker, webhook_worker};
 use muster_mail::Mailer;
 
 /// SMTP connections the transactional mail worker keeps open.
 const MAIL_POOL_SIZE: u32 = 4;
-use crate::config::Config;
 
 /// How often each replica checks for content published elsewhere: well inside the
 /// two seconds within which every replica must serve a new update.
 const PAGE_SYNC_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Recomputes the posted waits from the live queue, at least every minute.
-async fn wait_refresh(state: Data<AppState>, interval: Duration, stop: CancellationToken) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
-        if let Err(err) = state.publication.refresh_waits().await {
-            tracing::warn!(error = %err, "cannot refresh wait times; showing the last ones");
-        }
+/// Re-renders the pages whose content was published elsewhere (another replica, the CLI).
+/// While the database is away the pages in memory keep being served.
+struct PageSync(Data<AppState>);
+
+impl Worker for PageSync {
+    async fn round(&mut self, _stop: &CancellationToken) -> anyhow::Result<Round> {
+        self.0
+            .sync_pages()
+            .await
+            .context("syncing the pages; serving the last published versions")?;
+        Ok(Round::Idle)
     }
 }
 
-async fn page_sync(state: Data<AppState>, stop: CancellationToken) {
-    let mut ticker = tokio::time::interval(PAGE_SYNC_INTERVAL);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failing = false;
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
-        match state.sync_pages().await {
-            Ok(()) if failing => {
-                tracing::info!("database reachable again; pages in sync");
-                failing = false;
-            }
-            Ok(()) => {}
-            // The pages in memory keep being served; say so once, not twice a second.
-            Err(err) if !failing => {
-                tracing::warn!(error = %err, "cannot sync pages; serving the last published versions");
-                failing = true;
-            }
-            Err(_) => {}
-        }
+/// Recomputes the posted waits from the live queue, at least every minute.
+struct WaitRefresh(Data<AppState>);
+
+impl Worker for WaitRefresh {
+    async fn round(&mut self, _stop: &CancellationToken) -> anyhow::Result<Round> {
+        self.0
+            .publication
+            .refresh_waits()
+            .await
+            .context("refreshing the wait times; showing the last ones")?;
+        Ok(Round::Idle)
     }
 }
 
@@ -135,29 +124,36 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
         Duration::from_secs(config.server.shutdown_timeout_secs),
     )?;
     let handle = server.handle();
+    // Every worker watches this one token; shutdown cancels it.
     let stop = CancellationToken::new();
-    let sync = tokio::spawn(page_sync(state.clone(), stop.clone()));
-    let waits = tokio::spawn(wait_refresh(
-        state.clone(),
-        Duration::from_secs(config.queue.wait_refresh_secs),
-        stop.clone(),
-    ));
+    let sync_state = state.clone();
+    let sync = tokio::spawn(
+        runner("page-sync", Pace::Every(PAGE_SYNC_INTERVAL), move || {
+            PageSync(sync_state.clone())
+        })
+        .run(stop.clone()),
+    );
+    let waits_state = state.clone();
+    let waits = tokio::spawn(
+        runner(
+            "wait-refresh",
+            Pace::Every(Duration::from_secs(config.queue.wait_refresh_secs)),
+            move || WaitRefresh(waits_state.clone()),
+        )
+        .run(stop.clone()),
+    );
     let mailer = Mailer::from_url(&config.mail.url, MAIL_POOL_SIZE)?;
-    let mail = tokio::spawn(mail_worker::run(state.store.clone(), mailer, stop.clone()));
-    let sla = tokio::spawn(sla_worker::run(
-        state.app.clone(),
-        Duration::from_secs(config.queue.sla_scan_secs),
-        stop.clone(),
-    ));
-    let webhooks = tokio::spawn(webhook_worker::run(
-        state.store.clone(),
-        webhook_worker::client().context("building the webhook HTTP client")?,
-        webhook_worker::RetryPolicy {
-            base_secs: config.webhooks.retry_base_secs,
-            max_attempts: config.webhooks.max_attempts,
-        },
-        stop.clone(),
-    ));
+    let mail = tokio::spawn(mail_worker::worker(state.store.clone(), mailer).run(stop.clone()));
+    let sla_interval = Duration::from_secs(config.queue.sla_scan_secs);
+    let sla = tokio::spawn(sla_worker::worker(state.app.clone(), sla_interval).run(stop.clone()));
+    let webhooks = tokio::spawn(
+        webhook_worker::worker(
+            state.store.clone(),
+            webhook_worker::client().context("building the webhook HTTP client")?,
+            config.webhooks.retries(),
+        )
+        .run(stop.clone()),
+    );
     let dispatcher = crate::mail::dispatcher(state.store.clone(), &config)?;
     let dispatch = tokio::spawn(dispatcher.run(stop.clone()));
 

@@ -3,21 +3,32 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use muster_app::App;
 use tokio_util::sync::CancellationToken;
 
-pub async fn run(app: App, interval: Duration, stop: CancellationToken) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = ticker.tick() => {}
+use crate::worker::{Pace, Round, Runner, Worker, runner};
+
+pub fn worker(app: App, interval: Duration) -> Runner<impl FnMut() -> SlaScan> {
+    runner("sla", Pace::Every(interval), move || SlaScan {
+        app: app.clone(),
+    })
+}
+
+pub struct SlaScan {
+    app: App,
+}
+
+impl Worker for SlaScan {
+    async fn round(&mut self, _stop: &CancellationToken) -> anyhow::Result<Round> {
+        let marked = self
+            .app
+            .mark_overdue_cases()
+            .await
+            .context("scanning for overdue cases")?;
+        if marked > 0 {
+            tracing::warn!(marked, "cases overdue; managers alerted");
         }
-        match app.mark_overdue_cases().await {
-            Ok(0) => {}
-            Ok(marked) => tracing::warn!(marked, "cases overdue; managers alerted"),
-            Err(err) => tracing::warn!(error = %err, "SLA scan failed; retrying"),
-        }
+        Ok(Round::Idle)
     }
 }

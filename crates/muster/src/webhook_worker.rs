@@ -5,12 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::future::join_all;
-use muster_core::webhook::retry_delay;
+use anyhow::Context;
+use muster_core::backoff::Backoff;
 use muster_core::webhook_signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use muster_store::Store;
 use muster_store::webhooks::{AttemptOutcome, ClaimedDelivery, NextStep};
-use tokio_util::sync::CancellationToken;
+
+use crate::worker::{Drain, Pace, Queue, Runner, Unrecorded, runner};
 
 pub const EVENT_HEADER: &str = "X-Muster-Event";
 pub const DELIVERY_HEADER: &str = "X-Muster-Delivery";
@@ -22,12 +23,6 @@ const LEASE: time::Duration = time::Duration::seconds(60);
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// The longest error text kept per attempt.
 const MAX_ERROR_CHARS: usize = 300;
-
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub base_secs: u64,
-    pub max_attempts: i32,
-}
 
 /// The HTTP client deliveries go out on. HTTPS uses rustls with the ring provider,
 /// installed here for the whole process (installing it twice is harmless).
@@ -101,84 +96,100 @@ async fn attempt(client: &reqwest::Client, delivery: &ClaimedDelivery) -> Attemp
     }
 }
 
-async fn deliver(
-    store: &Store,
-    client: &reqwest::Client,
-    policy: RetryPolicy,
+pub struct WebhookQueue {
+    store: Store,
+    client: reqwest::Client,
+    retries: Backoff,
+}
+
+/// One attempt at a delivery, to be recorded.
+pub struct Attempted {
     delivery: ClaimedDelivery,
-) {
-    let outcome = attempt(client, &delivery).await;
-    let next = if outcome.error.is_none() {
-        NextStep::Delivered
-    } else {
-        match retry_delay(policy.base_secs, delivery.attempts, policy.max_attempts) {
-            Some(secs) => NextStep::RetryIn(time::Duration::seconds(
-                i64::try_from(secs).unwrap_or(i64::MAX),
-            )),
-            None => NextStep::GiveUp,
+    outcome: AttemptOutcome,
+}
+
+pub fn worker(
+    store: Store,
+    client: reqwest::Client,
+    retries: Backoff,
+) -> Runner<impl FnMut() -> Drain<WebhookQueue>> {
+    runner("webhooks", Pace::Poll { idle: IDLE_POLL }, move || {
+        Drain(WebhookQueue {
+            store: store.clone(),
+            client: client.clone(),
+            retries,
+        })
+    })
+}
+
+impl WebhookQueue {
+    async fn record_one(&self, attempted: Attempted) -> Result<(), muster_store::StoreError> {
+        let Attempted { delivery, outcome } = attempted;
+        let next = if outcome.error.is_none() {
+            NextStep::Delivered
+        } else {
+            let attempts = u32::try_from(delivery.attempts).unwrap_or(0);
+            match self.retries.retry_after(attempts) {
+                Some(wait) => {
+                    NextStep::RetryIn(time::Duration::try_from(wait).unwrap_or(time::Duration::MAX))
+                }
+                None => NextStep::GiveUp,
+            }
+        };
+        // The endpoint is named by id only: its URL may carry a token, and no secret is logged.
+        match next {
+            NextStep::Delivered => tracing::info!(
+                delivery = %delivery.delivery_id,
+                endpoint = delivery.endpoint_id,
+                event = %delivery.event,
+                status = ?outcome.status_code,
+                "webhook delivered"
+            ),
+            NextStep::RetryIn(delay) => tracing::warn!(
+                delivery = %delivery.delivery_id,
+                endpoint = delivery.endpoint_id,
+                attempts = delivery.attempts,
+                retry_in_secs = delay.whole_seconds(),
+                error = outcome.error.as_deref().unwrap_or(""),
+                "webhook not delivered; will retry"
+            ),
+            NextStep::GiveUp => tracing::warn!(
+                delivery = %delivery.delivery_id,
+                endpoint = delivery.endpoint_id,
+                attempts = delivery.attempts,
+                error = outcome.error.as_deref().unwrap_or(""),
+                "webhook failed for good"
+            ),
         }
-    };
-    // The endpoint is named by id only: its URL may carry a token, and no secret is logged.
-    match next {
-        NextStep::Delivered => tracing::info!(
-            delivery = %delivery.delivery_id,
-            endpoint = delivery.endpoint_id,
-            event = %delivery.event,
-            status = ?outcome.status_code,
-            "webhook delivered"
-        ),
-        NextStep::RetryIn(delay) => tracing::warn!(
-            delivery = %delivery.delivery_id,
-            endpoint = delivery.endpoint_id,
-            attempts = delivery.attempts,
-            retry_in_secs = delay.whole_seconds(),
-            error = outcome.error.as_deref().unwrap_or(""),
-            "webhook not delivered; will retry"
-        ),
-        NextStep::GiveUp => tracing::warn!(
-            delivery = %delivery.delivery_id,
-            endpoint = delivery.endpoint_id,
-            attempts = delivery.attempts,
-            error = outcome.error.as_deref().unwrap_or(""),
-            "webhook failed for good"
-        ),
-    }
-    if let Err(err) = store
-        .record_webhook_attempt(delivery.id, &outcome, next)
-        .await
-    {
-        // The lease will expire and the delivery go out again, with the same id.
-        tracing::error!(delivery = %delivery.delivery_id, error = %err, "could not record a webhook attempt");
+        self.store
+            .record_webhook_attempt(delivery.id, &outcome, next)
+            .await
     }
 }
 
-pub async fn run(
-    store: Store,
-    client: reqwest::Client,
-    policy: RetryPolicy,
-    stop: CancellationToken,
-) {
-    while !stop.is_cancelled() {
-        let batch = match store.claim_webhook_deliveries(BATCH, LEASE).await {
-            Ok(batch) => batch,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot claim webhook deliveries; retrying");
-                Vec::new()
-            }
-        };
-        if batch.is_empty() {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(IDLE_POLL) => continue,
-            }
+impl Queue for WebhookQueue {
+    type Claimed = ClaimedDelivery;
+    type Outcome = Attempted;
+
+    async fn claim(&self) -> anyhow::Result<Vec<ClaimedDelivery>> {
+        self.store
+            .claim_webhook_deliveries(BATCH, LEASE)
+            .await
+            .context("claiming webhook deliveries")
+    }
+
+    /// Each request is bounded by its timeout, so a batch in flight at shutdown ends soon.
+    async fn work(&self, delivery: ClaimedDelivery) -> Attempted {
+        let outcome = attempt(&self.client, &delivery).await;
+        Attempted { delivery, outcome }
+    }
+
+    async fn record(&self, attempts: Vec<Attempted>) -> anyhow::Result<()> {
+        // An attempt not recorded goes out again once its lease expires, with the same id.
+        let mut unrecorded = Unrecorded::default();
+        for attempted in attempts {
+            unrecorded.note(self.record_one(attempted).await);
         }
-        // A batch in flight is finished (each request is bounded by its timeout) and
-        // recorded even when shutdown is asked for.
-        join_all(
-            batch
-                .into_iter()
-                .map(|delivery| deliver(&store, &client, policy, delivery)),
-        )
-        .await;
+        unrecorded.into_result("webhook attempts")
     }
 }
