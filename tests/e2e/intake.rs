@@ -686,3 +686,68 @@ async fn too_many_submissions_from_one_address_are_slowed_down() {
     let bot = submit(&app, &[("website", "http://spam.example".to_owned())]).await;
     assert_eq!(bot.status(), 303, "bots see a calm redirect");
 }
+
+async fn submit_from(app: &TestApp, from: &str, form: &[(&'static str, String)]) -> Response {
+    browser()
+        .post(app.at(&format!("/i/{SLUG}/form")))
+        .header("X-Forwarded-For", from)
+        .form(form)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn customer(i: usize) -> Vec<(&'static str, String)> {
+    let form = with(good_form(), "email", &format!("customer{i}@example.com"));
+    let form = with(form, "booking_ref", &format!("BK{i:04}"));
+    with(form, "idempotency_key", &format!("{i:064x}"))
+}
+
+#[tokio::test]
+async fn customers_behind_a_trusted_proxy_each_have_their_own_limit() {
+    let app = TestApp::spawn_with(
+        TestEngine::Sqlite,
+        &[
+            ("MUSTER__SERVER__TRUSTED_PROXIES", "127.0.0.1"),
+            ("MUSTER__INTAKE__MAX_PER_ADDRESS", "3"),
+        ],
+    )
+    .await;
+    ready(&app).await;
+    // Forty customers through one proxy, each with its own address: all taken in.
+    for i in 0..40 {
+        let response = submit_from(&app, &format!("6.6.6.6, 198.51.100.{i}"), &customer(i)).await;
+        assert_eq!(response.status(), 303, "customer {i}");
+    }
+    // One client over its own limit is refused; the others are not.
+    for i in 100..103 {
+        let response = submit_from(&app, "198.51.100.200", &customer(i)).await;
+        assert_eq!(response.status(), 303);
+    }
+    let limited = submit_from(&app, "198.51.100.200", &customer(103)).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().get("retry-after").is_some());
+    assert_eq!(
+        submit_from(&app, "198.51.100.201", &customer(104))
+            .await
+            .status(),
+        303
+    );
+
+    // A peer that is not a trusted proxy cannot pick its address: its header is ignored.
+    let direct = TestApp::spawn_with(
+        TestEngine::Sqlite,
+        &[
+            ("MUSTER__SERVER__TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("MUSTER__INTAKE__MAX_PER_ADDRESS", "3"),
+        ],
+    )
+    .await;
+    ready(&direct).await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let response = submit_from(&direct, &format!("198.51.100.{i}"), &customer(i)).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [303, 303, 303, 429]);
+}

@@ -4,6 +4,7 @@ mod support;
 
 mod bulk_mail;
 mod console_auth;
+mod http_methods;
 mod intake;
 mod landing;
 mod operations;

@@ -3,8 +3,10 @@
 pub mod api;
 pub mod campaign_input;
 pub mod canned_input;
+pub mod client_address;
 pub mod console;
 pub mod error;
+pub mod head;
 pub mod health;
 pub mod i18n;
 pub mod incident_input;

@@ -2,9 +2,9 @@
 //! wait, the conversation, and a box to add information. A wrong or missing token is a
 //! plain 404, the same as a reference that does not exist.
 
+use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
-use actix_web::{HttpResponse, get, post};
 use muster_core::case::{Case, Direction};
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::{ChannelKind, Incident, local_time_label};
@@ -177,7 +177,6 @@ async fn render_case(
         .body(html))
 }
 
-#[get("/c/{reference}")]
 pub async fn show(
     state: Data<AppState>,
     reference: Path<String>,
@@ -203,7 +202,6 @@ pub struct Addition {
     idempotency_key: String,
 }
 
-#[post("/c/{reference}")]
 pub async fn add(
     state: Data<AppState>,
     reference: Path<String>,
