@@ -45,6 +45,16 @@ pub fn strip_controls(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A name decoded from an email header (an encoded word may hide a line break): control
+/// characters become spaces.
+pub fn strip_to_one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +81,7 @@ mod tests {
     #[test]
     fn stripping_keeps_everything_else() {
         assert_eq!(strip_controls("Hi\0 there\u{1b}\n\tok"), "Hi there\n\tok");
+        assert_eq!(strip_to_one_line("Eve\r\nBcc: x\0"), "Eve  Bcc: x");
         assert!(matches!(
             strip_controls("clean"),
             std::borrow::Cow::Borrowed(_)

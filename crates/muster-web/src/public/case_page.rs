@@ -11,6 +11,7 @@ use muster_core::incident::{ChannelKind, Incident, local_time_label};
 use muster_core::intake::MESSAGE_MAX;
 use muster_core::language::Lang;
 use muster_core::priority::Tier;
+use muster_core::text_rule::long_text;
 use muster_store::cases::{Intake, TokenScope};
 use muster_store::tokens::random_token;
 use serde::Deserialize;
@@ -217,6 +218,8 @@ pub async fn add(
         Some("err_required")
     } else if message.chars().count() > MESSAGE_MAX {
         Some("err_too_long")
+    } else if long_text(message).is_err() {
+        Some("err_control")
     } else {
         None
     };
