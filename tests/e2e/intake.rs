@@ -8,6 +8,7 @@ use muster_web::api::signature::sign;
 use reqwest::Response;
 use serde_json::{Value, json};
 
+use crate::nginx::Nginx;
 use crate::on_both_engines;
 use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, browser};
 
@@ -850,4 +851,57 @@ async fn control_characters_are_refused_or_stripped_never_a_500(engine: TestEngi
         .await
         .unwrap_or_default();
     assert!(page.contains("My booking CD5678 please help"), "{page}");
+}
+
+#[tokio::test]
+async fn forty_customers_through_nginx_are_all_taken_in() {
+    let app = TestApp::spawn_with(
+        TestEngine::Sqlite,
+        &[
+            ("MUSTER__SERVER__TRUSTED_PROXIES", "127.0.0.1"),
+            ("MUSTER__INTAKE__MAX_PER_ADDRESS", "3"),
+        ],
+    )
+    .await;
+    ready(&app).await;
+    let nginx = Nginx::start(&app.url).await;
+    // Each customer connects from an address of its own (all of 127.0.0.0/8 is local).
+    let from = |last: u8| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, last]))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let post =
+        |client: reqwest::Client, form: Vec<(&'static str, String)>, forged: Option<String>| {
+            let url = format!("{}/i/{SLUG}/form", nginx.url);
+            async move {
+                let mut request = client.post(url).form(&form);
+                if let Some(forged) = forged {
+                    request = request.header("X-Forwarded-For", forged);
+                }
+                request
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+    let statuses = futures_util::future::join_all(
+        (0..40u8).map(|i| post(from(10 + i), customer(usize::from(i)), None)),
+    )
+    .await;
+    assert_eq!(
+        statuses,
+        vec![303; 40],
+        "every customer behind the proxy is taken in"
+    );
+    // One client over its limit is refused, however it dresses its header up.
+    let mut over = Vec::new();
+    for i in 0..4 {
+        let forged = Some(format!("198.51.100.{i}"));
+        over.push(post(from(200), customer(100 + i), forged).await);
+    }
+    assert_eq!(over, [303, 303, 303, 429]);
 }

@@ -7,6 +7,7 @@ mod console_auth;
 mod http_methods;
 mod intake;
 mod landing;
+mod nginx;
 mod operations;
 mod postgres_restart;
 mod queue;
