@@ -35,7 +35,12 @@ impl Nginx {
         );
         let path = dir.join("nginx.conf");
         std::fs::write(&path, config).unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new("nginx")
+        // Debian puts it in /usr/sbin, which a user's PATH may lack.
+        let binary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("nginx");
+        let child = Command::new(binary)
             .arg("-p")
             .arg(&dir)
             .arg("-e")
