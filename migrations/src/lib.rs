@@ -11,6 +11,7 @@ mod m20261124_200000_webhook_deliveries;
 mod m20261130_000001_live_wait_inputs;
 mod m20261130_100000_channel_wait_override;
 mod m20261130_200000_partial_case_indexes;
+mod m20261203_000001_subscription_resend;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_live_wait_inputs::Migration),
             Box::new(m20261130_100000_channel_wait_override::Migration),
             Box::new(m20261130_200000_partial_case_indexes::Migration),
+            Box::new(m20261203_000001_subscription_resend::Migration),
         ]
     }
 }

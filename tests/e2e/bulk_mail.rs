@@ -21,6 +21,8 @@ on_both_engines!(
     sigterm_mid_campaign_loses_none_and_sends_none_twice,
     sigkill_mid_campaign_resends_only_what_was_in_flight,
     console_upload_preview_and_send,
+    a_message_that_cannot_be_built_fails_with_its_reason_and_the_campaign_finishes,
+    forty_sign_ups_of_one_address_send_one_confirmation,
 );
 
 const SLUG: &str = "ferry-fire";
@@ -712,4 +714,117 @@ async fn three_replicas_share_one_campaign_and_send_none_twice() {
     assert!(twice.is_empty(), "sent more than once to {twice:?}");
     assert_eq!(all.len(), RECIPIENTS, "{per_replica:?}");
     eprintln!("messages sent per replica: {per_replica:?}");
+}
+
+async fn a_message_that_cannot_be_built_fails_with_its_reason_and_the_campaign_finishes(
+    engine: TestEngine,
+) {
+    let smtp = SmtpRecorder::start().await;
+    let (app, token) = start(engine, &smtp, &[]).await;
+    let evil = "Eve\r\nBcc: evil@attacker.example";
+    // The CSV door refuses a name that is not one line, saying which line and why.
+    let report = import(
+        &app,
+        &token,
+        &format!("email,name\neve@example.com,\"{evil}\"\nkari@example.no,Kari\n"),
+    )
+    .await;
+    assert_eq!(report["created"], 1, "{report}");
+    assert_eq!(report["rejected"][0]["line"], 2, "{report}");
+    assert_eq!(
+        report["rejected"][0]["reason"], "the name contains a line break: it must be one line",
+        "{report}"
+    );
+    // Such a row written before the rule existed still reaches the dispatcher.
+    let store = app.db.store().await;
+    let incident = store
+        .incident_by_slug(SLUG)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no incident"));
+    let row = muster_core::audience::AudienceRow {
+        email: muster_core::contact_info::EmailAddress::parse("eve@example.com")
+            .unwrap_or_else(|e| panic!("{e}")),
+        name: evil.to_owned(),
+        booking_ref: None,
+        departure_date: None,
+        language: muster_core::language::Lang::english(),
+        variables: Default::default(),
+    };
+    store
+        .upsert_audience(incident.id, &[row])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let id = send_campaign(&app, &token).await;
+    let done = wait_until_finished(&app, &token, id).await;
+    assert_eq!(done["campaign"]["status"], "done", "{done}");
+    assert_eq!(done["progress"]["sent"], 1, "{done}");
+    assert_eq!(done["progress"]["failed"], 1, "{done}");
+    let failures = store
+        .campaign_failures(id, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        failures,
+        vec![muster_store::campaigns::DeliveryFailure {
+            email: "eve@example.com".to_owned(),
+            error: "the recipient's name cannot go in a mail header: it contains a line break \
+                    or another control character"
+                .to_owned(),
+        }]
+    );
+    let messages = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(parse(&messages[0]).to, "kari@example.no");
+    assert!(!messages[0].contains("attacker"), "no header was injected");
+    assert!(!app.logs().contains("panicked"), "{}", app.logs());
+}
+
+async fn forty_sign_ups_of_one_address_send_one_confirmation(engine: TestEngine) {
+    let smtp = SmtpRecorder::start().await;
+    let (app, _) = start(engine, &smtp, &[("MUSTER__INTAKE__MAX_PER_ADDRESS", "45")]).await;
+    let url = app.at(&format!("/i/{SLUG}/subscribe"));
+    let sign_up = |email: &'static str| {
+        let url = url.clone();
+        async move {
+            browser()
+                .post(url)
+                .form(&[("email", email), ("lang", "en")])
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    // All at once, as a script would: one pending confirmation per address.
+    let statuses =
+        futures_util::future::join_all((0..40).map(|_| sign_up("fan@example.com"))).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    smtp.wait_for(1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(smtp.messages().len(), 1, "one confirmation email");
+
+    // The client's own limit: 45 sign-ups per window, whatever the addresses.
+    for _ in 0..5 {
+        assert_eq!(sign_up("other@example.com").await, 200);
+    }
+    let limited = browser()
+        .post(url.clone())
+        .form(&[("email", "third@example.com"), ("lang", "en")])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().get("retry-after").is_some());
+    assert!(
+        limited
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("value=\"third@example.com\""),
+        "the address typed is kept"
+    );
+    assert_eq!(smtp.messages().len(), 2, "one more for the other address");
 }

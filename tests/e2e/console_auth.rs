@@ -9,7 +9,8 @@ on_both_engines!(
     login_and_logout,
     csrf_is_enforced,
     agents_cannot_reach_manager_pages,
-    failed_logins_are_throttled
+    failed_logins_are_throttled,
+    the_owner_gets_in_while_an_attacker_elsewhere_keeps_failing,
 );
 
 async fn login_and_logout(engine: TestEngine) {
@@ -264,4 +265,96 @@ async fn failed_logins_are_throttled(engine: TestEngine) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(right.status(), 429);
+}
+
+/// One sign-in attempt through a proxy that says the client is `from`: the status, the
+/// `Retry-After` seconds and the page.
+async fn sign_in_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    from: &str,
+    email: &str,
+    password: &str,
+) -> (u16, Option<u64>, String) {
+    let html = client
+        .get(app.at("/console/login"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let response = client
+        .post(app.at("/console/login"))
+        .header("X-Forwarded-For", from)
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf", &csrf_of(&html)),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (
+        status,
+        retry_after,
+        response.text().await.unwrap_or_default(),
+    )
+}
+
+async fn the_owner_gets_in_while_an_attacker_elsewhere_keeps_failing(engine: TestEngine) {
+    let app =
+        TestApp::spawn_with(engine, &[("MUSTER__SERVER__TRUSTED_PROXIES", "127.0.0.1")]).await;
+    app.add_user(MANAGER_EMAIL, "manager");
+    app.add_user(AGENT_EMAIL, "agent");
+    let attacker = browser();
+    let attacker_at = "203.0.113.66";
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let (status, retry_after, html) =
+            sign_in_from(&app, &attacker, attacker_at, MANAGER_EMAIL, "guess guess").await;
+        if status == 429 {
+            let wait = retry_after.unwrap_or_else(|| panic!("a 429 says how long to wait"));
+            assert!((1..=15).contains(&wait), "the first delay is short: {wait}");
+            assert!(
+                html.contains(&format!("Try again in {wait} seconds")),
+                "the page says how long: {html}"
+            );
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+
+    // The owner, from their own address and with the right password, gets in at once.
+    let owner = browser();
+    let (status, _, _) = sign_in_from(&app, &owner, "198.51.100.10", MANAGER_EMAIL, PASSWORD).await;
+    assert_eq!(
+        status, 303,
+        "the attacker's failures do not lock the owner out"
+    );
+
+    // The attacker is still held back, even with the right password, and the owner's
+    // sign-in did not clear the attacker's failures.
+    let (status, _, _) = sign_in_from(&app, &attacker, attacker_at, MANAGER_EMAIL, PASSWORD).await;
+    assert_eq!(status, 429);
+    // The header is believed only from the trusted proxy: the attacker cannot step to
+    // a fresh address by writing one in front of the proxy's.
+    let (status, _, _) = sign_in_from(
+        &app,
+        &attacker,
+        &format!("198.51.100.10, {attacker_at}"),
+        MANAGER_EMAIL,
+        "guess guess",
+    )
+    .await;
+    assert_eq!(status, 429);
+    // Another account from the same address is not throttled by this one's failures.
+    let (status, _, _) = sign_in_from(&app, &attacker, attacker_at, AGENT_EMAIL, "guess").await;
+    assert_eq!(status, 401);
 }

@@ -8,6 +8,7 @@ use muster_store::testing::TestEngine;
 use reqwest::Response;
 use serde_json::{Value, json};
 
+use crate::nginx::Nginx;
 use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, browser};
 use muster_store::on_both_engines;
 
@@ -20,6 +21,7 @@ on_both_engines!(
     signatures_are_checked,
     a_missing_date_is_completed_through_the_personal_link,
     case_pages_need_their_token,
+    control_characters_are_refused_or_stripped_never_a_500,
 );
 
 const SLUG: &str = "ferry-fire";
@@ -685,4 +687,220 @@ async fn too_many_submissions_from_one_address_are_slowed_down() {
     );
     let bot = submit(&app, &[("website", "http://spam.example".to_owned())]).await;
     assert_eq!(bot.status(), 303, "bots see a calm redirect");
+}
+
+async fn submit_from(app: &TestApp, from: &str, form: &[(&'static str, String)]) -> Response {
+    browser()
+        .post(app.at(&format!("/i/{SLUG}/form")))
+        .header("X-Forwarded-For", from)
+        .form(form)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn customer(i: usize) -> Vec<(&'static str, String)> {
+    let form = with(good_form(), "email", &format!("customer{i}@example.com"));
+    let form = with(form, "booking_ref", &format!("BK{i:04}"));
+    with(form, "idempotency_key", &format!("{i:064x}"))
+}
+
+#[tokio::test]
+async fn customers_behind_a_trusted_proxy_each_have_their_own_limit() {
+    let app = TestApp::spawn_with(
+        TestEngine::Sqlite,
+        &[
+            ("MUSTER__SERVER__TRUSTED_PROXIES", "127.0.0.1"),
+            ("MUSTER__INTAKE__MAX_PER_ADDRESS", "3"),
+        ],
+    )
+    .await;
+    ready(&app).await;
+    // Forty customers through one proxy, each with its own address: all taken in.
+    for i in 0..40 {
+        let response = submit_from(&app, &format!("6.6.6.6, 198.51.100.{i}"), &customer(i)).await;
+        assert_eq!(response.status(), 303, "customer {i}");
+    }
+    // One client over its own limit is refused; the others are not.
+    for i in 100..103 {
+        let response = submit_from(&app, "198.51.100.200", &customer(i)).await;
+        assert_eq!(response.status(), 303);
+    }
+    let limited = submit_from(&app, "198.51.100.200", &customer(103)).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().get("retry-after").is_some());
+    assert_eq!(
+        submit_from(&app, "198.51.100.201", &customer(104))
+            .await
+            .status(),
+        303
+    );
+
+    // A peer that is not a trusted proxy cannot pick its address: its header is ignored.
+    let direct = TestApp::spawn_with(
+        TestEngine::Sqlite,
+        &[
+            ("MUSTER__SERVER__TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("MUSTER__INTAKE__MAX_PER_ADDRESS", "3"),
+        ],
+    )
+    .await;
+    ready(&direct).await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let response = submit_from(&direct, &format!("198.51.100.{i}"), &customer(i)).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [303, 303, 303, 429]);
+}
+
+async fn control_characters_are_refused_or_stripped_never_a_500(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    ready(&app).await;
+    // The form: refused with a message beside the field, everything typed kept.
+    let table = [
+        (
+            "message",
+            "Refund\u{0} please",
+            "invisible control character",
+        ),
+        (
+            "name",
+            "Kari\r\nBcc: evil@attacker.example",
+            "Write this on one line",
+        ),
+        ("name", "Kari\u{1b}[31m", "invisible control character"),
+    ];
+    for (field, value, message) in table {
+        let response = submit(&app, &with(good_form(), field, value)).await;
+        assert_eq!(response.status(), 422, "{field}={value:?}");
+        let html = response.text().await.unwrap_or_default();
+        assert!(
+            html.contains(message),
+            "{field}: no \"{message}\" in the page"
+        );
+        assert!(html.contains("AB1234"), "{field}: what was typed is kept");
+    }
+    let multi_line = with(good_form(), "message", "Line one\r\n\tLine two");
+    assert_eq!(
+        submit(&app, &multi_line).await.status(),
+        303,
+        "tabs and line breaks are text"
+    );
+
+    // JSON channels: refused with the field named.
+    let post =
+        json!({"network": "x", "handle": "ola", "text": "Ferry?\u{0}", "external_id": "x-1"});
+    let (status, body) = inbound(
+        &app,
+        "social",
+        "application/json",
+        post.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"],
+        "text contains an invisible control character (U+0000): remove it and try again"
+    );
+    let post =
+        json!({"network": "x", "handle": "ola\u{0}", "text": "Ferry?", "external_id": "x-2"});
+    let (status, body) = inbound(
+        &app,
+        "chat",
+        "application/json",
+        post.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let call = json!({"phone": "+4791234567", "external_id": "call-1", "notes": "Called\u{0}"});
+    let (status, body) = inbound(
+        &app,
+        "phone",
+        "application/json",
+        call.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("notes "),
+        "{body}"
+    );
+
+    // Email cannot be sent back to be fixed: control characters in the decoded body
+    // (quoted-printable =00, =01) are dropped, a line break hidden in the sender's encoded
+    // name becomes a space, and the message is taken in.
+    let raw = "From: =?utf-8?q?Ola=0D=0ANordmann?= <ola@example.no>\r\nTo: help@example.com\r\n\
+         Subject: About my trip\r\nMessage-ID: <nul-1@example.no>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+         My booking CD5678=00 please=01 help\r\n";
+    let (status, created) = inbound(&app, "email", "message/rfc822", raw.as_bytes().to_vec()).await;
+    assert_eq!(status, 201, "{created}");
+    let case_url = created["case_url"]
+        .as_str()
+        .unwrap_or_default()
+        .replace("http://127.0.0.1:8080", &app.url);
+    let page = reqwest::get(&case_url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(page.contains("My booking CD5678 please help"), "{page}");
+}
+
+#[tokio::test]
+async fn forty_customers_through_nginx_are_all_taken_in() {
+    let app = TestApp::spawn_with(
+        TestEngine::Sqlite,
+        &[
+            ("MUSTER__SERVER__TRUSTED_PROXIES", "127.0.0.1"),
+            ("MUSTER__INTAKE__MAX_PER_ADDRESS", "3"),
+        ],
+    )
+    .await;
+    ready(&app).await;
+    let nginx = Nginx::start(&app.url).await;
+    // Each customer connects from an address of its own (all of 127.0.0.0/8 is local).
+    let from = |last: u8| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, last]))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let post =
+        |client: reqwest::Client, form: Vec<(&'static str, String)>, forged: Option<String>| {
+            let url = format!("{}/i/{SLUG}/form", nginx.url);
+            async move {
+                let mut request = client.post(url).form(&form);
+                if let Some(forged) = forged {
+                    request = request.header("X-Forwarded-For", forged);
+                }
+                request
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+    let statuses = futures_util::future::join_all(
+        (0..40u8).map(|i| post(from(10 + i), customer(usize::from(i)), None)),
+    )
+    .await;
+    assert_eq!(
+        statuses,
+        vec![303; 40],
+        "every customer behind the proxy is taken in"
+    );
+    // One client over its limit is refused, however it dresses its header up.
+    let mut over = Vec::new();
+    for i in 0..4 {
+        let forged = Some(format!("198.51.100.{i}"));
+        over.push(post(from(200), customer(100 + i), forged).await);
+    }
+    assert_eq!(over, [303, 303, 303, 429]);
 }

@@ -4,8 +4,10 @@ mod support;
 
 mod bulk_mail;
 mod console_auth;
+mod http_methods;
 mod intake;
 mod landing;
+mod nginx;
 mod one_rule;
 mod operations;
 mod postgres_restart;

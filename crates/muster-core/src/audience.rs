@@ -10,6 +10,7 @@ use time::macros::format_description;
 use crate::contact_info::{BookingRef, EmailAddress};
 use crate::csv::records;
 use crate::language::Lang;
+use crate::text_rule::{long_text, single_line};
 
 /// One customer to tell. `variables` holds the file's extra columns, for templates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,7 +145,10 @@ fn parse_row(
                     }
                 })?);
             }
-            Column::Name => name = value.to_owned(),
+            Column::Name => {
+                single_line(value).map_err(|e| format!("the name {e}"))?;
+                name = value.to_owned();
+            }
             Column::Booking if value.is_empty() => {}
             Column::Booking => {
                 booking_ref = Some(
@@ -163,6 +167,7 @@ fn parse_row(
                 language = Lang::parse(value).map_err(|e| e.to_string())?;
             }
             Column::Variable => {
+                long_text(value).map_err(|e| format!("column \"{var}\" {e}"))?;
                 variables.insert(var.clone(), value.to_owned());
             }
         }
@@ -199,6 +204,31 @@ mod tests {
         let lines: Vec<usize> = parsed.rejected.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![3, 4, 5]);
         assert!(parsed.rejected[1].reason.contains("departure date"));
+    }
+
+    #[test]
+    fn a_name_with_a_line_break_or_a_control_character_is_refused_on_its_line() {
+        let text = "email,name,cabin\n\
+                    eve@example.com,\"Eve\r\nBcc: evil@attacker.example\",A1\n\
+                    nul@example.com,Nul,\"B\u{0}2\"\n\
+                    kari@example.no,Kari,C3\n";
+        let parsed = parse_audience_csv(text, &Lang::english()).unwrap_or_default();
+        assert_eq!(parsed.rows.len(), 1, "{parsed:?}");
+        let rejected: Vec<(usize, &str)> = parsed
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            rejected,
+            vec![
+                (2, "the name contains a line break: it must be one line"),
+                (
+                    4,
+                    "column \"cabin\" contains an invisible control character (U+0000): remove it and try again"
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::contact_info::{BookingRef, EmailAddress, PhoneNumber};
 use crate::incident::RequestType;
 use crate::language::Lang;
 use crate::problem::Problem;
+use crate::text_rule::{TextError, long_text, single_line};
 
 pub const NAME_MAX: usize = 200;
 pub const MESSAGE_MAX: usize = 5_000;
@@ -60,6 +61,27 @@ fn required<'a>(errors: &mut IntakeErrors, field: &'static str, value: &'a str) 
     }
 }
 
+/// The one text rule (`text_rule`): a line break where one line is expected, or an
+/// invisible control character (a NUL pasted from somewhere), is sent back with its message.
+fn clean(
+    errors: &mut IntakeErrors,
+    field: &'static str,
+    value: &str,
+    rule: fn(&str) -> Result<(), TextError>,
+) -> bool {
+    match rule(value) {
+        Ok(()) => true,
+        Err(TextError::LineBreak) => {
+            errors.insert(field, Problem::of("err_line_break"));
+            false
+        }
+        Err(TextError::Control(_)) => {
+            errors.insert(field, Problem::of("err_control"));
+            false
+        }
+    }
+}
+
 fn within(errors: &mut IntakeErrors, field: &'static str, value: &str, max: usize) -> bool {
     if value.chars().count() > max {
         errors.insert(field, Problem::too_long(max));
@@ -77,7 +99,8 @@ pub fn validate(
 ) -> Result<ValidIntake, IntakeErrors> {
     let mut errors = IntakeErrors::new();
     let name = required(&mut errors, "name", &form.name)
-        .filter(|n| within(&mut errors, "name", n, NAME_MAX));
+        .filter(|n| within(&mut errors, "name", n, NAME_MAX))
+        .filter(|n| clean(&mut errors, "name", n, single_line));
     let email = required(&mut errors, "email", &form.email).and_then(|raw| {
         EmailAddress::parse(raw)
             .map_err(|_| errors.insert("email", Problem::of("err_email")))
@@ -121,7 +144,8 @@ pub fn validate(
         }
     });
     let message = required(&mut errors, "message", &form.message)
-        .filter(|m| within(&mut errors, "message", m, MESSAGE_MAX));
+        .filter(|m| within(&mut errors, "message", m, MESSAGE_MAX))
+        .filter(|m| clean(&mut errors, "message", m, long_text));
     let language = Lang::parse(&form.language)
         .ok()
         .filter(|l| languages.contains(l))
@@ -197,6 +221,32 @@ mod tests {
             Lang::english(),
             "a language the incident lacks falls back"
         );
+    }
+
+    #[test]
+    fn control_characters_and_line_breaks_get_their_own_message() {
+        let name = |name: &str| {
+            error_of(
+                IntakeForm {
+                    name: name.into(),
+                    ..good()
+                },
+                "name",
+            )
+        };
+        assert_eq!(name("Kari\r\nBcc: x@example.com"), Some("err_line_break"));
+        assert_eq!(name("Kari\0"), Some("err_control"));
+        let message = |message: &str| {
+            error_of(
+                IntakeForm {
+                    message: message.into(),
+                    ..good()
+                },
+                "message",
+            )
+        };
+        assert_eq!(message("Line one\r\n\tLine two"), None);
+        assert_eq!(message("Refund\0 please"), Some("err_control"));
     }
 
     #[test]

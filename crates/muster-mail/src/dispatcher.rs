@@ -9,9 +9,11 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use lettre::Address;
 use lettre::message::Mailbox;
 use lettre::message::dkim::DkimConfig;
@@ -367,7 +369,18 @@ impl Sending {
             let outcomes = self.outcomes.clone();
             self.tasks.spawn(async move {
                 let id = claim.id;
-                let outcome = this.deliver(claim, &campaign).await;
+                // A panic on some recipient's data would leave the delivery claimed,
+                // to be claimed and panic again forever: it fails that one instead.
+                let outcome = AssertUnwindSafe(this.deliver(claim, &campaign))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| {
+                        tracing::error!(delivery = id, "building or sending a message panicked");
+                        Outcome::Failed {
+                            error: "this message could not be built (an internal error)".to_owned(),
+                            bounce: false,
+                        }
+                    });
                 let _ = outcomes.send((id, outcome));
                 drop(permit);
             });

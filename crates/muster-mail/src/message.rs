@@ -39,8 +39,21 @@ pub type ParsedMessage = MessageParts<Mailbox>;
 pub enum MessageError {
     #[error("\"{address}\" is not a mail address: {reason}")]
     Address { address: String, reason: String },
+    #[error(
+        "the {header} cannot go in a mail header: it contains a line break or another control character"
+    )]
+    ControlCharacter { header: &'static str },
     #[error("the message could not be built: {0}")]
     Build(String),
+}
+
+/// Header text must be one line: lettre panics on a line break in a display name, and a
+/// line break elsewhere could add headers of its own (`Bcc:`). Such data fails its message.
+fn one_line(header: &'static str, value: &str) -> Result<(), MessageError> {
+    match value.chars().any(char::is_control) {
+        true => Err(MessageError::ControlCharacter { header }),
+        false => Ok(()),
+    }
 }
 
 pub(crate) fn mailbox(raw: &str) -> Result<Mailbox, MessageError> {
@@ -77,6 +90,27 @@ impl OutgoingMessage {
 impl ParsedMessage {
     /// See [`OutgoingMessage::build`].
     pub fn build(self) -> Result<Message, MessageError> {
+        let names = [
+            ("sender's name", self.from.name.as_deref()),
+            ("recipient's name", self.to.name.as_deref()),
+            (
+                "reply-to name",
+                self.reply_to.as_ref().and_then(|r| r.name.as_deref()),
+            ),
+        ];
+        for (header, name) in names {
+            one_line(header, name.unwrap_or_default())?;
+        }
+        one_line("subject", &self.subject)?;
+        one_line("Message-ID", &self.message_id)?;
+        one_line(
+            "In-Reply-To",
+            self.in_reply_to.as_deref().unwrap_or_default(),
+        )?;
+        one_line(
+            "unsubscribe address",
+            self.list_unsubscribe.as_deref().unwrap_or_default(),
+        )?;
         // Given here, so that lettre does not parse it back out of the headers just written.
         let envelope = Envelope::new(Some(self.from.email.clone()), vec![self.to.email.clone()])
             .map_err(|e| MessageError::Build(e.to_string()))?;
@@ -167,6 +201,40 @@ mod tests {
             "non-ASCII headers are encoded: {headers}"
         );
         assert!(headers.contains("=?utf-8?b?"), "{headers}");
+    }
+
+    #[test]
+    fn a_line_break_in_a_name_or_subject_fails_the_message_without_a_panic() {
+        let outgoing = sample();
+        let address = "eve@example.com".parse().unwrap_or_else(|e| panic!("{e}"));
+        let message = ParsedMessage {
+            from: mailbox(&outgoing.from).unwrap_or_else(|e| panic!("{e}")),
+            to: Mailbox::new(Some("Eve\r\nBcc: evil@attacker.example".into()), address),
+            reply_to: None,
+            subject: outgoing.subject.clone(),
+            text: outgoing.text.clone(),
+            html: None,
+            message_id: outgoing.message_id.clone(),
+            in_reply_to: None,
+            auto_submitted: false,
+            list_unsubscribe: None,
+        };
+        let built = std::panic::catch_unwind(|| message.build());
+        assert!(
+            matches!(
+                built,
+                Ok(Err(MessageError::ControlCharacter {
+                    header: "recipient's name"
+                }))
+            ),
+            "{built:?}"
+        );
+        let mut message = sample();
+        message.subject = "Your trip\r\nBcc: evil@attacker.example".into();
+        assert!(matches!(
+            message.build(),
+            Err(MessageError::ControlCharacter { header: "subject" })
+        ));
     }
 
     #[test]

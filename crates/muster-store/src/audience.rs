@@ -195,28 +195,21 @@ impl Store {
     }
 
     /// A sign-up from the landing page, awaiting confirmation by email. Returns the token
-    /// for the confirmation link, or `None` when the address is already in the audience.
+    /// for a confirmation to email now, or `None` when there is none to send: the address
+    /// is already in the audience, or its pending confirmation went out less than
+    /// `resend_after` ago (one pending confirmation per address, however often the form is
+    /// posted, and at once on every replica: the claim is one conditional write).
     pub async fn subscribe(
         &self,
         incident_id: i64,
         email: &str,
         language: &str,
+        resend_after: time::Duration,
     ) -> StoreResult<Option<String>> {
         use audience_member::Column as C;
-        let existing = audience_member::Entity::find()
-            .filter(C::IncidentId.eq(incident_id))
-            .filter(C::Email.eq(email))
-            .one(&self.db)
-            .await?;
-        if let Some(member) = existing {
-            // Unconfirmed sign-ups get their link again; everyone else is already in.
-            return Ok(member
-                .confirmed_at
-                .is_none()
-                .then_some(member.unsubscribe_token));
-        }
+        let sent_at = now();
         let token = random_token();
-        audience_member::ActiveModel {
+        let inserted = audience_member::Entity::insert(audience_member::ActiveModel {
             incident_id: Set(incident_id),
             email: Set(email.to_owned()),
             name: Set(String::new()),
@@ -229,12 +222,61 @@ impl Store {
             unsubscribed_at: Set(None),
             bounced_at: Set(None),
             unsubscribe_token: Set(token.clone()),
-            created_at: Set(now()),
+            created_at: Set(sent_at),
+            confirmation_sent_at: Set(Some(sent_at)),
             ..Default::default()
-        }
-        .insert(&self.db)
+        })
+        .on_conflict(
+            OnConflict::columns([C::IncidentId, C::Email])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
         .await?;
-        Ok(Some(token))
+        if inserted == 1 {
+            return Ok(Some(token));
+        }
+        let pending = || {
+            Condition::all()
+                .add(C::IncidentId.eq(incident_id))
+                .add(C::Email.eq(email))
+                .add(C::ConfirmedAt.is_null())
+        };
+        let claimed = audience_member::Entity::update_many()
+            .col_expr(C::ConfirmationSentAt, Expr::value(sent_at))
+            .filter(pending())
+            .filter(
+                Condition::any()
+                    .add(C::ConfirmationSentAt.is_null())
+                    .add(C::ConfirmationSentAt.lt(sent_at - resend_after)),
+            )
+            .exec(&self.db)
+            .await?;
+        if claimed.rows_affected == 0 {
+            return Ok(None);
+        }
+        Ok(audience_member::Entity::find()
+            .filter(pending())
+            .one(&self.db)
+            .await?
+            .map(|m| m.unsubscribe_token))
+    }
+
+    /// The confirmation claimed by [`Store::subscribe`] could not be sent: the next
+    /// sign-up may send it at once.
+    pub async fn confirmation_not_sent(&self, incident_id: i64, email: &str) -> StoreResult<()> {
+        use audience_member::Column as C;
+        audience_member::Entity::update_many()
+            .col_expr(
+                C::ConfirmationSentAt,
+                Expr::value(Option::<time::OffsetDateTime>::None),
+            )
+            .filter(C::IncidentId.eq(incident_id))
+            .filter(C::Email.eq(email))
+            .filter(C::ConfirmedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// Confirms a sign-up; false when the token is unknown.

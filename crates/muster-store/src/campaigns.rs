@@ -1,6 +1,8 @@
 //! Campaigns: created, started (its deliveries written in the same transaction),
 //! paused, resumed, cancelled, and their progress.
 
+use std::collections::HashMap;
+
 use muster_core::campaign::{Campaign, CampaignContent, CampaignStatus, Progress, Segment};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -13,7 +15,7 @@ use crate::Store;
 use crate::audience::SOURCE_SUBSCRIBER;
 use crate::audit::record_on;
 use crate::convert::{corrupt, from_json, now, to_json};
-use crate::entity::{campaign, delivery, incident};
+use crate::entity::{audience_member, campaign, delivery, incident};
 use crate::error::{StoreError, StoreResult};
 
 /// What a manager asks for; `send_at` in the future schedules it.
@@ -339,6 +341,47 @@ impl Store {
         let until = campaign.finished_at.unwrap_or_else(now);
         Ok(progress.with_rate(campaign.started_at, until))
     }
+
+    /// The campaign's failed deliveries, first failed first, each with its address and
+    /// the reason it failed.
+    pub async fn campaign_failures(
+        &self,
+        id: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<DeliveryFailure>> {
+        let failed: Vec<(i64, Option<String>)> = delivery::Entity::find()
+            .select_only()
+            .column(delivery::Column::AudienceMemberId)
+            .column(delivery::Column::Error)
+            .filter(delivery::Column::CampaignId.eq(id))
+            .filter(delivery::Column::Status.eq(DELIVERY_FAILED))
+            .order_by_asc(delivery::Column::Id)
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let members: HashMap<i64, String> = audience_member::Entity::find()
+            .filter(audience_member::Column::Id.is_in(failed.iter().map(|(m, _)| *m)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.email))
+            .collect();
+        Ok(failed
+            .into_iter()
+            .map(|(member, error)| DeliveryFailure {
+                email: members.get(&member).cloned().unwrap_or_default(),
+                error: error.unwrap_or_default(),
+            })
+            .collect())
+    }
+}
+
+/// One delivery that failed for good.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryFailure {
+    pub email: String,
+    pub error: String,
 }
 
 pub(crate) const DELIVERY_PENDING: &str = "pending";

@@ -28,8 +28,9 @@ pub struct Store {
 
 impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). A SQLite file is created on
-    /// first use, in WAL mode with foreign keys on and a busy timeout. SQLite gets a single
-    /// connection: it has one writer anyway, and that makes claims race-free without locks.
+    /// first use, in WAL mode with `synchronous = FULL`, foreign keys on and a busy timeout.
+    /// SQLite gets a single connection: it has one writer anyway, and that makes claims
+    /// race-free without locks.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
         let mut options = ConnectOptions::new(url.to_owned());
         let sqlite = url.starts_with("sqlite:");
@@ -44,7 +45,9 @@ impl Store {
             .map_sqlx_sqlite_opts(|opts| {
                 opts.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    // FULL: in WAL mode NORMAL may lose the last commits on power loss,
+                    // and a customer told "received" must find the case afterwards.
+                    .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
             });
@@ -104,4 +107,33 @@ pub(crate) async fn begin_planned_for_values(
             .await?;
     }
     Ok(tx)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Statement;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_commits_reach_the_disk() {
+        let folder = std::env::temp_dir().join(format!("muster-sync-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}/muster.db", folder.display());
+        let store = Store::connect(&url, 1)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let row = store
+            .db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA synchronous",
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let level: Option<i32> = row.and_then(|r| r.try_get_by_index(0).ok());
+        assert_eq!(level, Some(2), "2 is FULL (1 is NORMAL)");
+        let _ = store.close().await;
+        let _ = std::fs::remove_dir_all(folder);
+    }
 }

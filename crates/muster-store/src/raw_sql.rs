@@ -6,7 +6,7 @@
 //! between an `UPDATE`'s `SET` and `WHERE`, joins a one-row subquery that sets
 //! `synchronous_commit = off` for the statement's own transaction on PostgreSQL (the
 //! function form of `SET LOCAL`, without a round trip of its own); nothing on SQLite,
-//! which in WAL mode with `synchronous = NORMAL` does not wait for the disk at commit.
+//! where every commit waits for the disk (`synchronous = FULL`) and claims are no exception.
 
 use sea_orm::{DbBackend, Statement, Value};
 

@@ -13,7 +13,8 @@ use muster_store::testing::{TestDb, TestEngine, incident_draft};
 on_both_engines!(
     import_updates_by_email,
     claims_lease_and_finish,
-    scheduled_then_cancelled
+    scheduled_then_cancelled,
+    one_pending_confirmation_per_address
 );
 
 fn ok<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
@@ -189,4 +190,44 @@ async fn scheduled_then_cancelled(engine: TestEngine) {
         .await);
     assert!(claims.is_empty());
     assert!(store.resume_campaign(campaign.id, "test").await.is_err());
+}
+
+async fn one_pending_confirmation_per_address(engine: TestEngine) {
+    let db = TestDb::create(engine).await;
+    let store = db.store().await;
+    let id = incident(&store).await;
+    let minutes = time::Duration::minutes;
+    let first = ok(store
+        .subscribe(id, "fan@example.com", "en", minutes(10))
+        .await);
+    let token = first.unwrap_or_else(|| panic!("a new sign-up gets its confirmation"));
+    // Signing up again while that one is fresh sends nothing, on any replica: the claim
+    // is one conditional write.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            store
+                .subscribe(id, "fan@example.com", "en", time::Duration::minutes(10))
+                .await
+        });
+    }
+    let again = tasks.join_all().await;
+    assert!(again.iter().all(|r| matches!(r, Ok(None))), "{again:?}");
+    // Once it is old enough, or it could not be sent, the same link goes out again.
+    let resent = ok(store
+        .subscribe(id, "fan@example.com", "en", minutes(0))
+        .await);
+    assert_eq!(resent.as_deref(), Some(token.as_str()));
+    ok(store.confirmation_not_sent(id, "fan@example.com").await);
+    let retried = ok(store
+        .subscribe(id, "fan@example.com", "en", minutes(10))
+        .await);
+    assert_eq!(retried.as_deref(), Some(token.as_str()));
+    // A confirmed subscriber is never sent another.
+    assert!(ok(store.confirm_subscription(&token).await));
+    let confirmed = ok(store
+        .subscribe(id, "fan@example.com", "en", minutes(0))
+        .await);
+    assert_eq!(confirmed, None);
 }

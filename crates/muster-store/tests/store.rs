@@ -182,20 +182,37 @@ async fn failed_logins_are_counted(engine: TestEngine) {
         .record_failed_login("b@example.com", "10.0.0.1")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let counts = store
-        .recent_failed_logins("A@example.com", "10.0.0.1", time::Duration::minutes(15))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(counts, (3, 4));
+    // Another client failing on the same account: its failures are its own.
     store
-        .clear_failed_logins("a@example.com")
+        .record_failed_login("a@example.com", "10.0.0.2")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let counts = store
-        .recent_failed_logins("a@example.com", "10.0.0.1", time::Duration::minutes(15))
+    let window = time::Duration::minutes(15);
+    let failures = store
+        .recent_failed_logins("A@example.com", "10.0.0.1", window)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(counts, (0, 1));
+    assert_eq!((failures.on_account.count, failures.on_any.count), (3, 4));
+    assert!(failures.on_account.last.is_some());
+    assert!(failures.on_account.last <= failures.on_any.last);
+    store
+        .clear_failed_logins("a@example.com", "10.0.0.1")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let failures = store
+        .recent_failed_logins("a@example.com", "10.0.0.1", window)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((failures.on_account.count, failures.on_any.count), (0, 1));
+    assert_eq!(failures.on_account.last, None);
+    let other = store
+        .recent_failed_logins("a@example.com", "10.0.0.2", window)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        other.on_account.count, 1,
+        "the other client's failure stays"
+    );
 }
 
 on_both_engines!(

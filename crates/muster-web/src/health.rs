@@ -1,18 +1,16 @@
 //! Liveness, readiness and metrics for orchestrators and Prometheus.
 
+use actix_web::HttpResponse;
 use actix_web::web::Data;
-use actix_web::{HttpResponse, get};
 
 use crate::state::AppState;
 
 /// The process is up and serving.
-#[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
 /// The database answers: this replica can take writes.
-#[get("/readyz")]
 pub async fn readyz(state: Data<AppState>) -> HttpResponse {
     match state.store.ping().await {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ready"),
@@ -25,7 +23,6 @@ pub async fn readyz(state: Data<AppState>) -> HttpResponse {
     }
 }
 
-#[get("/metrics")]
 pub async fn metrics(state: Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

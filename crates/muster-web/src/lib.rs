@@ -2,8 +2,10 @@
 //! requests into core types, call a use case of `muster_app`, and render its outcome.
 
 pub mod api;
+pub mod client_address;
 pub mod console;
 pub mod error;
+pub mod head;
 pub mod health;
 pub mod live_waits;
 pub mod metrics;

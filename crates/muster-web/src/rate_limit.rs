@@ -1,4 +1,4 @@
-//! A per-address limit on public submissions: generous enough for a hotel lobby full of
+//! A per-client limit on public submissions: generous enough for a hotel lobby full of
 //! stranded travellers behind one address, tight enough to stop a script.
 
 use std::collections::HashMap;

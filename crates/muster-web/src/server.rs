@@ -11,8 +11,11 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use serde_json::json;
 
 use crate::error::WebError;
+use crate::public::subscribe::SignupLimiter;
+use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 use crate::{api, console, health, public};
+use muster_core::client_identity::TrustedProxies;
 
 /// Largest body accepted anywhere: enough for a long form, not for an attack.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -34,6 +37,45 @@ fn too_large() -> actix_web::Error {
 
 async fn not_found(state: Data<AppState>, req: HttpRequest) -> HttpResponse {
     public::not_found::page(&state, &req).unwrap_or_else(|| WebError::NotFound.error_response())
+}
+
+/// The public routes, one resource per path, so that a method a path does not take is
+/// answered 405 with `Allow` (actix's resource default) rather than 404. The router tries
+/// them in order, each pattern a regex: the page a surge reads goes first (its pattern
+/// matches none of the other routes' paths).
+fn public_routes(cfg: &mut web::ServiceConfig) {
+    use web::{get, post, resource};
+    cfg.service(resource("/i/{slug:[a-z0-9-]+}").route(get().to(public::landing::page)))
+        .service(resource("/healthz").route(get().to(health::healthz)))
+        .service(resource("/readyz").route(get().to(health::readyz)))
+        .service(resource("/metrics").route(get().to(health::metrics)))
+        .service(resource("/crisis").route(get().to(public::landing::crisis)))
+        .service(resource("/i/{slug:[a-z0-9-]+}.json").route(get().to(public::landing::json)))
+        .service(resource("/i/{slug:[a-z0-9-]+}/feed.atom").route(get().to(public::landing::feed)))
+        .service(
+            resource("/i/{slug:[a-z0-9-]+}/wait-times.json")
+                .route(get().to(public::wait_times::wait_times)),
+        )
+        .service(
+            resource("/i/{slug:[a-z0-9-]+}/form")
+                .route(get().to(public::form::show))
+                .route(post().to(public::form::submit)),
+        )
+        .service(
+            resource("/i/{slug:[a-z0-9-]+}/subscribe")
+                .route(get().to(public::subscribe::show))
+                .route(post().to(public::subscribe::subscribe)),
+        )
+        .service(
+            resource("/u/{token:[0-9a-f]{16,128}}")
+                .route(get().to(public::unsubscribe::confirm))
+                .route(post().to(public::unsubscribe::unsubscribe)),
+        )
+        .service(
+            resource("/c/{reference}")
+                .route(get().to(public::case_page::show))
+                .route(post().to(public::case_page::add)),
+        );
 }
 
 /// Every route, shared by the server and the tests.
@@ -62,24 +104,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             }),
     )
     .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-    // The router tries routes in order, each pattern a regex: the page a surge reads goes
-    // first (its pattern matches none of the other routes' paths).
-    .service(public::landing::page)
-    .service(health::healthz)
-    .service(health::readyz)
-    .service(health::metrics)
-    .service(public::landing::crisis)
-    .service(public::landing::json)
-    .service(public::landing::feed)
-    .service(public::wait_times::wait_times)
-    .service(public::form::show)
-    .service(public::form::submit)
-    .service(public::subscribe::show)
-    .service(public::subscribe::subscribe)
-    .service(public::unsubscribe::confirm)
-    .service(public::unsubscribe::unsubscribe)
-    .service(public::case_page::show)
-    .service(public::case_page::add)
+    .configure(public_routes)
     .service(console::login::login_form)
     .service(console::login::login)
     .service(console::login::logout)
@@ -150,13 +175,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub fn run(
     listener: TcpListener,
     state: Data<AppState>,
+    proxies: TrustedProxies,
     workers: usize,
     shutdown_timeout: Duration,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let proxies = Data::new(proxies);
+    let signups = Data::new(SignupLimiter(RateLimiter::new(
+        state.config.intake_limit,
+        state.config.intake_window,
+    )));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(proxies.clone())
+            .app_data(signups.clone())
             .wrap(ErrorHandlers::new().handler(StatusCode::NOT_FOUND, public::not_found::replace))
+            // Inside `observe`, which logs a HEAD as a HEAD.
+            .wrap(from_fn(crate::head::head_as_get))
             .wrap(from_fn(crate::observe::observe))
             .configure(configure)
     })

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use muster_core::backoff::Backoff;
+use muster_core::client_identity::{ForwardedHeader, TrustedProxies};
 use serde::Deserialize;
 use toml::{Table, Value};
 use url::Url;
@@ -90,6 +91,8 @@ pub struct ServerConfig {
     pub bind: String,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    pub trusted_proxies: Vec<String>,
+    pub forwarded_header: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -191,6 +194,14 @@ fn env_value(key: &str, raw: &str, like: Option<&Value>) -> Result<Value, Config
             .parse::<bool>()
             .map(Value::Boolean)
             .map_err(|_| key_error(key, format!("\"{raw}\" is not true or false"))),
+        // A list from the environment is comma-separated: `10.0.0.0/8,::1`.
+        Some(Value::Array(_)) => Ok(Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| Value::String(item.to_owned()))
+                .collect(),
+        )),
         _ => Ok(Value::String(raw.to_owned())),
     }
 }
@@ -257,6 +268,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.bind_addr()?;
+        self.trusted_proxies()?;
         let base = Url::parse(&self.public.base_url).map_err(|e| {
             key_error(
                 "public.base_url",
@@ -391,6 +403,17 @@ impl Config {
             .map_err(|_| key_error("server.bind", format!("\"{host}\" is not an IP address")))
     }
 
+    /// Whose forwarding header names the client (`server.trusted_proxies`).
+    pub fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigError> {
+        let header = self
+            .server
+            .forwarded_header
+            .parse::<ForwardedHeader>()
+            .map_err(|problem| key_error("server.forwarded_header", problem))?;
+        TrustedProxies::parse(&self.server.trusted_proxies, header)
+            .map_err(|problem| key_error("server.trusted_proxies", problem))
+    }
+
     /// The domain of `mail.from`, which ends every Message-ID Muster makes.
     pub fn mail_domain(&self) -> String {
         let from = self.mail.from.trim().trim_end_matches('>');
@@ -458,6 +481,19 @@ mod tests {
                 .contains("database.max_connections")
         );
         assert!(problem(&[("MUSTER__LOG__FORMAT", "xml")]).contains("log.format"));
+        assert!(
+            problem(&[("MUSTER__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,nginx")])
+                .contains("server.trusted_proxies: \"nginx\" is not an IP address")
+        );
+        assert!(
+            problem(&[("MUSTER__SERVER__FORWARDED_HEADER", "x-real-ip")])
+                .contains("server.forwarded_header")
+        );
+        let proxies = load(&[("MUSTER__SERVER__TRUSTED_PROXIES", " 10.0.0.0/8, ::1 ")]);
+        assert_eq!(
+            proxies.map(|c| c.server.trusted_proxies),
+            Ok(vec!["10.0.0.0/8".to_owned(), "::1".to_owned()])
+        );
         assert!(
             problem(&[("MUSTER__WEBHOOKS__RETRY_BASE_SECS", "0")])
                 .contains("webhooks.retry_base_secs")

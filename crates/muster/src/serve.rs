@@ -120,6 +120,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let server = muster_web::run(
         listener,
         state.clone(),
+        config.trusted_proxies()?,
         workers,
         Duration::from_secs(config.server.shutdown_timeout_secs),
     )?;

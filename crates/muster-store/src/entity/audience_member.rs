@@ -19,6 +19,8 @@ pub struct Model {
     pub bounced_at: Option<TimeDateTimeWithTimeZone>,
     pub unsubscribe_token: String,
     pub created_at: TimeDateTimeWithTimeZone,
+    /// When a pending sign-up's confirmation was last emailed.
+    pub confirmation_sent_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,9 @@ use muster_core::inbound_text::{find_booking_ref, find_departure_date, guess_req
 use muster_core::incident::{ChannelKind, Incident};
 use muster_core::intake::{MESSAGE_MAX, parse_date};
 use muster_core::language::Lang;
+use muster_core::text_rule::{
+    TextError, long_text, single_line, strip_controls, strip_to_one_line,
+};
 use muster_store::cases::{Intake, IntakeOutcome};
 use muster_store::tokens::random_token;
 use serde::Deserialize;
@@ -113,25 +116,29 @@ fn parse_email(state: &AppState, incident: &Incident, raw: &[u8]) -> WebResult<P
         .ok_or_else(|| {
             WebError::Unprocessable("the From address is not a valid email address".into())
         })?;
-    let subject = message.subject().unwrap_or("").trim().to_owned();
+    // A decoded body cannot be sent back to be fixed: what nobody can read is dropped.
+    let subject = strip_to_one_line(message.subject().unwrap_or(""));
     let text = message
         .body_text(0)
-        .map(|t| t.into_owned())
+        .map(|t| strip_controls(&t).into_owned())
         .unwrap_or_default();
     let body = if subject.is_empty() {
         text.clone()
     } else {
         format!("{subject}\n\n{text}")
     };
-    let external_id = message.message_id().map(str::to_owned).unwrap_or_else(|| {
-        hex::encode(sha2::Digest::finalize(
-            <sha2::Sha256 as sha2::Digest>::new_with_prefix(raw),
-        ))
-    });
+    let external_id = message
+        .message_id()
+        .map(strip_to_one_line)
+        .unwrap_or_else(|| {
+            hex::encode(sha2::Digest::finalize(
+                <sha2::Sha256 as sha2::Digest>::new_with_prefix(raw),
+            ))
+        });
     let mut intake = base_intake(incident, ChannelKind::Email, body.clone(), external_id);
     intake.customer_name = from
         .name()
-        .map(str::to_owned)
+        .map(strip_to_one_line)
         .unwrap_or_else(|| address.as_str().to_owned());
     intake.email = Some(address.as_str().to_owned());
     if let Some(lang) = message
@@ -217,6 +224,12 @@ fn json_body<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> 
         .map_err(|e| WebError::Unprocessable(format!("the JSON body is not valid: {e}")))
 }
 
+/// The one text rule (`muster_core::text_rule`) on what an integration sent: refused with
+/// the field named, so that the sender can fix it (and never a database error).
+fn check_text(field: &str, value: &str, rule: fn(&str) -> Result<(), TextError>) -> WebResult<()> {
+    rule(value).map_err(|e| WebError::Unprocessable(format!("{field} {e}")))
+}
+
 fn required(value: &str, field: &str) -> WebResult<()> {
     if value.trim().is_empty() || value.len() > 500 {
         Err(WebError::Unprocessable(format!(
@@ -239,6 +252,12 @@ fn parse_social(
     if message.text.trim().is_empty() {
         return Err(WebError::Unprocessable("text is required".into()));
     }
+    check_text("network", &message.network, single_line)?;
+    check_text("handle", &message.handle, single_line)?;
+    check_text("external_id", &message.external_id, single_line)?;
+    check_text("link", message.link.as_deref().unwrap_or(""), single_line)?;
+    check_text("name", message.name.as_deref().unwrap_or(""), single_line)?;
+    check_text("text", &message.text, long_text)?;
     let handle = format!(
         "{}:{}",
         message.network.trim().to_lowercase(),
@@ -278,6 +297,9 @@ fn parse_social(
 
 fn parse_call(state: &AppState, incident: &Incident, call: CallRecord) -> WebResult<Parsed> {
     required(&call.external_id, "external_id")?;
+    check_text("external_id", &call.external_id, single_line)?;
+    check_text("name", call.name.as_deref().unwrap_or(""), single_line)?;
+    check_text("notes", &call.notes, long_text)?;
     let phone = PhoneNumber::parse(&call.phone)
         .map_err(|e| WebError::Unprocessable(format!("phone: {e}")))?;
     let notes = if call.notes.trim().is_empty() {

@@ -1,20 +1,25 @@
 //! Signing in and out. The login form is protected by a double-submit CSRF cookie (there
-//! is no session yet); repeated failures per account or per address are throttled.
+//! is no session yet); repeated failures slow the failing client down, on one account and
+//! on all of them (see `muster_core::login_delay`).
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header;
 use actix_web::web::{Data, Form};
 use actix_web::{HttpRequest, HttpResponse, get, post};
+use muster_core::login_delay::LoginDelay;
 use muster_store::tokens::random_token;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::client_address::client_address;
 use crate::console::auth::{ConsoleUser, SESSION_COOKIE, constant_time_eq};
 use crate::console::page::render_with_status;
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 
 const LOGIN_CSRF_COOKIE: &str = "muster_login_csrf";
+/// The wait after the first failure beyond the free ones; it doubles with each further one.
+const FIRST_DELAY: time::Duration = time::Duration::seconds(15);
 
 fn cookie<'a>(state: &AppState, name: &'a str, value: String) -> Cookie<'a> {
     Cookie::build(name, value)
@@ -71,21 +76,43 @@ pub async fn login(
     if expected.is_empty() || !constant_time_eq(&expected, &form.csrf) {
         return Err(WebError::CsrfRejected);
     }
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    let address = client_address(&req)
+        .map(|a| a.to_string())
         .unwrap_or_default();
     let config = &state.config;
-    let (by_email, by_address) = state
+    let failures = state
         .store
         .recent_failed_logins(&form.email, &address, config.login_window)
         .await?;
+    let per_account = LoginDelay {
+        free: config.login_max_failures,
+        first: FIRST_DELAY,
+        cap: config.login_window,
+    };
     // An address may try several accounts (a shared office), but not endlessly.
-    if by_email >= config.login_max_failures || by_address >= config.login_max_failures * 4 {
+    let per_client = LoginDelay {
+        free: config.login_max_failures * 4,
+        ..per_account
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let wait = per_account
+        .remaining(failures.on_account, now)
+        .max(per_client.remaining(failures.on_any, now));
+    if wait > time::Duration::ZERO {
         tracing::warn!("login throttled");
-        return Err(WebError::TooManyRequests {
-            retry_after_secs: u64::try_from(config.login_window.whole_seconds()).unwrap_or(900),
-        });
+        let seconds = ((wait.whole_milliseconds() + 999) / 1000).max(1);
+        let message =
+            format!("Too many failed sign-ins from your address. Try again in {seconds} seconds.");
+        let mut response = login_page(
+            &state,
+            &form.email,
+            Some(&message),
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        )?;
+        if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
     }
     let Some(user) = state
         .store
@@ -103,7 +130,10 @@ pub async fn login(
             actix_web::http::StatusCode::UNAUTHORIZED,
         );
     };
-    state.store.clear_failed_logins(&user.email).await?;
+    state
+        .store
+        .clear_failed_logins(&user.email, &address)
+        .await?;
     // Any session token the browser held before is ignored: a fresh one is issued.
     let token = state
         .store

@@ -2,15 +2,16 @@
 //! wait, the conversation, and a box to add information. A wrong or missing token is a
 //! plain 404, the same as a reference that does not exist.
 
+use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
-use actix_web::{HttpResponse, get, post};
 use muster_core::case::{Case, Direction};
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::{ChannelKind, Incident, local_time_label};
 use muster_core::intake::MESSAGE_MAX;
 use muster_core::language::Lang;
 use muster_core::priority::Tier;
+use muster_core::text_rule::long_text;
 use muster_store::cases::{Intake, TokenScope};
 use muster_store::tokens::random_token;
 use serde::Deserialize;
@@ -178,7 +179,6 @@ async fn render_case(
         .body(html))
 }
 
-#[get("/c/{reference}")]
 pub async fn show(
     state: Data<AppState>,
     reference: Path<String>,
@@ -204,7 +204,6 @@ pub struct Addition {
     idempotency_key: String,
 }
 
-#[post("/c/{reference}")]
 pub async fn add(
     state: Data<AppState>,
     reference: Path<String>,
@@ -220,6 +219,8 @@ pub async fn add(
         Some("err_required")
     } else if message.chars().count() > MESSAGE_MAX {
         Some("err_too_long")
+    } else if long_text(message).is_err() {
+        Some("err_control")
     } else {
         None
     };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
-use actix_web::{HttpRequest, HttpResponse, get, post};
+use actix_web::{HttpRequest, HttpResponse};
 use muster_app::intake::Arrival;
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::{ChannelKind, Incident};
@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::client_address::client_address;
 use crate::error::{WebError, WebResult};
 use crate::public::render::STYLE;
 use crate::state::AppState;
@@ -186,7 +187,6 @@ async fn completion_case(
     })
 }
 
-#[get("/i/{slug:[a-z0-9-]+}/form")]
 pub async fn show(
     state: Data<AppState>,
     slug: Path<String>,
@@ -232,7 +232,6 @@ pub struct Submission {
     t: Option<String>,
 }
 
-#[post("/i/{slug:[a-z0-9-]+}/form")]
 pub async fn submit(
     state: Data<AppState>,
     slug: Path<String>,
@@ -258,7 +257,7 @@ pub async fn submit(
             ))
             .finish());
     }
-    if let Some(address) = req.peer_addr().map(|a| a.ip())
+    if let Some(address) = client_address(&req)
         && let Err(seconds) = state
             .intake_limiter
             .check(address, std::time::Instant::now())

@@ -2,7 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::web::{Data, Path, Query};
-use actix_web::{HttpRequest, HttpResponse, get};
+use actix_web::{HttpRequest, HttpResponse};
 use muster_core::language::Lang;
 use serde::Deserialize;
 
@@ -15,7 +15,6 @@ pub struct LangQuery {
 }
 
 /// The short address for IVR messages and social posts: follows the current crisis.
-#[get("/crisis")]
 pub async fn crisis(state: Data<AppState>) -> WebResult<HttpResponse> {
     let slug = state.publication.crisis_slug().ok_or(WebError::NotFound)?;
     Ok(HttpResponse::Found()
@@ -24,7 +23,6 @@ pub async fn crisis(state: Data<AppState>) -> WebResult<HttpResponse> {
         .finish())
 }
 
-#[get("/i/{slug:[a-z0-9-]+}")]
 pub async fn page(
     state: Data<AppState>,
     slug: Path<String>,
@@ -49,7 +47,6 @@ pub async fn page(
     Ok(body.respond(&req, by_header))
 }
 
-#[get("/i/{slug:[a-z0-9-]+}.json")]
 pub async fn json(
     state: Data<AppState>,
     slug: Path<String>,
@@ -63,7 +60,6 @@ pub async fn json(
     Ok(pages.json.respond(&req, false))
 }
 
-#[get("/i/{slug:[a-z0-9-]+}/feed.atom")]
 pub async fn feed(
     state: Data<AppState>,
     slug: Path<String>,

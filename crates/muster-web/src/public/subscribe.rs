@@ -1,9 +1,11 @@
 //! `GET|POST /i/{slug}/subscribe`: signing up for updates from the landing page, with
 //! double opt-in: the address joins the audience only once the emailed link is opened.
 
-use actix_web::http::StatusCode;
+use std::time::Instant;
+
+use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
-use actix_web::{HttpResponse, get, post};
+use actix_web::{HttpRequest, HttpResponse};
 use muster_core::contact_info::EmailAddress;
 use muster_core::incident::Incident;
 use muster_core::language::Lang;
@@ -11,9 +13,18 @@ use muster_mail::OutgoingMessage;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::client_address::client_address;
 use crate::error::{WebError, WebResult};
 use crate::public::notice::notice;
+use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
+
+/// A pending sign-up's confirmation is emailed again at most this often.
+pub const RESEND_AFTER: time::Duration = time::Duration::minutes(10);
+
+/// Sign-ups per client address: the form's limit (`intake.max_per_address` per window),
+/// counted apart from form submissions.
+pub struct SignupLimiter(pub RateLimiter);
 
 #[derive(Debug, Deserialize)]
 pub struct SubscribeQuery {
@@ -54,7 +65,6 @@ fn form(
     })
 }
 
-#[get("/i/{slug:[a-z0-9-]+}/subscribe")]
 pub async fn show(
     state: Data<AppState>,
     slug: Path<String>,
@@ -99,16 +109,40 @@ pub async fn show(
     )
 }
 
-#[post("/i/{slug:[a-z0-9-]+}/subscribe")]
 pub async fn subscribe(
     state: Data<AppState>,
     slug: Path<String>,
+    req: HttpRequest,
     input: Form<SubscribeForm>,
 ) -> WebResult<HttpResponse> {
     let incident = public_incident(&state, &slug).await?;
     let asked = input.lang.as_deref().and_then(|l| Lang::parse(l).ok());
     let lang = incident.pick_language(asked.as_ref());
     let back = Some(format!("/i/{}?lang={}", slug.as_str(), lang.as_str()));
+    let limited = req
+        .app_data::<Data<SignupLimiter>>()
+        .zip(client_address(&req))
+        .and_then(|(limiter, address)| limiter.0.check(address, Instant::now()).err());
+    if let Some(seconds) = limited {
+        let wait = state
+            .translations
+            .text(&lang, "too_many")
+            .replace("{seconds}", &seconds.to_string());
+        let form = form(&state, &slug, &lang, &input.email, Some(wait));
+        let mut response = notice(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            &lang,
+            "subscribe_heading",
+            "subscribe_intro",
+            Some(form),
+            back,
+        )?;
+        if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
     let email = match EmailAddress::parse(&input.email) {
         Ok(email) => email,
         Err(err) => {
@@ -124,14 +158,19 @@ pub async fn subscribe(
             );
         }
     };
-    // The answer is the same whether or not the address was already in: no probing.
+    // The answer is the same whether or not the address was already in, or its
+    // confirmation was just sent: no probing, and no flooding someone's inbox.
     let token = state
         .store
-        .subscribe(incident.id, email.as_str(), lang.as_str())
+        .subscribe(incident.id, email.as_str(), lang.as_str(), RESEND_AFTER)
         .await?;
     if let Some(token) = token {
         let sent = send_confirmation(&state, &incident, &lang, email.as_str(), &token).await;
         if sent.is_err() {
+            state
+                .store
+                .confirmation_not_sent(incident.id, email.as_str())
+                .await?;
             return notice(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,

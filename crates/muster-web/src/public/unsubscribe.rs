@@ -3,9 +3,9 @@
 //! `List-Unsubscribe=One-Click` is the RFC 8058 one-click request mail clients send: the
 //! unguessable token is its authority, so it needs no CSRF token.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
-use actix_web::{HttpResponse, get, post};
 use muster_core::language::Lang;
 use serde_json::json;
 
@@ -17,7 +17,6 @@ fn language(raw: &str) -> Lang {
     Lang::parse(raw).unwrap_or_else(|_| Lang::english())
 }
 
-#[get("/u/{token:[0-9a-f]{16,128}}")]
 pub async fn confirm(state: Data<AppState>, token: Path<String>) -> WebResult<HttpResponse> {
     let Some(recipient) = state.store.recipient_by_token(&token).await? else {
         let lang = Lang::english();
@@ -48,7 +47,6 @@ pub async fn confirm(state: Data<AppState>, token: Path<String>) -> WebResult<Ht
     )
 }
 
-#[post("/u/{token:[0-9a-f]{16,128}}")]
 pub async fn unsubscribe(state: Data<AppState>, token: Path<String>) -> WebResult<HttpResponse> {
     let Some(recipient) = state.store.recipient_by_token(&token).await? else {
         let lang = Lang::english();

@@ -1,9 +1,9 @@
 //! `/i/{slug}/wait-times.json`: the wait on every channel per priority tier, for IVR
 //! announcements and apps. Refreshed from the live queue at least every minute.
 
+use actix_web::HttpResponse;
 use actix_web::http::header;
 use actix_web::web::{Data, Path};
-use actix_web::{HttpResponse, get};
 use muster_core::priority::Tier;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -12,7 +12,6 @@ use crate::error::WebResult;
 use crate::public::form::public_incident;
 use crate::state::AppState;
 
-#[get("/i/{slug:[a-z0-9-]+}/wait-times.json")]
 pub async fn wait_times(state: Data<AppState>, slug: Path<String>) -> WebResult<HttpResponse> {
     let incident = public_incident(&state, &slug).await?;
     let live = state.publication.waits.get(&slug);
