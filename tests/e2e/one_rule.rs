@@ -12,6 +12,7 @@ on_both_engines!(an_update_too_long_is_refused_alike_by_every_door);
 /// The rule's words, as the English bundle gives them for a 20,000-character limit.
 const TOO_LONG: &str = "This is too long: at most 20000 characters";
 const EMPTY: &str = "Write the update before publishing it";
+const CONTROL: &str = "This contains an invisible control character (perhaps pasted with the text): retype it without";
 
 async fn an_update_too_long_is_refused_alike_by_every_door(engine: TestEngine) {
     let app = TestApp::spawn(engine).await;
@@ -80,6 +81,32 @@ async fn an_update_too_long_is_refused_alike_by_every_door(engine: TestEngine) {
             assert!(html.contains(&long), "the console lost what was typed");
         }
     }
+
+    // A NUL (which PostgreSQL cannot store) is refused by the same rule at both web doors;
+    // a command line cannot carry one.
+    let nul = "Buses from 14:00\u{0} every 10 minutes";
+    let refused = api
+        .post(app.at("/api/v1/incidents/long-story/updates"))
+        .bearer_auth(&token)
+        .json(&json!({ "body": nul }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status(), 422);
+    let answer: Value = refused.json().await.unwrap_or_default();
+    assert_eq!(answer["fields"]["body"], CONTROL, "API: {answer}");
+    let refused = console
+        .post(app.at("/console/incidents/long-story/updates"))
+        .form(&[("csrf", csrf_of(&page).as_str()), ("update_body", nul)])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap_or_default();
+    assert!(
+        html.contains(CONTROL),
+        "console: no control-character message"
+    );
 
     let shown: Value = api
         .get(app.at("/api/v1/incidents/long-story"))

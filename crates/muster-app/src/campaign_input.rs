@@ -5,6 +5,7 @@ use muster_core::audience::parse_date;
 use muster_core::campaign::{CampaignContent, Segment};
 use muster_core::language::Lang;
 use muster_core::problem::{FieldErrors, Problem};
+use muster_core::text_rule::{long_text, single_line};
 use muster_mail::render::CampaignTemplates;
 use muster_store::campaigns::NewCampaign;
 use serde::{Deserialize, Serialize};
@@ -45,9 +46,13 @@ impl CampaignInput {
         let subject = self.subject.trim();
         if subject.is_empty() || subject.chars().count() > SUBJECT_MAX {
             errors.insert("subject".into(), between(SUBJECT_MAX));
+        } else if let Err(err) = single_line(subject) {
+            errors.insert("subject".into(), err.into());
         }
         if self.text.trim().is_empty() || self.text.len() > BODY_MAX {
             errors.insert("text".into(), between(BODY_MAX));
+        } else if let Err(err) = long_text(&self.text) {
+            errors.insert("text".into(), err.into());
         }
         let html = self
             .html
@@ -56,6 +61,8 @@ impl CampaignInput {
             .filter(|h| !h.is_empty());
         if html.is_some_and(|h| h.len() > BODY_MAX) {
             errors.insert("html".into(), Problem::too_long(BODY_MAX));
+        } else if let Some(Err(err)) = html.map(long_text) {
+            errors.insert("html".into(), err.into());
         }
         let content = CampaignContent {
             subject: subject.to_owned(),

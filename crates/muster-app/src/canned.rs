@@ -45,6 +45,10 @@ pub fn parse_canned(
             );
             continue;
         }
+        if let Err(err) = muster_core::text_rule::long_text(&c.body) {
+            errors.insert(format!("canned[{i}].body"), err.into());
+            continue;
+        }
         if c.body.chars().count() > 10_000 {
             errors.insert(format!("canned[{i}].body"), Problem::too_long(10_000));
             continue;

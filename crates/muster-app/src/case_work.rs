@@ -21,6 +21,8 @@ pub fn parse_case_text(raw: &str) -> Result<&str, Problem> {
     let text = raw.trim();
     if text.is_empty() {
         Err(Problem::of("err_required"))
+    } else if let Err(err) = muster_core::text_rule::long_text(text) {
+        Err(err.into())
     } else if text.chars().count() > MESSAGE_MAX {
         Err(Problem::too_long(MESSAGE_MAX))
     } else {

@@ -8,6 +8,7 @@ use muster_core::language::Lang;
 use muster_core::localized::Localized;
 use muster_core::problem::{FieldErrors, Problem};
 use muster_core::slug::Slug;
+use muster_core::text_rule::{long_text, single_line};
 use muster_core::wait::WaitRange;
 use muster_store::incidents::{ChannelInput, IncidentDraft, IncidentEdit, PolicyInput};
 use serde::{Deserialize, Serialize};
@@ -53,9 +54,22 @@ fn default_status() -> String {
     "active".to_owned()
 }
 
+/// At most `max` characters, and no control characters but tabs and line breaks (the text
+/// rule every door applies; PostgreSQL cannot store a NUL).
 fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
-    if value.chars().count() > max {
+    if let Err(err) = long_text(value) {
+        errors.insert(field.to_owned(), err.into());
+    } else if value.chars().count() > max {
         errors.insert(field.to_owned(), Problem::too_long(max));
+    }
+}
+
+/// A title, a label, an address: one line.
+fn check_line(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
+    if let Err(err) = single_line(value) {
+        errors.insert(field.to_owned(), err.into());
+    } else {
+        check_len(errors, field, value, max);
     }
 }
 
@@ -94,7 +108,13 @@ impl NewIncident {
         if self.title.trim().is_empty() {
             errors.insert("title".into(), Problem::of("err_required"));
         }
-        check_len(&mut errors, "title", &self.title, TITLE_MAX);
+        check_line(&mut errors, "title", &self.title, TITLE_MAX);
+        check_line(
+            &mut errors,
+            "letter_signature",
+            &self.letter_signature,
+            TITLE_MAX,
+        );
         for (field, value) in [
             ("summary", &self.summary),
             ("letter", &self.letter),
@@ -193,7 +213,7 @@ impl IncidentTextEdit {
             if title.trim().is_empty() {
                 errors.insert("title".into(), Problem::of("err_required"));
             }
-            check_len(&mut errors, "title", title, TITLE_MAX);
+            check_line(&mut errors, "title", title, TITLE_MAX);
         }
         if let Some(lang) = lang {
             let localized = |field: &str,
@@ -216,6 +236,9 @@ impl IncidentTextEdit {
                 &current.contact_guidance,
                 &mut errors,
             );
+        }
+        if let Some(signature) = &self.letter_signature {
+            check_line(&mut errors, "letter_signature", signature, TITLE_MAX);
         }
         edit.letter_signature = self.letter_signature.as_ref().map(|s| s.trim().to_owned());
         if errors.is_empty() {
@@ -254,6 +277,12 @@ pub fn parse_policies(
             );
             continue;
         };
+        check_line(
+            &mut errors,
+            &format!("policies[{i}].title"),
+            &p.title,
+            TITLE_MAX,
+        );
         check_len(
             &mut errors,
             &format!("policies[{i}].body"),
@@ -347,11 +376,17 @@ pub fn parse_channels(
             .map_err(|e| errors.insert(format!("channels[{i}].wait"), e))
             .ok()
             .flatten();
-        check_len(
+        check_line(
             &mut errors,
             &format!("channels[{i}].address"),
             &c.address,
             300,
+        );
+        check_line(
+            &mut errors,
+            &format!("channels[{i}].label"),
+            &c.label,
+            TITLE_MAX,
         );
         if c.address.trim().is_empty() {
             continue;

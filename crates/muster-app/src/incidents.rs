@@ -33,6 +33,8 @@ pub fn parse_update_body(raw: &str) -> Result<&str, Problem> {
     let body = raw.trim();
     if body.is_empty() {
         Err(Problem::of("err_update_empty"))
+    } else if let Err(err) = muster_core::text_rule::long_text(body) {
+        Err(err.into())
     } else if body.chars().count() > TEXT_MAX {
         Err(Problem::too_long(TEXT_MAX))
     } else {

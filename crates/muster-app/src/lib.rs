@@ -20,6 +20,7 @@ pub mod mail_job;
 pub mod overdue;
 pub mod publisher;
 pub mod staffing;
+pub mod subscriptions;
 pub mod webhooks;
 
 use std::sync::Arc;

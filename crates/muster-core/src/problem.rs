@@ -55,6 +55,15 @@ impl Problem {
     }
 }
 
+impl From<crate::text_rule::TextError> for Problem {
+    fn from(err: crate::text_rule::TextError) -> Self {
+        match err {
+            crate::text_rule::TextError::LineBreak => Problem::of("err_line_break"),
+            crate::text_rule::TextError::Control(_) => Problem::of("err_control"),
+        }
+    }
+}
+
 /// Field name → what is wrong with it, in field order.
 pub type FieldErrors = BTreeMap<String, Problem>;
 

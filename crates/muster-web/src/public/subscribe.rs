@@ -6,10 +6,10 @@ use std::time::Instant;
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
+use muster_app::AppError;
 use muster_core::contact_info::EmailAddress;
 use muster_core::incident::Incident;
 use muster_core::language::Lang;
-use muster_mail::OutgoingMessage;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -18,9 +18,6 @@ use crate::error::{WebError, WebResult};
 use crate::public::notice::notice;
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
-
-/// A pending sign-up's confirmation is emailed again at most this often.
-pub const RESEND_AFTER: time::Duration = time::Duration::minutes(10);
 
 /// Sign-ups per client address: the form's limit (`intake.max_per_address` per window),
 /// counted apart from form submissions.
@@ -75,7 +72,7 @@ pub async fn show(
     let lang = incident.pick_language(asked.as_ref());
     let back = Some(format!("/i/{}?lang={}", slug.as_str(), lang.as_str()));
     if let Some(token) = &query.confirm {
-        return if state.store.confirm_subscription(token).await? {
+        return if state.app.confirm_subscription(token).await? {
             notice(
                 &state,
                 StatusCode::OK,
@@ -158,19 +155,9 @@ pub async fn subscribe(
             );
         }
     };
-    // The answer is the same whether or not the address was already in, or its
-    // confirmation was just sent: no probing, and no flooding someone's inbox.
-    let token = state
-        .store
-        .subscribe(incident.id, email.as_str(), lang.as_str(), RESEND_AFTER)
-        .await?;
-    if let Some(token) = token {
-        let sent = send_confirmation(&state, &incident, &lang, email.as_str(), &token).await;
-        if sent.is_err() {
-            state
-                .store
-                .confirmation_not_sent(incident.id, email.as_str())
-                .await?;
+    match state.app.subscribe(&incident, &email, &lang).await {
+        Ok(()) => {}
+        Err(AppError::MailUnavailable) => {
             return notice(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -181,6 +168,7 @@ pub async fn subscribe(
                 back,
             );
         }
+        Err(other) => return Err(other.into()),
     }
     notice(
         &state,
@@ -191,48 +179,4 @@ pub async fn subscribe(
         None,
         back,
     )
-}
-
-async fn send_confirmation(
-    state: &AppState,
-    incident: &Incident,
-    lang: &Lang,
-    email: &str,
-    token: &str,
-) -> Result<(), ()> {
-    let Some(mail) = &state.app.settings.mail else {
-        return Err(());
-    };
-    let base = &state.base_url;
-    let link = format!("{base}/i/{}/subscribe?confirm={token}", incident.slug);
-    let title = incident.title.get(lang, &incident.default_language);
-    let message = OutgoingMessage {
-        from: mail.from.clone(),
-        to: email.to_owned(),
-        reply_to: None,
-        subject: format!(
-            "{} – {title}",
-            state.translations.text(lang, "subscribe_mail_subject")
-        ),
-        text: format!(
-            "{}\n\n{link}\n",
-            state.translations.text(lang, "subscribe_mail_body")
-        ),
-        html: None,
-        message_id: format!(
-            "subscribe-{}@{}",
-            uuid::Uuid::new_v4().simple(),
-            state.app.settings.id_domain
-        ),
-        in_reply_to: None,
-        auto_submitted: false,
-        list_unsubscribe: Some(format!("{base}/u/{token}")),
-    };
-    let built = message
-        .build()
-        .map_err(|e| tracing::warn!(error = %e, "confirmation not built"))?;
-    mail.mailer
-        .send(built)
-        .await
-        .map_err(|e| tracing::warn!(error = %e, "confirmation not sent"))
 }

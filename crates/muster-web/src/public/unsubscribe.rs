@@ -17,18 +17,21 @@ fn language(raw: &str) -> Lang {
     Lang::parse(raw).unwrap_or_else(|_| Lang::english())
 }
 
+fn unknown(state: &AppState) -> WebResult<HttpResponse> {
+    notice(
+        state,
+        StatusCode::NOT_FOUND,
+        &Lang::english(),
+        "unsubscribe_heading",
+        "unsubscribe_unknown",
+        None,
+        None,
+    )
+}
+
 pub async fn confirm(state: Data<AppState>, token: Path<String>) -> WebResult<HttpResponse> {
-    let Some(recipient) = state.store.recipient_by_token(&token).await? else {
-        let lang = Lang::english();
-        return notice(
-            &state,
-            StatusCode::NOT_FOUND,
-            &lang,
-            "unsubscribe_heading",
-            "unsubscribe_unknown",
-            None,
-            None,
-        );
+    let Some(recipient) = state.app.unsubscribe_link(&token).await? else {
+        return unknown(&state);
     };
     let lang = language(&recipient.language);
     let form = json!({
@@ -48,20 +51,9 @@ pub async fn confirm(state: Data<AppState>, token: Path<String>) -> WebResult<Ht
 }
 
 pub async fn unsubscribe(state: Data<AppState>, token: Path<String>) -> WebResult<HttpResponse> {
-    let Some(recipient) = state.store.recipient_by_token(&token).await? else {
-        let lang = Lang::english();
-        return notice(
-            &state,
-            StatusCode::NOT_FOUND,
-            &lang,
-            "unsubscribe_heading",
-            "unsubscribe_unknown",
-            None,
-            None,
-        );
+    let Some(recipient) = state.app.unsubscribe(&token).await? else {
+        return unknown(&state);
     };
-    state.store.unsubscribe(&token).await?;
-    tracing::info!(member = recipient.member_id, "unsubscribed");
     let lang = language(&recipient.language);
     notice(
         &state,
