@@ -726,13 +726,22 @@ async fn a_message_that_cannot_be_built_fails_with_its_reason_and_the_campaign_f
     let report = import(
         &app,
         &token,
-        &format!("email,name\neve@example.com,\"{evil}\"\nkari@example.no,Kari\n"),
+        &format!(
+            "email,name\neve@example.com,\"{evil}\"\nkari@example.no,Kari\nnul@example.com,Nul\0\n"
+        ),
     )
     .await;
     assert_eq!(report["created"], 1, "{report}");
     assert_eq!(report["rejected"][0]["line"], 2, "{report}");
     assert_eq!(
         report["rejected"][0]["reason"], "the name contains a line break: it must be one line",
+        "{report}"
+    );
+    // A NUL, which PostgreSQL cannot store, is refused on its line too (never a 500).
+    assert_eq!(report["rejected"][1]["line"], 5, "{report}");
+    assert_eq!(
+        report["rejected"][1]["reason"],
+        "the name contains an invisible control character (U+0000): remove it and try again",
         "{report}"
     );
     // Such a row written before the rule existed still reaches the dispatcher.
