@@ -771,6 +771,14 @@ async fn a_message_that_cannot_be_built_fails_with_its_reason_and_the_campaign_f
     assert_eq!(done["campaign"]["status"], "done", "{done}");
     assert_eq!(done["progress"]["sent"], 1, "{done}");
     assert_eq!(done["progress"]["failed"], 1, "{done}");
+    // The manager sees who failed and why in the campaign's answer.
+    assert_eq!(done["failures"][0]["email"], "eve@example.com", "{done}");
+    assert!(
+        done["failures"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot go in a mail header")),
+        "{done}"
+    );
     let failures = store
         .campaign_failures(id, 10)
         .await

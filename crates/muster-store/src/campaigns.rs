@@ -79,7 +79,7 @@ async fn write_deliveries<C: ConnectionTrait>(
     // The Message-ID is derived from the campaign and the member: stable across re-sends.
     let sql = format!(
         "INSERT INTO deliveries (campaign_id, audience_member_id, status, message_id, attempts, next_attempt_at) \
-         SELECT ?, a.id, 'pending', 'campaign-' || CAST(? AS TEXT) || '-' || CAST(a.id AS TEXT) || ?, 0, ? \
+         SELECT ?, a.id, '{DELIVERY_PENDING}', 'campaign-' || CAST(? AS TEXT) || '-' || CAST(a.id AS TEXT) || ?, 0, ? \
          FROM audience_members a \
          WHERE a.incident_id = ? AND a.unsubscribed_at IS NULL AND a.bounced_at IS NULL \
          AND (a.source <> ? OR a.confirmed_at IS NOT NULL) \

@@ -284,7 +284,7 @@ pub(crate) fn pending_mail_row(
         kind: Set(job.kind),
         recipient: Set(job.recipient),
         payload: Set(job.payload),
-        status: Set("pending".to_owned()),
+        status: Set(crate::mail_queue::MailStatus::Pending.as_str().to_owned()),
         attempts: Set(0),
         lease_until: Set(None),
         next_attempt_at: Set(created),

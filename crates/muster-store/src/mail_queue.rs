@@ -13,6 +13,29 @@ use crate::entity::mail_queue;
 use crate::error::StoreResult;
 use crate::raw_sql::statement;
 
+/// Where a queued message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// Claimed by a worker under a lease.
+    Sending,
+    Sent,
+    /// Given up on, with the reason.
+    Failed,
+}
+
+impl MailStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailStatus::Pending => "pending",
+            MailStatus::Sending => "sending",
+            MailStatus::Sent => "sent",
+            MailStatus::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct ClaimedMail {
     pub id: i64,
@@ -24,11 +47,15 @@ impl Store {
     /// Claims up to `limit` due messages for `lease`.
     pub async fn claim_mail(&self, limit: u64, lease: Duration) -> StoreResult<Vec<ClaimedMail>> {
         let at = now();
-        let sql = "UPDATE mail_queue SET status = 'sending', lease_until = ?, attempts = attempts + 1 \
+        // The statuses are literals, not bound, so the partial index on them serves the claim.
+        let (pending, sending) = (MailStatus::Pending.as_str(), MailStatus::Sending.as_str());
+        let sql = format!(
+            "UPDATE mail_queue SET status = '{sending}', lease_until = ?, attempts = attempts + 1 \
                    WHERE id IN (SELECT id FROM mail_queue \
-                     WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until < ?) \
-                     ORDER BY id LIMIT ? {skip_locked}) \
-                   RETURNING id, payload, attempts";
+                     WHERE (status = '{pending}' AND next_attempt_at <= ?) OR (status = '{sending}' AND lease_until < ?) \
+                     ORDER BY id LIMIT ? {{skip_locked}}) \
+                   RETURNING id, payload, attempts"
+        );
         let values: Vec<Value> = vec![
             (at + lease).into(),
             at.into(),
@@ -39,7 +66,7 @@ impl Store {
         // `begin_planned_for_values`.
         let tx = begin_planned_for_values(&self.db).await?;
         let rows = tx
-            .query_all_raw(statement(self.backend(), sql, values))
+            .query_all_raw(statement(self.backend(), &sql, values))
             .await?;
         tx.commit().await?;
         let mut claimed = rows
@@ -56,7 +83,10 @@ impl Store {
             return Ok(());
         }
         mail_queue::Entity::update_many()
-            .col_expr(mail_queue::Column::Status, Expr::value("sent"))
+            .col_expr(
+                mail_queue::Column::Status,
+                Expr::value(MailStatus::Sent.as_str()),
+            )
             .col_expr(mail_queue::Column::SentAt, Expr::value(now()))
             .col_expr(
                 mail_queue::Column::LeaseUntil,
@@ -83,12 +113,18 @@ impl Store {
             );
         let update = match retry_in {
             Some(delay) => update
-                .col_expr(mail_queue::Column::Status, Expr::value("pending"))
+                .col_expr(
+                    mail_queue::Column::Status,
+                    Expr::value(MailStatus::Pending.as_str()),
+                )
                 .col_expr(
                     mail_queue::Column::NextAttemptAt,
                     Expr::value(now() + delay),
                 ),
-            None => update.col_expr(mail_queue::Column::Status, Expr::value("failed")),
+            None => update.col_expr(
+                mail_queue::Column::Status,
+                Expr::value(MailStatus::Failed.as_str()),
+            ),
         };
         update
             .filter(mail_queue::Column::Id.eq(id))
@@ -101,7 +137,10 @@ impl Store {
     pub async fn unsent_mail_count(&self) -> StoreResult<u64> {
         use sea_orm::PaginatorTrait;
         Ok(mail_queue::Entity::find()
-            .filter(mail_queue::Column::Status.is_in(["pending", "sending"]))
+            .filter(
+                mail_queue::Column::Status
+                    .is_in([MailStatus::Pending.as_str(), MailStatus::Sending.as_str()]),
+            )
             .count(&self.db)
             .await?)
     }

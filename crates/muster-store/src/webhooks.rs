@@ -395,12 +395,18 @@ impl Store {
         lease: Duration,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         let at = now();
-        let sql = "UPDATE webhook_deliveries SET status = 'delivering', lease_until = ?, attempts = attempts + 1 \
+        let (pending, delivering) = (
+            DeliveryStatus::Pending.as_str(),
+            DeliveryStatus::Delivering.as_str(),
+        );
+        let sql = format!(
+            "UPDATE webhook_deliveries SET status = '{delivering}', lease_until = ?, attempts = attempts + 1 \
                    WHERE id IN (SELECT d.id FROM webhook_deliveries d \
-                     WHERE ((d.status = 'pending' AND d.next_attempt_at <= ?) OR (d.status = 'delivering' AND d.lease_until < ?)) \
+                     WHERE ((d.status = '{pending}' AND d.next_attempt_at <= ?) OR (d.status = '{delivering}' AND d.lease_until < ?)) \
                      AND d.endpoint_id IN (SELECT e.id FROM webhook_endpoints e WHERE e.active = ?) \
-                     ORDER BY d.next_attempt_at, d.id LIMIT ? {skip_locked}) \
-                   RETURNING id, delivery_id, endpoint_id, event, payload, attempts";
+                     ORDER BY d.next_attempt_at, d.id LIMIT ? {{skip_locked}}) \
+                   RETURNING id, delivery_id, endpoint_id, event, payload, attempts"
+        );
         let values: Vec<Value> = vec![
             (at + lease).into(),
             at.into(),
@@ -410,7 +416,7 @@ impl Store {
         ];
         let rows = self
             .db
-            .query_all_raw(crate::raw_sql::statement(self.backend(), sql, values))
+            .query_all_raw(crate::raw_sql::statement(self.backend(), &sql, values))
             .await?
             .iter()
             .map(|row| ClaimedRow::from_query_result(row, ""))

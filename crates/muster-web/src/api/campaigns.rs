@@ -14,10 +14,14 @@ use crate::api::auth::ApiUser;
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 
+/// How many failed recipients (with their reasons) a campaign's answer lists.
+const FAILURES_SHOWN: u64 = 20;
+
 async fn with_progress(state: &AppState, id: i64) -> WebResult<serde_json::Value> {
     let campaign = state.store.campaign(id).await?;
     let progress = state.store.campaign_progress(id).await?;
-    Ok(json!({ "campaign": campaign, "progress": progress }))
+    let failures = state.store.campaign_failures(id, FAILURES_SHOWN).await?;
+    Ok(json!({ "campaign": campaign, "progress": progress, "failures": failures }))
 }
 
 #[post("/api/v1/incidents/{slug}/campaigns")]
