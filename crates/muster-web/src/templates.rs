@@ -75,3 +75,121 @@ pub fn load() -> Result<Handlebars<'static>, TemplateError> {
     }
     Ok(registry)
 }
+
+/// Rendering in strict mode, for tests that hold each template to its context struct: a
+/// template that names a field the struct does not have fails instead of printing nothing.
+#[cfg(test)]
+pub mod strict {
+    use handlebars::{
+        Context, Handlebars, Helper, HelperDef, HelperResult, JsonTruthy, Output, RenderContext,
+        RenderError, RenderErrorReason, Renderable, ScopedJson,
+    };
+    use serde::Serialize;
+
+    /// Strict mode lets helpers take missing values (`{{#if misspelt}}` is silently false);
+    /// these stand-ins for `if`, `unless` and `eq` refuse them.
+    struct StrictIf {
+        positive: bool,
+    }
+
+    fn present<'rc>(h: &Helper<'rc>, index: usize) -> Result<serde_json::Value, RenderError> {
+        let param = h
+            .param(index)
+            .ok_or(RenderErrorReason::ParamNotFoundForIndex(
+                "strict helper",
+                index,
+            ))?;
+        if param.is_value_missing() {
+            let path = param.relative_path().cloned().unwrap_or_default();
+            return Err(RenderErrorReason::MissingVariable(Some(path)).into());
+        }
+        Ok(param.value().clone())
+    }
+
+    impl HelperDef for StrictIf {
+        fn call<'reg: 'rc, 'rc>(
+            &self,
+            h: &Helper<'rc>,
+            r: &'reg Handlebars<'reg>,
+            ctx: &'rc Context,
+            rc: &mut RenderContext<'reg, 'rc>,
+            out: &mut dyn Output,
+        ) -> HelperResult {
+            let include_zero = h
+                .hash_get("includeZero")
+                .and_then(|v| v.value().as_bool())
+                .unwrap_or(false);
+            let truthy = present(h, 0)?.is_truthy(include_zero) == self.positive;
+            match if truthy { h.template() } else { h.inverse() } {
+                Some(t) => t.render(r, ctx, rc, out),
+                None => Ok(()),
+            }
+        }
+    }
+
+    struct StrictEq;
+
+    impl HelperDef for StrictEq {
+        fn call_inner<'reg: 'rc, 'rc>(
+            &self,
+            h: &Helper<'rc>,
+            _: &'reg Handlebars<'reg>,
+            _: &'rc Context,
+            _: &mut RenderContext<'reg, 'rc>,
+        ) -> Result<ScopedJson<'rc>, RenderError> {
+            Ok(ScopedJson::Derived(serde_json::Value::Bool(
+                present(h, 0)? == present(h, 1)?,
+            )))
+        }
+    }
+
+    fn registry() -> Handlebars<'static> {
+        let mut registry = match super::load() {
+            Ok(registry) => registry,
+            Err(e) => panic!("{e}"),
+        };
+        registry.set_strict_mode(true);
+        registry.register_helper("if", Box::new(StrictIf { positive: true }));
+        registry.register_helper("unless", Box::new(StrictIf { positive: false }));
+        registry.register_helper("eq", Box::new(StrictEq));
+        registry
+    }
+
+    /// A message on each of `fields`, so every `errors.x` a template names must be one.
+    pub fn errors_on(fields: &[&str]) -> std::collections::BTreeMap<String, String> {
+        fields
+            .iter()
+            .map(|f| ((*f).to_owned(), format!("{f} is wrong")))
+            .collect()
+    }
+
+    /// Renders `template` against `context`, failing the test on any name it lacks.
+    pub fn render(template: &str, context: &impl Serialize) -> String {
+        registry()
+            .render(template, context)
+            .unwrap_or_else(|e| panic!("{template} names what its context lacks: {e}"))
+    }
+
+    #[test]
+    fn a_misspelt_name_fails() {
+        let registry = registry();
+        let context = serde_json::json!({ "present": true });
+        for source in [
+            "{{absent}}",
+            "{{#if absent}}x{{/if}}",
+            "{{#if (eq absent 1)}}x{{/if}}",
+        ] {
+            assert!(
+                registry.render_template(source, &context).is_err(),
+                "{source} renders although `absent` is missing"
+            );
+        }
+        assert_eq!(
+            registry
+                .render_template("{{#if present}}yes{{/if}}", &context)
+                .ok()
+                .as_deref(),
+            Some("yes")
+        );
+    }
+}

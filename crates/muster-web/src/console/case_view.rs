@@ -10,16 +10,62 @@ use muster_app::{AppError, AppResult};
 use muster_core::case::{Case, CaseStatus};
 use muster_core::incident::{Incident, local_time_label};
 use muster_core::language::Lang;
-use serde_json::{Value, json};
+use muster_store::teams::Team;
+use serde::Serialize;
 
 use crate::console::auth::ConsoleUser;
-use crate::console::page::{base_context, extend, render_with_status};
-use crate::console::queue::case_row;
+use crate::console::page::{Base, render_with_status};
+use crate::console::queue::{CaseRow, case_row};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 
 async fn load(state: &AppState, reference: &str) -> WebResult<(Case, Incident)> {
     Ok(state.app.case(reference).await?)
+}
+
+#[derive(Serialize)]
+struct CasePage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    case: CaseRow<'a>,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+    booking_ref: Option<&'a str>,
+    handle: Option<&'a str>,
+    merged_into: Option<&'a str>,
+    first_response: Option<String>,
+    slug: &'a str,
+    timeline: Vec<TimelineRow>,
+    canned: Vec<CannedRow<'a>>,
+    reply: &'a str,
+    typed: Kept<'a>,
+    error: Option<String>,
+    teams: Vec<Team>,
+    statuses: [&'static str; 3],
+}
+
+#[derive(Serialize)]
+struct TimelineRow {
+    direction: &'static str,
+    channel: String,
+    author: Option<String>,
+    body: String,
+    at: String,
+}
+
+#[derive(Serialize)]
+struct CannedRow<'a> {
+    key: &'a str,
+    title: &'a str,
+    text: Option<String>,
+}
+
+/// What the agent typed into the forms that are not the reply, kept when one comes back.
+#[derive(Serialize)]
+struct Kept<'a> {
+    note: &'a str,
+    call_notes: &'a str,
+    into: &'a str,
 }
 
 async fn case_page(
@@ -32,48 +78,57 @@ async fn case_page(
     status: StatusCode,
 ) -> WebResult<HttpResponse> {
     let error = error.map(|p| state.translations.problem(&Lang::english(), p));
-    let timeline: Vec<Value> = state
+    let timeline = state
         .store
         .timeline(case.id)
         .await?
         .into_iter()
-        .map(|e| {
-            json!({
-                "direction": e.direction.as_str(),
-                "channel": e.channel,
-                "author": e.author,
-                "body": e.body,
-                "at": local_time_label(&incident.time_zone, e.created_at),
-            })
+        .map(|e| TimelineRow {
+            direction: e.direction.as_str(),
+            at: local_time_label(&incident.time_zone, e.created_at),
+            channel: e.channel,
+            author: e.author,
+            body: e.body,
         })
         .collect();
-    let canned: Vec<Value> = incident
+    let canned = incident
         .settings
         .canned
         .iter()
-        .map(|c| json!({"key": c.key, "title": c.title, "text": state.app.fill_canned(incident, case, &c.key)}))
+        .map(|c| CannedRow {
+            key: &c.key,
+            title: &c.title,
+            text: state.app.fill_canned(incident, case, &c.key),
+        })
         .collect();
-    let reply = typed.get("body").cloned().unwrap_or_default();
-    let context = extend(
-        base_context(user, case.reference.as_str()),
-        json!({
-            "case": case_row(state, incident, case),
-            "email": case.email,
-            "phone": case.phone,
-            "booking_ref": case.booking_ref,
-            "handle": case.handle,
-            "merged_into": case.merged_into,
-            "first_response": case.first_response_at.map(|t| local_time_label(&incident.time_zone, t)),
-            "slug": incident.slug.as_str(),
-            "timeline": timeline,
-            "canned": canned,
-            "reply": reply,
-            "typed": typed,
-            "error": error,
-            "teams": state.store.list_teams().await?,
-            "statuses": ["open", "waiting_on_customer", "resolved"],
-        }),
-    );
+    let context = CasePage {
+        base: Base::new(user, case.reference.as_str()),
+        case: case_row(state, incident, case),
+        email: case.email.as_deref(),
+        phone: case.phone.as_deref(),
+        booking_ref: case.booking_ref.as_deref(),
+        handle: case.handle.as_deref(),
+        merged_into: case.merged_into.as_deref(),
+        first_response: case
+            .first_response_at
+            .map(|t| local_time_label(&incident.time_zone, t)),
+        slug: incident.slug.as_str(),
+        timeline,
+        canned,
+        reply: field(typed, "body"),
+        typed: Kept {
+            note: field(typed, "note"),
+            call_notes: field(typed, "call_notes"),
+            into: field(typed, "into"),
+        },
+        error,
+        teams: state.store.list_teams().await?,
+        statuses: [
+            CaseStatus::Open.as_str(),
+            CaseStatus::WaitingOnCustomer.as_str(),
+            CaseStatus::Resolved.as_str(),
+        ],
+    };
     render_with_status(state, "console_case", &context, status)
 }
 
@@ -255,4 +310,53 @@ pub async fn log_call(
         .await;
     let outcome = outcome.map(|()| None);
     done_or_shown(&state, &user, (case, incident), &form, outcome).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::page::sample;
+    use crate::console::queue;
+    use crate::templates::strict;
+
+    #[test]
+    fn the_template_names_only_what_the_page_has() {
+        let context = CasePage {
+            base: sample::base("MU-ABC-123"),
+            case: queue::sample::case_row(),
+            email: Some("ada@example.com"),
+            phone: Some("+4712345678"),
+            booking_ref: Some("BK1"),
+            handle: Some("@ada"),
+            merged_into: Some("MU-DEF-456"),
+            first_response: Some("1 Jan 10:05".into()),
+            slug: "storm",
+            timeline: vec![TimelineRow {
+                direction: "inbound",
+                channel: "form".into(),
+                author: Some("agent@example.com".into()),
+                body: "Help".into(),
+                at: "1 Jan 10:00".into(),
+            }],
+            canned: vec![CannedRow {
+                key: "refund",
+                title: "Refund",
+                text: Some("We refund.".into()),
+            }],
+            reply: "Hello",
+            typed: Kept {
+                note: "n",
+                call_notes: "c",
+                into: "MU-DEF-456",
+            },
+            error: Some("wrong".into()),
+            teams: vec![Team {
+                id: 1,
+                key: "refunds".into(),
+                name: "Refunds".into(),
+            }],
+            statuses: ["open", "waiting_on_customer", "resolved"],
+        };
+        strict::render("console_case", &context);
+    }
 }

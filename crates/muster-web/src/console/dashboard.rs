@@ -5,12 +5,12 @@ use actix_web::web::{Data, Query};
 use actix_web::{HttpResponse, get};
 use muster_core::incident::ChannelKind;
 use muster_core::priority::Tier;
-use serde::Deserialize;
-use serde_json::json;
+use muster_store::queue::TierCounts;
+use serde::{Deserialize, Serialize};
 use time::Duration;
 
 use crate::console::auth::Manager;
-use crate::console::page::{base_context, extend, render};
+use crate::console::page::{Base, render};
 use crate::console::queue::working_incident;
 use crate::console::svg::{BarGroup, stacked_bars};
 use crate::error::WebResult;
@@ -19,6 +19,31 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize)]
 pub struct DashboardQuery {
     incident: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DashboardPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    slug: &'a str,
+    incident_title: &'a str,
+    counts: TierCounts,
+    contacts_total: usize,
+    /// The charts are SVG markup, inserted unescaped.
+    contacts_chart: String,
+    depth_chart: String,
+    comparison_chart: String,
+    responses: Vec<ResponseRow>,
+    duplicates_avoided: i64,
+    agents_active: u64,
+}
+
+#[derive(Serialize)]
+struct ResponseRow {
+    tier: &'static str,
+    answered: usize,
+    p50: String,
+    p90: String,
 }
 
 fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
@@ -108,7 +133,7 @@ pub async fn dashboard(
         .response_samples(incident.id, now - Duration::days(7))
         .await?;
     let today = incident.today(now);
-    let response_rows: Vec<_> = Tier::ALL
+    let response_rows = Tier::ALL
         .iter()
         .map(|tier| {
             let mut minutes: Vec<i64> = samples
@@ -124,12 +149,12 @@ pub async fn dashboard(
                 .map(|s| (s.first_response_at - s.created_at).whole_minutes())
                 .collect();
             minutes.sort_unstable();
-            json!({
-                "tier": tier.as_str(),
-                "answered": minutes.len(),
-                "p50": minutes_label(percentile(&minutes, 0.5)),
-                "p90": minutes_label(percentile(&minutes, 0.9)),
-            })
+            ResponseRow {
+                tier: tier.as_str(),
+                answered: minutes.len(),
+                p50: minutes_label(percentile(&minutes, 0.5)),
+                p90: minutes_label(percentile(&minutes, 0.9)),
+            }
         })
         .collect();
 
@@ -175,20 +200,50 @@ pub async fn dashboard(
         220,
     );
 
-    let context = extend(
-        base_context(&user, "Dashboard"),
-        json!({
-            "slug": incident.slug.as_str(),
-            "incident_title": incident.title.get(&incident.default_language, &incident.default_language),
-            "counts": counts,
-            "contacts_total": contacts.len(),
-            "contacts_chart": contacts_chart,
-            "depth_chart": depth_chart,
-            "comparison_chart": comparison_chart,
-            "responses": response_rows,
-            "duplicates_avoided": state.store.duplicate_contacts_avoided(incident.id).await?,
-            "agents_active": state.store.active_agents(now).await?,
-        }),
-    );
+    let context = DashboardPage {
+        base: Base::new(&user, "Dashboard"),
+        slug: incident.slug.as_str(),
+        incident_title: incident
+            .title
+            .get(&incident.default_language, &incident.default_language),
+        counts,
+        contacts_total: contacts.len(),
+        contacts_chart,
+        depth_chart,
+        comparison_chart,
+        responses: response_rows,
+        duplicates_avoided: state.store.duplicate_contacts_avoided(incident.id).await?,
+        agents_active: state.store.active_agents(now).await?,
+    };
     render(&state, "console_dashboard", &context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::page::sample;
+    use crate::templates::strict;
+
+    #[test]
+    fn the_template_names_only_what_the_page_has() {
+        let context = DashboardPage {
+            base: sample::base("Dashboard"),
+            slug: "storm",
+            incident_title: "Storm",
+            counts: TierCounts::default(),
+            contacts_total: 3,
+            contacts_chart: "<svg></svg>".into(),
+            depth_chart: "<svg></svg>".into(),
+            comparison_chart: "<svg></svg>".into(),
+            responses: vec![ResponseRow {
+                tier: "critical",
+                answered: 1,
+                p50: "5 min".into(),
+                p90: "9 min".into(),
+            }],
+            duplicates_avoided: 2,
+            agents_active: 1,
+        };
+        strict::render("console_dashboard", &context);
+    }
 }

@@ -3,15 +3,34 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form};
 use actix_web::{HttpResponse, get, post};
+use std::collections::BTreeMap;
+
 use muster_core::language::Lang;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::console::auth::{ConsoleUser, Manager};
-use crate::console::page::{base_context, extend, render_with_status};
+use crate::console::page::{Base, render_with_status};
 use crate::error::WebResult;
 use crate::state::AppState;
 use muster_app::incident_input::NewIncident;
 use muster_app::{AppError, FieldErrors, Problem};
+
+#[derive(Serialize)]
+struct HomePage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    incidents: Vec<IncidentRow>,
+    new: &'a NewIncident,
+    errors: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct IncidentRow {
+    slug: String,
+    title: String,
+    status: &'static str,
+    severity: &'static str,
+}
 
 async fn home_page(
     state: &AppState,
@@ -21,25 +40,24 @@ async fn home_page(
     status: StatusCode,
 ) -> WebResult<HttpResponse> {
     let en = Lang::english();
-    let incidents: Vec<Value> = state
+    let incidents = state
         .store
         .list_incidents()
         .await?
         .into_iter()
-        .map(|i| {
-            json!({
-                "slug": i.slug,
-                "title": i.title.get(&en, &en),
-                "status": i.status.as_str(),
-                "severity": i.severity.as_str(),
-            })
+        .map(|i| IncidentRow {
+            title: i.title.get(&en, &en).to_owned(),
+            slug: i.slug.as_str().to_owned(),
+            status: i.status.as_str(),
+            severity: i.severity.as_str(),
         })
         .collect();
-    let errors = state.translations.messages(&en, errors);
-    let context = extend(
-        base_context(user, "Incidents"),
-        json!({ "incidents": incidents, "new": typed, "errors": errors }),
-    );
+    let context = HomePage {
+        base: Base::new(user, "Incidents"),
+        incidents,
+        new: typed,
+        errors: state.translations.messages(&en, errors),
+    };
     render_with_status(state, "console_home", &context, status)
 }
 
@@ -86,4 +104,37 @@ pub async fn open_incident(
         Err(other) => return Err(other.into()),
     };
     home_page(&state, &user, &form.incident, &errors, status).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::page::sample;
+    use crate::templates::strict;
+
+    #[test]
+    fn the_template_names_only_what_the_page_has() {
+        let new = NewIncident::default();
+        let fields = [
+            "slug",
+            "title",
+            "status",
+            "severity",
+            "time_zone",
+            "languages",
+            "summary",
+        ];
+        let context = HomePage {
+            base: sample::base("Incidents"),
+            incidents: vec![IncidentRow {
+                slug: "storm".into(),
+                title: "Storm".into(),
+                status: "draft",
+                severity: "major",
+            }],
+            new: &new,
+            errors: strict::errors_on(&fields),
+        };
+        strict::render("console_home", &context);
+    }
 }

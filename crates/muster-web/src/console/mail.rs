@@ -9,16 +9,19 @@ use actix_web::{HttpRequest, HttpResponse, get, post};
 use muster_app::campaign_input::CampaignInput;
 use muster_app::campaigns::CampaignControl;
 use muster_app::{AppError, FieldErrors, Problem};
-use muster_core::campaign::CampaignStatus;
+use std::collections::BTreeMap;
+
+use muster_core::campaign::{CampaignStatus, Progress};
 use muster_core::contact_info::EmailAddress;
 use muster_core::incident::Incident;
 use muster_core::language::Lang;
-use serde_json::{Value, json};
+use muster_store::audience::{AudienceCounts, ImportReport};
+use serde::Serialize;
 
 use crate::api::audience::{MAX_CSV_BYTES, read_limited};
 use crate::console::auth::{ConsoleUser, Manager};
 use crate::console::multipart;
-use crate::console::page::{base_context, extend, render_with_status};
+use crate::console::page::{Base, render_with_status};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 
@@ -35,10 +38,65 @@ fn actions(status: CampaignStatus) -> Vec<&'static str> {
     }
 }
 
+#[derive(Serialize)]
+struct MailPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    slug: &'a str,
+    incident_title: &'a str,
+    audience: AudienceCounts,
+    campaigns: Vec<CampaignRow>,
+    #[serde(flatten)]
+    shown: Shown,
+}
+
+#[derive(Serialize)]
+struct CampaignRow {
+    id: i64,
+    subject: String,
+    status: &'static str,
+    rate: Option<String>,
+    eta: Option<String>,
+    progress: Progress,
+    actions: Vec<&'static str>,
+}
+
 /// What the page shows besides the defaults: a report, a preview, errors, typed input.
+#[derive(Default, Serialize)]
+struct Shown {
+    report: Option<ImportReport>,
+    rejected_count: usize,
+    upload_error: Option<String>,
+    form: CampaignForm,
+    errors: BTreeMap<String, String>,
+    preview: Option<PreviewShown>,
+    sent_test: Option<String>,
+}
+
+/// The campaign form as the manager typed it.
+#[derive(Clone, Default, Serialize)]
+struct CampaignForm {
+    subject: String,
+    text: String,
+    html: String,
+    languages: String,
+    departure_from: String,
+    departure_to: String,
+    send_at: String,
+    test_to: String,
+}
+
+#[derive(Serialize)]
+struct PreviewShown {
+    recipient: String,
+    subject: String,
+    text: String,
+    html: Option<String>,
+}
+
 #[derive(Default)]
 struct Extra {
-    context: Value,
+    shown: Shown,
     status: Option<StatusCode>,
 }
 
@@ -51,32 +109,30 @@ async fn page(
     let mut campaigns = Vec::new();
     for campaign in state.store.campaigns_of(incident.slug.as_str()).await? {
         let progress = state.store.campaign_progress(campaign.id).await?;
-        campaigns.push(json!({
-            "id": campaign.id,
-            "subject": campaign.content.subject,
-            "status": campaign.status.as_str(),
-            "rate": (progress.rate_per_second >= 1.0).then(|| format!("{:.0}", progress.rate_per_second)),
-            "eta": progress.estimated_finish.map(|at| muster_core::incident::local_time_label(&incident.time_zone, at)),
-            "progress": progress,
-            "actions": actions(campaign.status),
-        }));
+        campaigns.push(CampaignRow {
+            id: campaign.id,
+            status: campaign.status.as_str(),
+            rate: (progress.rate_per_second >= 1.0)
+                .then(|| format!("{:.0}", progress.rate_per_second)),
+            eta: progress
+                .estimated_finish
+                .map(|at| muster_core::incident::local_time_label(&incident.time_zone, at)),
+            actions: actions(campaign.status),
+            subject: campaign.content.subject,
+            progress,
+        });
     }
     let title = incident
         .title
-        .get(&incident.default_language, &incident.default_language)
-        .to_owned();
-    let context = extend(
-        extend(
-            base_context(user, &title),
-            json!({
-                "slug": incident.slug.as_str(),
-                "incident_title": title,
-                "audience": state.store.audience_counts(incident.id).await?,
-                "campaigns": campaigns,
-            }),
-        ),
-        extra.context,
-    );
+        .get(&incident.default_language, &incident.default_language);
+    let context = MailPage {
+        base: Base::new(user, title),
+        slug: incident.slug.as_str(),
+        incident_title: title,
+        audience: state.store.audience_counts(incident.id).await?,
+        campaigns,
+        shown: extra.shown,
+    };
     render_with_status(
         state,
         "console_mail",
@@ -119,7 +175,10 @@ pub async fn upload(
     user.check_csrf(&csrf)?;
     let incident = load(&state, &slug).await?;
     let problem = |message: String| Extra {
-        context: json!({ "upload_error": message }),
+        shown: Shown {
+            upload_error: Some(message),
+            ..Shown::default()
+        },
         status: Some(StatusCode::UNPROCESSABLE_ENTITY),
     };
     let Some(file) = parts.get("file") else {
@@ -156,7 +215,11 @@ pub async fn upload(
         &user,
         &incident,
         Extra {
-            context: json!({ "rejected_count": report.rejected.len(), "report": report }),
+            shown: Shown {
+                rejected_count: report.rejected.len(),
+                report: Some(report),
+                ..Shown::default()
+            },
             status: None,
         },
     )
@@ -182,16 +245,22 @@ pub async fn create(
         departure_to: field("departure_to"),
         send_at: field("send_at"),
     };
-    let typed = json!({
-        "subject": input.subject, "text": input.text, "html": field("html"),
-        "languages": input.languages, "departure_from": input.departure_from,
-        "departure_to": input.departure_to, "send_at": input.send_at, "test_to": field("test_to"),
-    });
+    let typed = CampaignForm {
+        subject: input.subject.clone(),
+        text: input.text.clone(),
+        html: field("html"),
+        languages: input.languages.clone(),
+        departure_from: input.departure_from.clone(),
+        departure_to: input.departure_to.clone(),
+        send_at: input.send_at.clone(),
+        test_to: field("test_to"),
+    };
     let invalid = |errors: FieldErrors| Extra {
-        context: json!({
-            "form": typed,
-            "errors": state.translations.messages(&Lang::english(), &errors),
-        }),
+        shown: Shown {
+            form: typed.clone(),
+            errors: state.translations.messages(&Lang::english(), &errors),
+            ..Shown::default()
+        },
         status: Some(StatusCode::UNPROCESSABLE_ENTITY),
     };
     let actor = user.actor();
@@ -202,9 +271,15 @@ pub async fn create(
             .await
             .map(|preview| {
                 let rendered = preview.rendered;
-                json!({
-                    "form": typed,
-                    "preview": {"recipient": preview.recipient.email, "subject": rendered.subject, "text": rendered.text, "html": rendered.html},
+                Some(Shown {
+                    form: typed.clone(),
+                    preview: Some(PreviewShown {
+                        recipient: preview.recipient.email,
+                        subject: rendered.subject,
+                        text: rendered.text,
+                        html: rendered.html,
+                    }),
+                    ..Shown::default()
                 })
             }),
         "test" => {
@@ -219,21 +294,28 @@ pub async fn create(
                 .app
                 .test_send_campaign(&actor, &slug, &input, &to)
                 .await
-                .map(|()| json!({ "form": typed, "sent_test": to.as_str() }))
+                .map(|()| {
+                    Some(Shown {
+                        form: typed.clone(),
+                        sent_test: Some(to.as_str().to_owned()),
+                        ..Shown::default()
+                    })
+                })
         }
+        // Sent: nothing more to show, so back to the page.
         _ => state
             .app
             .create_campaign(&actor, &slug, &input)
             .await
-            .map(|_| Value::Null),
+            .map(|_| None),
     };
     match shown {
-        Ok(Value::Null) => Ok(HttpResponse::SeeOther()
+        Ok(None) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/console/incidents/{slug}/mail")))
             .finish()),
-        Ok(context) => {
+        Ok(Some(shown)) => {
             let extra = Extra {
-                context,
+                shown,
                 status: None,
             };
             page(&state, &user, &incident, extra).await
@@ -263,4 +345,64 @@ pub async fn control(
             format!("/console/incidents/{}/mail", campaign.incident_slug),
         ))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::page::sample;
+    use crate::templates::strict;
+    use muster_core::audience::Rejection;
+
+    #[test]
+    fn the_template_names_only_what_the_page_has() {
+        let fields = [
+            "subject",
+            "text",
+            "html",
+            "languages",
+            "departure_from",
+            "departure_to",
+            "send_at",
+            "test_to",
+        ];
+        let context = MailPage {
+            base: sample::base("Storm"),
+            slug: "storm",
+            incident_title: "Storm",
+            audience: AudienceCounts::default(),
+            campaigns: vec![CampaignRow {
+                id: 3,
+                subject: "Your flight".into(),
+                status: "sending",
+                rate: Some("12".into()),
+                eta: Some("1 Jan 11:00".into()),
+                progress: Progress::default(),
+                actions: actions(CampaignStatus::Sending),
+            }],
+            shown: Shown {
+                report: Some(ImportReport {
+                    rows: 2,
+                    created: 1,
+                    updated: 0,
+                    rejected: vec![Rejection {
+                        line: 2,
+                        reason: "no email".into(),
+                    }],
+                }),
+                rejected_count: 1,
+                upload_error: Some("choose a CSV file".into()),
+                form: CampaignForm::default(),
+                errors: strict::errors_on(&fields),
+                preview: Some(PreviewShown {
+                    recipient: "ada@example.com".into(),
+                    subject: "Your flight".into(),
+                    text: "Hello".into(),
+                    html: Some("<p>Hello</p>".into()),
+                }),
+                sent_test: Some("ada@example.com".into()),
+            },
+        };
+        strict::render("console_mail", &context);
+    }
 }

@@ -7,13 +7,15 @@ use actix_web::{HttpResponse, get, post};
 use muster_app::AppError;
 use muster_core::language::Lang;
 use muster_core::webhook::WebhookEvent;
+use std::collections::BTreeMap;
+
 use muster_store::webhooks::{CreatedWebhook, DeliveryRecord, WebhookEndpoint};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::console::auth::{ConsoleUser, Manager};
-use crate::console::page::{base_context, extend, render, render_with_status};
+use crate::console::page::{Base, render, render_with_status};
 use crate::error::WebResult;
 use crate::state::AppState;
 
@@ -24,30 +26,90 @@ fn when(at: Option<OffsetDateTime>) -> String {
     at.and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
 }
 
-fn endpoint_row(e: &WebhookEndpoint) -> Value {
-    json!({
-        "id": e.id,
-        "url": e.url,
-        "events": e.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "),
-        "active": e.active,
-        "created_at": when(Some(e.created_at)),
-    })
+#[derive(Serialize)]
+struct EndpointRow<'a> {
+    id: i64,
+    url: &'a str,
+    events: String,
+    active: bool,
+    created_at: String,
 }
 
-fn delivery_row(d: &DeliveryRecord) -> Value {
-    let last_ms = d.history.last().map(|a| a.duration_ms);
-    json!({
-        "id": d.id,
-        "event": d.event,
-        "status": d.status.as_str(),
-        "attempts": d.attempts,
-        "last_status_code": d.last_status_code,
-        "last_error": d.last_error,
-        "last_duration_ms": last_ms,
-        "created_at": when(Some(d.created_at)),
-        "next_attempt_at": when(d.next_attempt_at),
-        "delivered_at": when(d.delivered_at),
-    })
+fn endpoint_row(e: &WebhookEndpoint) -> EndpointRow<'_> {
+    EndpointRow {
+        id: e.id,
+        url: &e.url,
+        events: e
+            .events
+            .iter()
+            .map(|e| e.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        active: e.active,
+        created_at: when(Some(e.created_at)),
+    }
+}
+
+#[derive(Serialize)]
+struct DeliveryRow<'a> {
+    id: &'a str,
+    event: &'a str,
+    status: &'static str,
+    attempts: i32,
+    last_status_code: Option<u16>,
+    last_error: Option<&'a str>,
+    last_duration_ms: Option<i64>,
+    created_at: String,
+    next_attempt_at: String,
+    delivered_at: String,
+}
+
+fn delivery_row(d: &DeliveryRecord) -> DeliveryRow<'_> {
+    DeliveryRow {
+        id: &d.id,
+        event: &d.event,
+        status: d.status.as_str(),
+        attempts: d.attempts,
+        last_status_code: d.last_status_code,
+        last_error: d.last_error.as_deref(),
+        last_duration_ms: d.history.last().map(|a| a.duration_ms),
+        created_at: when(Some(d.created_at)),
+        next_attempt_at: when(d.next_attempt_at),
+        delivered_at: when(d.delivered_at),
+    }
+}
+
+#[derive(Serialize)]
+struct ListPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    endpoints: Vec<EndpointRow<'a>>,
+    events: Vec<EventChoice>,
+    url: &'a str,
+    errors: &'a BTreeMap<String, String>,
+    created: Option<Created<'a>>,
+}
+
+#[derive(Serialize)]
+struct EventChoice {
+    name: &'static str,
+    checked: bool,
+}
+
+/// The endpoint just added, with the secret shown this once.
+#[derive(Serialize)]
+struct Created<'a> {
+    id: i64,
+    url: &'a str,
+    secret: &'a str,
+}
+
+#[derive(Serialize)]
+struct DeliveriesPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    endpoint: EndpointRow<'a>,
+    deliveries: Vec<DeliveryRow<'a>>,
 }
 
 /// What the manager typed into the form, kept when it comes back with errors.
@@ -61,36 +123,30 @@ async fn list_page(
     state: &AppState,
     user: &ConsoleUser,
     typed: &Typed,
-    errors: &Map<String, Value>,
+    errors: &BTreeMap<String, String>,
     created: Option<&CreatedWebhook>,
     status: StatusCode,
 ) -> WebResult<HttpResponse> {
-    let endpoints: Vec<Value> = state
-        .store
-        .list_webhooks()
-        .await?
+    let endpoints = state.store.list_webhooks().await?;
+    let events = WebhookEvent::ALL
         .iter()
-        .map(endpoint_row)
-        .collect();
-    let events: Vec<Value> = WebhookEvent::ALL
-        .iter()
-        .map(|e| {
-            json!({
-                "name": e.as_str(),
-                "checked": typed.events.iter().any(|t| t == e.as_str()),
-            })
+        .map(|e| EventChoice {
+            name: e.as_str(),
+            checked: typed.events.iter().any(|t| t == e.as_str()),
         })
         .collect();
-    let context = extend(
-        base_context(user, "Webhooks"),
-        json!({
-            "endpoints": endpoints,
-            "events": events,
-            "url": typed.url,
-            "errors": errors,
-            "created": created.map(|c| json!({ "id": c.endpoint.id, "url": c.endpoint.url, "secret": c.secret })),
+    let context = ListPage {
+        base: Base::new(user, "Webhooks"),
+        endpoints: endpoints.iter().map(endpoint_row).collect(),
+        events,
+        url: &typed.url,
+        errors,
+        created: created.map(|c| Created {
+            id: c.endpoint.id,
+            url: &c.endpoint.url,
+            secret: &c.secret,
         }),
-    );
+    };
     render_with_status(state, "console_webhooks", &context, status)
 }
 
@@ -100,7 +156,7 @@ pub async fn list(state: Data<AppState>, Manager(user): Manager) -> WebResult<Ht
         &state,
         &user,
         &Typed::default(),
-        &Map::new(),
+        &BTreeMap::new(),
         None,
         StatusCode::OK,
     )
@@ -142,12 +198,7 @@ pub async fn create(
     {
         Ok(created) => created,
         Err(AppError::Invalid(errors)) => {
-            let errors: Map<String, Value> = state
-                .translations
-                .messages(&Lang::english(), &errors)
-                .into_iter()
-                .map(|(k, v)| (k, Value::from(v)))
-                .collect();
+            let errors = state.translations.messages(&Lang::english(), &errors);
             return list_page(
                 &state,
                 &user,
@@ -165,7 +216,7 @@ pub async fn create(
         &state,
         &user,
         &Typed::default(),
-        &Map::new(),
+        &BTreeMap::new(),
         Some(&created),
         StatusCode::CREATED,
     )
@@ -179,21 +230,16 @@ pub async fn show(
     id: Path<i64>,
 ) -> WebResult<HttpResponse> {
     let endpoint = state.store.webhook(*id).await?;
-    let deliveries: Vec<Value> = state
+    let deliveries = state
         .store
         .webhook_deliveries(endpoint.id, LOG_LENGTH)
-        .await?
-        .iter()
-        .map(delivery_row)
-        .collect();
-    render(
-        &state,
-        "console_webhook",
-        &extend(
-            base_context(&user, "Webhook deliveries"),
-            json!({ "endpoint": endpoint_row(&endpoint), "deliveries": deliveries }),
-        ),
-    )
+        .await?;
+    let context = DeliveriesPage {
+        base: Base::new(&user, "Webhook deliveries"),
+        endpoint: endpoint_row(&endpoint),
+        deliveries: deliveries.iter().map(delivery_row).collect(),
+    };
+    render(&state, "console_webhook", &context)
 }
 
 fn back_to_list() -> HttpResponse {
@@ -242,4 +288,63 @@ pub async fn delete(
     user.check_csrf(csrf_of(&form))?;
     state.app.delete_webhook(&user.actor(), *id).await?;
     Ok(back_to_list())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::page::sample;
+    use crate::templates::strict;
+
+    fn endpoint() -> EndpointRow<'static> {
+        EndpointRow {
+            id: 7,
+            url: "https://hooks.example.com/muster",
+            events: "case.created".into(),
+            active: true,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn the_list_template_names_only_what_the_page_has() {
+        let errors = strict::errors_on(&["url", "events"]);
+        let context = ListPage {
+            base: sample::base("Webhooks"),
+            endpoints: vec![endpoint()],
+            events: vec![EventChoice {
+                name: "case.created",
+                checked: true,
+            }],
+            url: "https://hooks.example.com/muster",
+            errors: &errors,
+            created: Some(Created {
+                id: 7,
+                url: "https://hooks.example.com/muster",
+                secret: "s3cret",
+            }),
+        };
+        strict::render("console_webhooks", &context);
+    }
+
+    #[test]
+    fn the_deliveries_template_names_only_what_the_page_has() {
+        let context = DeliveriesPage {
+            base: sample::base("Webhook deliveries"),
+            endpoint: endpoint(),
+            deliveries: vec![DeliveryRow {
+                id: "d-1",
+                event: "case.created",
+                status: "failed",
+                attempts: 2,
+                last_status_code: Some(500),
+                last_error: Some("boom"),
+                last_duration_ms: Some(12),
+                created_at: "2026-01-01T00:00:00Z".into(),
+                next_attempt_at: "2026-01-01T00:01:00Z".into(),
+                delivered_at: "2026-01-01T00:02:00Z".into(),
+            }],
+        };
+        strict::render("console_webhook", &context);
+    }
 }

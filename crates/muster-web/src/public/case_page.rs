@@ -14,12 +14,12 @@ use muster_core::priority::Tier;
 use muster_core::text_rule::long_text;
 use muster_store::cases::{Intake, TokenScope};
 use muster_store::tokens::random_token;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::{WebError, WebResult};
-use crate::public::form::page_context;
+use crate::public::render::{Frame, IncidentHeader};
 use crate::state::AppState;
 use muster_app::acknowledgement::policy_for;
 use muster_app::intake::Arrival;
@@ -80,6 +80,47 @@ fn priority_words(
     (priority.tier, priority.needs_date, label, reason)
 }
 
+#[derive(Serialize)]
+struct CasePage<'a> {
+    #[serde(flatten)]
+    frame: Frame<'a>,
+    incident: IncidentHeader<'a>,
+    case: CaseFacts,
+    /// Whether the link may read the conversation and add to it (not only see the status).
+    full: bool,
+    just_received: bool,
+    joined: bool,
+    notice: Option<String>,
+    conversation: Vec<Message>,
+    token: &'a str,
+    typed: &'a str,
+    add_error: Option<String>,
+    idempotency_key: String,
+}
+
+#[derive(Serialize)]
+struct CaseFacts {
+    reference: String,
+    status_label: String,
+    tier: &'static str,
+    priority_label: String,
+    priority_reason: String,
+    needs_date: bool,
+    complete_url: String,
+    wait_text: Option<String>,
+    standard: Option<String>,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Message {
+    direction: &'static str,
+    who: String,
+    at: String,
+    at_iso: String,
+    body: String,
+}
+
 struct PageState<'a> {
     query: &'a CaseQuery,
     token: &'a str,
@@ -109,20 +150,23 @@ async fn render_case(
     let standard = policy_for(incident, &case.request_type)
         .and_then(|kind| incident.policy(kind))
         .map(|p| p.standard.get(&lang, &incident.default_language).to_owned());
-    let conversation: Vec<Value> = if scope == TokenScope::Full {
+    let full = scope == TokenScope::Full;
+    let conversation = if full {
         state
             .store
             .customer_conversation(case.id)
             .await?
             .into_iter()
-            .map(|c| {
-                json!({
-                    "direction": c.direction.as_str(),
-                    "who": if c.direction == Direction::Inbound { t("you") } else { t("us") },
-                    "at": local_time_label(&incident.time_zone, c.created_at),
-                    "at_iso": c.created_at.format(&Rfc3339).unwrap_or_default(),
-                    "body": c.body,
-                })
+            .map(|c| Message {
+                direction: c.direction.as_str(),
+                who: if c.direction == Direction::Inbound {
+                    t("you")
+                } else {
+                    t("us")
+                },
+                at: local_time_label(&incident.time_zone, c.created_at),
+                at_iso: c.created_at.format(&Rfc3339).unwrap_or_default(),
+                body: c.body,
             })
             .collect()
     } else {
@@ -134,41 +178,44 @@ async fn render_case(
     } else {
         t("case_title")
     };
-    let mut context = page_context(
-        state,
-        incident,
-        &lang,
-        &format!("{title} · {}", case.reference),
-    );
-    let url = format!("/c/{}?lang={lang}", case.reference);
-    if let Some(object) = context.as_object_mut() {
-        object.extend([
-            (
-                "case".to_owned(),
-                json!({
-                    "reference": case.reference.as_str(),
-                    "status_label": t(&format!("case_status_{}", case.status.as_str())),
-                    "tier": tier.as_str(),
-                    "priority_label": priority_label,
-                    "priority_reason": priority_reason,
-                    "needs_date": needs_date,
-                    "complete_url": format!("/i/{}/form?case={}&t={}&lang={lang}", incident.slug, case.reference, page.token),
-                    "wait_text": state.publication.wait_text(incident, case.channel, case.departure_date, &case.request_type, &lang),
-                    "standard": standard,
-                    "url": url,
-                }),
+    let context = CasePage {
+        frame: Frame::new(
+            &state.translations,
+            &lang,
+            format!("{title} · {}", case.reference),
+        ),
+        incident: IncidentHeader::new(incident, &lang),
+        case: CaseFacts {
+            reference: case.reference.as_str().to_owned(),
+            status_label: t(&format!("case_status_{}", case.status.as_str())),
+            tier: tier.as_str(),
+            priority_label,
+            priority_reason,
+            needs_date,
+            complete_url: format!(
+                "/i/{}/form?case={}&t={}&lang={lang}",
+                incident.slug, case.reference, page.token
             ),
-            ("full".to_owned(), json!(scope == TokenScope::Full)),
-            ("just_received".to_owned(), json!(just_received)),
-            ("joined".to_owned(), json!(page.query.joined.is_some())),
-            ("notice".to_owned(), json!(page.query.added.as_ref().map(|_| t("add_sent")))),
-            ("conversation".to_owned(), json!(conversation)),
-            ("token".to_owned(), json!(page.token)),
-            ("typed".to_owned(), json!(page.typed)),
-            ("add_error".to_owned(), json!(page.add_error)),
-            ("idempotency_key".to_owned(), json!(random_token())),
-        ]);
-    }
+            wait_text: state.publication.wait_text(
+                incident,
+                case.channel,
+                case.departure_date,
+                &case.request_type,
+                &lang,
+            ),
+            standard,
+            url: format!("/c/{}?lang={lang}", case.reference),
+        },
+        full,
+        just_received,
+        joined: page.query.joined.is_some(),
+        notice: page.query.added.as_ref().map(|_| t("add_sent")),
+        conversation,
+        token: page.token,
+        typed: page.typed,
+        add_error: page.add_error,
+        idempotency_key: random_token(),
+    };
     let html = state.templates.render("case", &context)?;
     Ok(HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
@@ -285,4 +332,52 @@ pub async fn add(
             format!("/c/{}?t={}&added=1", case.reference, form.t),
         ))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::strict;
+
+    #[test]
+    fn the_template_names_only_what_the_page_has() {
+        let lang = Lang::english();
+        let text = |s: &str| s.to_owned();
+        let context = CasePage {
+            frame: Frame::new(muster_app::i18n::shared(), &lang, text("Your case")),
+            incident: IncidentHeader {
+                slug: "storm",
+                title: "Storm",
+                page_url: text("/i/storm?lang=en"),
+            },
+            case: CaseFacts {
+                reference: text("MU-ABC-123"),
+                status_label: text("Open"),
+                tier: "high",
+                priority_label: text("High priority"),
+                priority_reason: text("You travel soon."),
+                needs_date: true,
+                complete_url: text("/i/storm/form?case=MU-ABC-123&t=tok&lang=en"),
+                wait_text: Some(text("about an hour")),
+                standard: Some(text("5 days")),
+                url: text("/c/MU-ABC-123?lang=en"),
+            },
+            full: true,
+            just_received: true,
+            joined: true,
+            notice: Some(text("Sent.")),
+            conversation: vec![Message {
+                direction: "inbound",
+                who: text("You"),
+                at: text("1 Jan 10:00"),
+                at_iso: text("2026-01-01T10:00:00Z"),
+                body: text("Help"),
+            }],
+            token: "tok",
+            typed: "more",
+            add_error: Some(text("wrong")),
+            idempotency_key: text("key"),
+        };
+        strict::render("case", &context);
+    }
 }

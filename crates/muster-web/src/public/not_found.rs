@@ -8,9 +8,8 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use muster_core::language::Lang;
-use serde_json::json;
 
-use crate::public::render::STYLE;
+use crate::public::render::Frame;
 use crate::state::AppState;
 
 /// Whether `path` is a visitor's page rather than a machine's or the console's.
@@ -45,13 +44,8 @@ pub fn page(state: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
         return None;
     }
     let lang = visitor_language(req);
-    let context = json!({
-        "lang": lang.as_str(),
-        "dir": if lang.is_rtl() { "rtl" } else { "ltr" },
-        "title": state.translations.text(&lang, "not_found_title"),
-        "css": STYLE,
-        "t": state.translations.bundle(&lang),
-    });
+    let title = state.translations.text(&lang, "not_found_title");
+    let context = Frame::new(&state.translations, &lang, title);
     let html = state.templates.render("not_found", &context).ok()?;
     Some(
         HttpResponse::NotFound()
@@ -76,4 +70,17 @@ pub fn replace<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResp
         }
         None => ErrorHandlerResponse::Response(res.map_into_left_body()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::strict;
+
+    #[test]
+    fn the_template_names_only_what_the_page_has() {
+        let lang = Lang::english();
+        let context = Frame::new(muster_app::i18n::shared(), &lang, "Not found".into());
+        strict::render("not_found", &context);
+    }
 }

@@ -4,12 +4,48 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use muster_core::language::Lang;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::error::{WebError, WebResult};
-use crate::public::render::STYLE;
+use crate::public::render::Frame;
 use crate::state::AppState;
 
+#[derive(Serialize)]
+struct NoticePage<'a> {
+    #[serde(flatten)]
+    frame: Frame<'a>,
+    heading: String,
+    message: String,
+    form: Option<NoticeForm>,
+    back: Option<String>,
+}
+
+/// The one form a notice may carry: where it posts, what it sends unseen, and whether it
+/// asks for an email address.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeForm {
+    pub action: String,
+    pub hidden: Vec<Hidden>,
+    #[serde(default)]
+    pub ask_email: bool,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub button: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hidden {
+    pub name: String,
+    pub value: String,
+}
+
+/// The notice for callers that still describe its form as JSON: the form is read into
+/// `NoticeForm`, so a misspelt key fails the request instead of leaving a field blank.
 pub fn notice(
     state: &AppState,
     status: StatusCode,
@@ -19,18 +55,34 @@ pub fn notice(
     form: Option<Value>,
     back: Option<String>,
 ) -> WebResult<HttpResponse> {
+    let form = form
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| WebError::Internal(format!("a notice form does not fit: {e}")))?;
+    notice_page(state, status, lang, heading_key, message_key, form, back)
+}
+
+pub fn notice_page(
+    state: &AppState,
+    status: StatusCode,
+    lang: &Lang,
+    heading_key: &str,
+    message_key: &str,
+    form: Option<NoticeForm>,
+    back: Option<String>,
+) -> WebResult<HttpResponse> {
     let heading = state.translations.text(lang, heading_key);
-    let context = json!({
-        "lang": lang.as_str(),
-        "dir": if lang.is_rtl() { "rtl" } else { "ltr" },
-        "title": heading,
-        "heading": heading,
-        "message": if message_key.is_empty() { String::new() } else { state.translations.text(lang, message_key) },
-        "form": form,
-        "back": back,
-        "css": STYLE,
-        "t": state.translations.bundle(lang),
-    });
+    let context = NoticePage {
+        frame: Frame::new(&state.translations, lang, heading.clone()),
+        heading,
+        message: if message_key.is_empty() {
+            String::new()
+        } else {
+            state.translations.text(lang, message_key)
+        },
+        form,
+        back,
+    };
     let html = state
         .templates
         .render("notice", &context)
@@ -39,4 +91,45 @@ pub fn notice(
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .body(html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::strict;
+
+    #[test]
+    fn the_template_names_only_what_the_page_has() {
+        let lang = Lang::english();
+        let context = NoticePage {
+            frame: Frame::new(muster_app::i18n::shared(), &lang, "Subscribe".into()),
+            heading: "Subscribe".into(),
+            message: "Get the updates by email.".into(),
+            form: Some(NoticeForm {
+                action: "/i/storm/subscribe".into(),
+                hidden: vec![Hidden {
+                    name: "lang".into(),
+                    value: "en".into(),
+                }],
+                ask_email: true,
+                email: "ada@example.com".into(),
+                error: Some("wrong".into()),
+                button: "Subscribe".into(),
+            }),
+            back: Some("/i/storm?lang=en".into()),
+        };
+        strict::render("notice", &context);
+    }
+
+    #[test]
+    fn a_form_described_as_json_must_fit() {
+        let fits = serde_json::json!({
+            "action": "/u/abc",
+            "hidden": [{"name": "List-Unsubscribe", "value": "One-Click"}],
+            "button": "Unsubscribe",
+        });
+        assert!(serde_json::from_value::<NoticeForm>(fits).is_ok());
+        let misspelt = serde_json::json!({ "action": "/u/abc", "hiden": [], "button": "x" });
+        assert!(serde_json::from_value::<NoticeForm>(misspelt).is_err());
+    }
 }

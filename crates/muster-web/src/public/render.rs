@@ -5,6 +5,7 @@ use handlebars::Handlebars;
 use muster_core::incident::{ChannelKind, Incident, local_time_label};
 use muster_core::language::Lang;
 use muster_core::markdown;
+use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -53,6 +54,126 @@ pub fn plain_excerpt(source: &str, max_chars: usize) -> String {
     }
 }
 
+/// What the public layout needs on every page. The head's extras (description, Open
+/// Graph, alternate languages, feed) are the landing page's; other pages leave them empty.
+#[derive(Debug, Serialize)]
+pub struct Frame<'a> {
+    pub lang: &'a str,
+    pub dir: &'static str,
+    pub css: &'static str,
+    pub title: String,
+    /// Every word of the page in its language, by translation key.
+    pub t: Value,
+    pub description: Option<String>,
+    pub og: Option<OpenGraph>,
+    pub languages: Vec<LanguageLink<'a>>,
+    pub feed_url: Option<String>,
+}
+
+impl<'a> Frame<'a> {
+    pub fn new(translations: &Translations, lang: &'a Lang, title: String) -> Self {
+        Frame {
+            lang: lang.as_str(),
+            dir: if lang.is_rtl() { "rtl" } else { "ltr" },
+            css: STYLE,
+            title,
+            t: translations.bundle(lang),
+            description: None,
+            og: None,
+            languages: Vec::new(),
+            feed_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct OpenGraph {
+    pub title: String,
+    pub description: String,
+    pub url: String,
+    pub locale: String,
+}
+
+/// A language the page is also in, for the switcher and `hreflang` links.
+#[derive(Debug, Serialize)]
+pub struct LanguageLink<'a> {
+    pub code: &'a str,
+    pub name: &'static str,
+    pub url: String,
+    pub current: bool,
+}
+
+/// The incident a customer's page belongs to, for its header and the way back.
+#[derive(Debug, Serialize)]
+pub struct IncidentHeader<'a> {
+    pub slug: &'a str,
+    pub title: &'a str,
+    pub page_url: String,
+}
+
+impl<'a> IncidentHeader<'a> {
+    pub fn new(incident: &'a Incident, lang: &Lang) -> Self {
+        IncidentHeader {
+            slug: incident.slug.as_str(),
+            title: incident.title.get(lang, &incident.default_language),
+            page_url: format!("/i/{}?lang={}", incident.slug, lang),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct LandingPage<'a> {
+    #[serde(flatten)]
+    pub frame: Frame<'a>,
+    pub incident: LandingIncident<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LandingIncident<'a> {
+    pub slug: &'a str,
+    pub title: String,
+    pub status: &'static str,
+    pub status_label: String,
+    pub severity: &'static str,
+    pub updated_at_iso: String,
+    pub updated_at_human: String,
+    pub summary_html: String,
+    pub letter_html: String,
+    pub letter_signature: &'a str,
+    pub contact_guidance_html: String,
+    pub policies: Vec<PolicyShown>,
+    pub channels: Vec<ChannelShown<'a>>,
+    pub updates: Vec<UpdateShown>,
+    pub form_url: String,
+    pub json_url: String,
+    pub feed_url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PolicyShown {
+    pub kind: &'static str,
+    pub title: String,
+    pub body_html: String,
+    pub standard: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChannelShown<'a> {
+    pub kind: &'static str,
+    pub label: String,
+    pub address: &'a str,
+    pub href: String,
+    pub wait_text: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UpdateShown {
+    pub id: i64,
+    pub published_at_iso: String,
+    pub published_at_human: String,
+    pub body_html: String,
+}
+
 pub struct PageRenderer<'a> {
     pub templates: &'a Handlebars<'static>,
     pub translations: &'a Translations,
@@ -67,31 +188,28 @@ impl PageRenderer<'_> {
     }
 
     /// The landing page's data in `lang`: what the template and the static export share.
-    pub fn landing_context(&self, incident: &Incident, lang: &Lang) -> Value {
+    pub fn landing_context<'i>(&self, incident: &'i Incident, lang: &'i Lang) -> LandingPage<'i> {
         let fallback = &incident.default_language;
         let text = |l: &muster_core::localized::Localized| l.get(lang, fallback).to_owned();
         let md = |l: &muster_core::localized::Localized| markdown::render(l.get(lang, fallback));
-        let t = self.translations.bundle(lang);
         let page_url = self.page_url(incident);
         let title = text(&incident.title);
         let description = plain_excerpt(incident.summary.get(lang, fallback), 160);
         let status_label = self
             .translations
             .text(lang, &format!("status_{}", incident.status.as_str()));
-        let policies: Vec<Value> = incident
+        let policies = incident
             .policies
             .iter()
-            .map(|p| {
-                json!({
-                    "kind": p.kind.as_str(),
-                    "title": text(&p.title),
-                    "body_html": md(&p.body),
-                    "standard": text(&p.standard),
-                })
+            .map(|p| PolicyShown {
+                kind: p.kind.as_str(),
+                title: text(&p.title),
+                body_html: md(&p.body),
+                standard: text(&p.standard),
             })
             .collect();
         let live = self.waits.get(incident.slug.as_str());
-        let channels: Vec<Value> = incident
+        let channels = incident
             .channels
             .iter()
             .map(|c| {
@@ -101,80 +219,76 @@ impl PageRenderer<'_> {
                         .text(lang, &format!("channel_{}", c.kind.as_str())),
                     label => label,
                 };
-                json!({
-                    "kind": c.kind.as_str(),
-                    "label": label,
-                    "address": c.address,
-                    "href": channel_href(c.kind, &c.address),
-                    "wait_text": live
+                ChannelShown {
+                    kind: c.kind.as_str(),
+                    label,
+                    address: &c.address,
+                    href: channel_href(c.kind, &c.address),
+                    wait_text: live
                         .as_ref()
                         .and_then(|w| w.for_channel(c.kind, Tier::Normal))
                         .map(|w| w.range)
                         .or(c.posted_wait)
                         .map(|w| self.translations.wait(lang, w.phrase()))
                         .unwrap_or_default(),
-                })
+                }
             })
             .collect();
-        let updates: Vec<Value> = incident
+        let updates = incident
             .updates
             .iter()
-            .map(|u| {
-                json!({
-                    "id": u.id,
-                    "published_at_iso": rfc3339(u.published_at),
-                    "published_at_human": local_time_label(&incident.time_zone, u.published_at),
-                    "body_html": md(&u.body),
-                })
+            .map(|u| UpdateShown {
+                id: u.id,
+                published_at_iso: rfc3339(u.published_at),
+                published_at_human: local_time_label(&incident.time_zone, u.published_at),
+                body_html: md(&u.body),
             })
             .collect();
-        let languages: Vec<Value> = incident
+        let languages = incident
             .languages
             .iter()
-            .map(|l| {
-                json!({
-                    "code": l.as_str(),
-                    "name": endonym(l),
-                    "url": format!("/i/{}?lang={}", incident.slug, l),
-                    "current": l == lang,
-                })
+            .map(|l| LanguageLink {
+                code: l.as_str(),
+                name: endonym(l),
+                url: format!("/i/{}?lang={}", incident.slug, l),
+                current: l == lang,
             })
             .collect();
-        json!({
-            "lang": lang.as_str(),
-            "dir": if lang.is_rtl() { "rtl" } else { "ltr" },
-            "css": STYLE,
-            "title": title,
-            "description": description,
-            "feed_url": format!("/i/{}/feed.atom", incident.slug),
-            "og": {
-                "title": title,
-                "description": description,
-                "url": format!("{page_url}?lang={lang}"),
-                "locale": lang.as_str(),
+        let feed_url = format!("/i/{}/feed.atom", incident.slug);
+        let frame = Frame {
+            description: Some(description.clone()),
+            og: Some(OpenGraph {
+                title: title.clone(),
+                description,
+                url: format!("{page_url}?lang={lang}"),
+                locale: lang.as_str().to_owned(),
+            }),
+            languages,
+            feed_url: Some(feed_url.clone()),
+            ..Frame::new(self.translations, lang, title.clone())
+        };
+        LandingPage {
+            frame,
+            incident: LandingIncident {
+                slug: incident.slug.as_str(),
+                title,
+                status: incident.status.as_str(),
+                status_label,
+                severity: incident.severity.as_str(),
+                updated_at_iso: rfc3339(incident.updated_at),
+                updated_at_human: local_time_label(&incident.time_zone, incident.updated_at),
+                summary_html: md(&incident.summary),
+                letter_html: md(&incident.letter),
+                letter_signature: &incident.letter_signature,
+                contact_guidance_html: md(&incident.contact_guidance),
+                policies,
+                channels,
+                updates,
+                form_url: format!("/i/{}/form?lang={}", incident.slug, lang),
+                json_url: format!("/i/{}.json", incident.slug),
+                feed_url,
             },
-            "t": t,
-            "languages": languages,
-            "incident": {
-                "slug": incident.slug.as_str(),
-                "title": title,
-                "status": incident.status.as_str(),
-                "status_label": status_label,
-                "severity": incident.severity.as_str(),
-                "updated_at_iso": rfc3339(incident.updated_at),
-                "updated_at_human": local_time_label(&incident.time_zone, incident.updated_at),
-                "summary_html": md(&incident.summary),
-                "letter_html": md(&incident.letter),
-                "letter_signature": incident.letter_signature,
-                "contact_guidance_html": md(&incident.contact_guidance),
-                "policies": policies,
-                "channels": channels,
-                "updates": updates,
-                "form_url": format!("/i/{}/form?lang={}", incident.slug, lang),
-                "json_url": format!("/i/{}.json", incident.slug),
-                "feed_url": format!("/i/{}/feed.atom", incident.slug),
-            },
-        })
+        }
     }
 
     pub fn landing(
@@ -320,4 +434,80 @@ pub fn xml_escape(raw: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::strict;
+
+    #[test]
+    fn the_landing_template_names_only_what_the_page_has() {
+        let lang = Lang::english();
+        let text = |s: &str| s.to_owned();
+        let frame = Frame {
+            description: Some(text("Flights are cancelled.")),
+            og: Some(OpenGraph {
+                title: text("Storm"),
+                description: text("Flights are cancelled."),
+                url: text("https://example.com/i/storm?lang=en"),
+                locale: text("en"),
+            }),
+            languages: vec![
+                LanguageLink {
+                    code: "en",
+                    name: "English",
+                    url: text("/i/storm?lang=en"),
+                    current: true,
+                },
+                LanguageLink {
+                    code: "nb",
+                    name: "Norsk bokmål",
+                    url: text("/i/storm?lang=nb"),
+                    current: false,
+                },
+            ],
+            feed_url: Some(text("/i/storm/feed.atom")),
+            ..Frame::new(muster_app::i18n::shared(), &lang, text("Storm"))
+        };
+        let context = LandingPage {
+            frame,
+            incident: LandingIncident {
+                slug: "storm",
+                title: text("Storm"),
+                status: "active",
+                status_label: text("Active"),
+                severity: "major",
+                updated_at_iso: text("2026-01-01T10:00:00Z"),
+                updated_at_human: text("1 Jan 10:00"),
+                summary_html: text("<p>Cancelled.</p>"),
+                letter_html: text("<p>Dear customer</p>"),
+                letter_signature: "The CEO",
+                contact_guidance_html: text("<p>Use the form.</p>"),
+                policies: vec![PolicyShown {
+                    kind: "refund",
+                    title: text("Refunds"),
+                    body_html: text("<p>We refund.</p>"),
+                    standard: text("5 days"),
+                }],
+                channels: vec![ChannelShown {
+                    kind: "phone",
+                    label: text("Call us"),
+                    address: "+4712345678",
+                    href: text("tel:+4712345678"),
+                    wait_text: text("about an hour"),
+                }],
+                updates: vec![UpdateShown {
+                    id: 1,
+                    published_at_iso: text("2026-01-01T10:00:00Z"),
+                    published_at_human: text("1 Jan 10:00"),
+                    body_html: text("<p>Still cancelled.</p>"),
+                }],
+                form_url: text("/i/storm/form?lang=en"),
+                json_url: text("/i/storm.json"),
+                feed_url: text("/i/storm/feed.atom"),
+            },
+        };
+        strict::render("landing", &context);
+    }
 }
