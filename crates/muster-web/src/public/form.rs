@@ -2,6 +2,7 @@
 //! customer typed is lost: a bad field comes back with its message and every value kept,
 //! and the case is committed before the confirmation is shown.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix_web::http::{StatusCode, header};
@@ -14,13 +15,13 @@ use muster_core::intake::{IntakeErrors, IntakeForm, validate};
 use muster_core::language::Lang;
 use muster_store::cases::{Intake, TokenScope};
 use muster_store::tokens::random_token;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::client_address::client_address;
 use crate::error::{WebError, WebResult};
-use crate::public::render::STYLE;
+use crate::public::render::{Frame, IncidentHeader};
 use crate::state::AppState;
 use muster_app::i18n::endonym;
 
@@ -52,20 +53,46 @@ pub async fn public_incident(state: &AppState, slug: &str) -> WebResult<Arc<Inci
     }
 }
 
-/// What every customer-facing page needs: language, direction, words, incident header.
-pub fn page_context(state: &AppState, incident: &Incident, lang: &Lang, title: &str) -> Value {
-    json!({
-        "lang": lang.as_str(),
-        "dir": if lang.is_rtl() { "rtl" } else { "ltr" },
-        "css": STYLE,
-        "title": title,
-        "t": state.translations.bundle(lang),
-        "incident": {
-            "slug": incident.slug.as_str(),
-            "title": incident.title.get(lang, &incident.default_language),
-            "page_url": format!("/i/{}?lang={}", incident.slug, lang),
-        },
-    })
+/// The intake form's page: the frame, what was typed and what is wrong with it.
+#[derive(Serialize)]
+struct FormPage<'a> {
+    #[serde(flatten)]
+    frame: Frame<'a>,
+    incident: IncidentHeader<'a>,
+    form: &'a IntakeForm,
+    /// Field → its problem in the reader's words.
+    errors: BTreeMap<&'static str, String>,
+    /// The same, in field order with each field's label, for the summary at the top.
+    error_list: Vec<ErrorLine>,
+    request_types: Vec<Choice<'a>>,
+    /// The answer languages offered (not the frame's `languages`, its alternate links).
+    language_choices: Vec<LanguageChoice<'a>>,
+    banner: Option<String>,
+    idempotency_key: String,
+    form_action: String,
+    case_reference: Option<&'a str>,
+    case_token: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ErrorLine {
+    field: &'static str,
+    label: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Choice<'a> {
+    key: &'a str,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct LanguageChoice<'a> {
+    code: &'a str,
+    name: &'static str,
+    selected: bool,
 }
 
 /// The form as it is shown: what was typed, what is wrong, and why it is shown again.
@@ -91,35 +118,35 @@ fn form_page(
         prefill,
     } = view;
     let t = |key: &str| state.translations.text(lang, key);
-    let message = |field: &&'static str| -> String {
-        errors
-            .get(*field)
-            .map(|problem| state.translations.problem(lang, problem))
-            .unwrap_or_default()
-    };
-    let error_map: serde_json::Map<String, Value> = errors
-        .keys()
-        .map(|f| ((*f).to_owned(), Value::String(message(f))))
+    let errors: BTreeMap<&'static str, String> = errors
+        .iter()
+        .map(|(field, problem)| (*field, state.translations.problem(lang, problem)))
         .collect();
-    let error_list: Vec<Value> = errors
-        .keys()
-        .map(|f| json!({"field": f, "label": t(&format!("field_{f}")), "message": message(f)}))
+    let error_list = errors
+        .iter()
+        .map(|(field, message)| ErrorLine {
+            field,
+            label: t(&format!("field_{field}")),
+            message: message.clone(),
+        })
         .collect();
-    let request_types: Vec<Value> = incident
+    let request_types = incident
         .settings
         .request_types
         .iter()
         .map(|rt| {
             let own = rt.label.get(lang, &incident.default_language);
-            let translated = state
-                .translations
-                .text(lang, &format!("request_{}", rt.key));
+            let translated = t(&format!("request_{}", rt.key));
             let label = if translated.starts_with("request_") {
                 own.to_owned()
             } else {
                 translated
             };
-            json!({"key": rt.key, "label": label, "selected": rt.key == typed.request_type})
+            Choice {
+                key: &rt.key,
+                label,
+                selected: rt.key == typed.request_type,
+            }
         })
         .collect();
     let chosen = if typed.language.is_empty() {
@@ -127,29 +154,29 @@ fn form_page(
     } else {
         typed.language.as_str()
     };
-    let languages: Vec<Value> = incident
+    let language_choices = incident
         .languages
         .iter()
-        .map(|l| json!({"code": l.as_str(), "name": endonym(l), "selected": l.as_str() == chosen}))
+        .map(|l| LanguageChoice {
+            code: l.as_str(),
+            name: endonym(l),
+            selected: l.as_str() == chosen,
+        })
         .collect();
-    let mut context = page_context(state, incident, lang, &t("form_title"));
-    if let Some(object) = context.as_object_mut() {
-        object.extend([
-            ("form".to_owned(), json!(typed)),
-            ("errors".to_owned(), Value::Object(error_map)),
-            ("error_list".to_owned(), json!(error_list)),
-            ("request_types".to_owned(), json!(request_types)),
-            ("languages".to_owned(), json!(languages)),
-            ("banner".to_owned(), json!(banner)),
-            ("idempotency_key".to_owned(), json!(random_token())),
-            (
-                "form_action".to_owned(),
-                json!(format!("/i/{}/form?lang={}", incident.slug, lang)),
-            ),
-            ("case_reference".to_owned(), json!(prefill.map(|p| p.0))),
-            ("case_token".to_owned(), json!(prefill.map(|p| p.1))),
-        ]);
-    }
+    let context = FormPage {
+        frame: Frame::new(&state.translations, lang, t("form_title")),
+        incident: IncidentHeader::new(incident, lang),
+        form: typed,
+        errors,
+        error_list,
+        request_types,
+        language_choices,
+        banner,
+        idempotency_key: random_token(),
+        form_action: format!("/i/{}/form?lang={}", incident.slug, lang),
+        case_reference: prefill.map(|p| p.0),
+        case_token: prefill.map(|p| p.1),
+    };
     let html = state.templates.render("form", &context)?;
     Ok(HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
@@ -364,4 +391,66 @@ pub async fn submit(
             ),
         ))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::strict;
+
+    #[test]
+    fn the_template_names_only_what_the_page_has() {
+        let lang = Lang::english();
+        let typed = IntakeForm {
+            name: "Kari".into(),
+            ..Default::default()
+        };
+        let context = FormPage {
+            frame: Frame::new(
+                muster_app::i18n::shared(),
+                &lang,
+                "Send us your request".into(),
+            ),
+            incident: IncidentHeader {
+                slug: "storm",
+                title: "Storm",
+                page_url: "/i/storm?lang=en".into(),
+            },
+            form: &typed,
+            errors: [
+                "name",
+                "email",
+                "phone",
+                "booking_ref",
+                "departure_date",
+                "request_type",
+                "message",
+                "language",
+            ]
+            .into_iter()
+            .map(|f| (f, format!("{f} is wrong")))
+            .collect(),
+            error_list: vec![ErrorLine {
+                field: "email",
+                label: "Email".into(),
+                message: "Enter an email address".into(),
+            }],
+            request_types: vec![Choice {
+                key: "refund",
+                label: "Refund".into(),
+                selected: true,
+            }],
+            language_choices: vec![LanguageChoice {
+                code: "en",
+                name: "English",
+                selected: true,
+            }],
+            banner: Some("Too many".into()),
+            idempotency_key: "k".repeat(64),
+            form_action: "/i/storm/form?lang=en".into(),
+            case_reference: Some("MX-7K3Q9P"),
+            case_token: Some("tok"),
+        };
+        strict::render("form", &context);
+    }
 }

@@ -4,8 +4,7 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use muster_core::language::Lang;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::error::{WebError, WebResult};
 use crate::public::render::Frame;
@@ -23,46 +22,24 @@ struct NoticePage<'a> {
 
 /// The one form a notice may carry: where it posts, what it sends unseen, and whether it
 /// asks for an email address.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Serialize)]
 pub struct NoticeForm {
     pub action: String,
     pub hidden: Vec<Hidden>,
-    #[serde(default)]
     pub ask_email: bool,
-    #[serde(default)]
     pub email: String,
-    #[serde(default)]
     pub error: Option<String>,
     pub button: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Serialize)]
 pub struct Hidden {
     pub name: String,
     pub value: String,
 }
 
-/// The notice for callers that still describe its form as JSON: the form is read into
-/// `NoticeForm`, so a misspelt key fails the request instead of leaving a field blank.
+/// The page; `message_key` empty leaves the message out.
 pub fn notice(
-    state: &AppState,
-    status: StatusCode,
-    lang: &Lang,
-    heading_key: &str,
-    message_key: &str,
-    form: Option<Value>,
-    back: Option<String>,
-) -> WebResult<HttpResponse> {
-    let form = form
-        .map(serde_json::from_value)
-        .transpose()
-        .map_err(|e| WebError::Internal(format!("a notice form does not fit: {e}")))?;
-    notice_page(state, status, lang, heading_key, message_key, form, back)
-}
-
-pub fn notice_page(
     state: &AppState,
     status: StatusCode,
     lang: &Lang,
@@ -119,17 +96,5 @@ mod tests {
             back: Some("/i/storm?lang=en".into()),
         };
         strict::render("notice", &context);
-    }
-
-    #[test]
-    fn a_form_described_as_json_must_fit() {
-        let fits = serde_json::json!({
-            "action": "/u/abc",
-            "hidden": [{"name": "List-Unsubscribe", "value": "One-Click"}],
-            "button": "Unsubscribe",
-        });
-        assert!(serde_json::from_value::<NoticeForm>(fits).is_ok());
-        let misspelt = serde_json::json!({ "action": "/u/abc", "hiden": [], "button": "x" });
-        assert!(serde_json::from_value::<NoticeForm>(misspelt).is_err());
     }
 }

@@ -11,11 +11,10 @@ use muster_core::contact_info::EmailAddress;
 use muster_core::incident::Incident;
 use muster_core::language::Lang;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::client_address::client_address;
 use crate::error::{WebError, WebResult};
-use crate::public::notice::notice;
+use crate::public::notice::{Hidden, NoticeForm, notice};
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 
@@ -51,15 +50,18 @@ fn form(
     lang: &Lang,
     email: &str,
     error: Option<String>,
-) -> serde_json::Value {
-    json!({
-        "action": format!("/i/{slug}/subscribe"),
-        "hidden": [{"name": "lang", "value": lang.as_str()}],
-        "ask_email": true,
-        "email": email,
-        "error": error,
-        "button": state.translations.text(lang, "subscribe_button"),
-    })
+) -> NoticeForm {
+    NoticeForm {
+        action: format!("/i/{slug}/subscribe"),
+        hidden: vec![Hidden {
+            name: "lang".to_owned(),
+            value: lang.as_str().to_owned(),
+        }],
+        ask_email: true,
+        email: email.to_owned(),
+        error,
+        button: state.translations.text(lang, "subscribe_button"),
+    }
 }
 
 pub async fn show(

@@ -7,10 +7,9 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use muster_core::language::Lang;
-use serde_json::json;
 
 use crate::error::WebResult;
-use crate::public::notice::notice;
+use crate::public::notice::{Hidden, NoticeForm, notice};
 use crate::state::AppState;
 
 fn language(raw: &str) -> Lang {
@@ -34,11 +33,15 @@ pub async fn confirm(state: Data<AppState>, token: Path<String>) -> WebResult<Ht
         return unknown(&state);
     };
     let lang = language(&recipient.language);
-    let form = json!({
-        "action": format!("/u/{}", token.as_str()),
-        "hidden": [{"name": "List-Unsubscribe", "value": "One-Click"}],
-        "button": state.translations.text(&lang, "unsubscribe_button"),
-    });
+    let form = NoticeForm {
+        action: format!("/u/{}", token.as_str()),
+        hidden: vec![Hidden {
+            name: "List-Unsubscribe".to_owned(),
+            value: "One-Click".to_owned(),
+        }],
+        button: state.translations.text(&lang, "unsubscribe_button"),
+        ..Default::default()
+    };
     notice(
         &state,
         StatusCode::OK,
