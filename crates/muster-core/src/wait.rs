@@ -115,9 +115,7 @@ impl WaitRange {
     fn rising_phrase(&self) -> WaitPhrase {
         let low = self.low_minutes;
         if low < HOUR {
-            WaitPhrase::MoreThanMinutes {
-                low: (low / 5) * 5,
-            }
+            WaitPhrase::MoreThanMinutes { low: (low / 5) * 5 }
         } else if low < 2 * DAY {
             WaitPhrase::MoreThanHours { low: low / HOUR }
         } else {
@@ -190,9 +188,15 @@ mod tests {
     #[test]
     fn a_rising_wait_is_said_by_its_lower_end_rounded_down() {
         assert_eq!(rising(37, 50), WaitPhrase::MoreThanMinutes { low: 35 });
-        assert_eq!(rising(6 * HOUR + 50, 9 * HOUR), WaitPhrase::MoreThanHours { low: 6 });
+        assert_eq!(
+            rising(6 * HOUR + 50, 9 * HOUR),
+            WaitPhrase::MoreThanHours { low: 6 }
+        );
         assert_eq!(rising(59, 300), WaitPhrase::MoreThanMinutes { low: 55 });
-        assert_eq!(rising(2 * DAY + 1, 5 * DAY), WaitPhrase::MoreThanDays { low: 2 });
+        assert_eq!(
+            rising(2 * DAY + 1, 5 * DAY),
+            WaitPhrase::MoreThanDays { low: 2 }
+        );
         // The upper end is no promise: any longer wait is inside what was shown.
         let range = WaitRange {
             low_minutes: 6 * HOUR + 50,

@@ -9,7 +9,9 @@ use time::{Date, OffsetDateTime};
 use crate::priority::Tier;
 use crate::queue_profile::{Arrived, QueueProfile};
 use crate::wait::WaitRange;
-use crate::wait_estimator::{Estimate, NewCase, Overtaking, RateWindow, Source, Staffing, estimate};
+use crate::wait_estimator::{
+    Estimate, NewCase, Overtaking, RateWindow, Source, Staffing, estimate,
+};
 
 /// The incident's queue, answers and staffing as of `computed_at`.
 #[derive(Debug, Clone)]

@@ -426,6 +426,32 @@ mod tests {
     }
 
     #[test]
+    fn a_queue_outrunning_the_desk_is_said_in_words_in_every_language() {
+        let translations = crate::i18n::Translations::load().unwrap_or_else(|e| panic!("{e}"));
+        let rising = WaitRange::new(6 * 60 + 20, 9 * 60)
+            .map(WaitRange::rising)
+            .ok();
+        let wait = rising.map(|range| TierWait {
+            range,
+            point_minutes: 7.0 * 60.0,
+            source: "computed",
+        });
+        assert_eq!(
+            words(&translations, &Lang::english(), wait).as_deref(),
+            Some("more than 6 hours, and rising")
+        );
+        for lang in ["nb", "fa", "lv", "ru"] {
+            let lang = Lang::parse(lang).unwrap_or_else(|_| Lang::english());
+            let said = words(&translations, &lang, wait).unwrap_or_default();
+            assert!(said.contains('6') && !said.contains("rising"), "{said}");
+        }
+        // The JSON of a posted wait says so only when it is rising.
+        let json = |range: Option<WaitRange>| serde_json::to_string(&range).unwrap_or_default();
+        assert!(json(rising).contains("\"rising\":true"));
+        assert!(!json(WaitRange::new(10, 20).ok()).contains("rising"));
+    }
+
+    #[test]
     fn no_agent_seen_is_unknown_staffing_not_an_empty_desk() {
         let reinforcements = [StaffGroup {
             agents: 6,

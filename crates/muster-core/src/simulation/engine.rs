@@ -49,9 +49,16 @@ pub fn run(scenario: &Scenario, seed: u64) -> Report {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EventKind {
     Arrival,
-    ShiftStarts { agent: usize },
-    ShiftEnds { agent: usize },
-    Answered { agent: usize, case: usize },
+    ShiftStarts {
+        agent: usize,
+    },
+    ShiftEnds {
+        agent: usize,
+    },
+    Answered {
+        agent: usize,
+        case: usize,
+    },
     /// The posted waits are computed again and the SLA scan runs.
     Refresh,
 }
@@ -301,12 +308,7 @@ impl<'a> Crisis<'a> {
     /// What a new case is told: the figure for its own place in the queue as of the last
     /// refresh (or its tier's figure, when that is what is scored), the manager's posted
     /// range before the first refresh.
-    fn told(
-        &self,
-        departure: Departure,
-        tier: Tier,
-        request_type: usize,
-    ) -> Option<Estimate> {
+    fn told(&self, departure: Departure, tier: Tier, request_type: usize) -> Option<Estimate> {
         let posted = self.scenario.posted_wait;
         let Some(snapshot) = &self.snapshot else {
             return posted.map(|range| Estimate::from_manager(range, Source::Posted));

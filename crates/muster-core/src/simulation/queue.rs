@@ -41,7 +41,10 @@ pub struct QueueKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Slot {
     /// Marked overdue by scan `mark`; within a scan, oldest first.
-    Overdue { mark: u64, arrival: u64 },
+    Overdue {
+        mark: u64,
+        arrival: u64,
+    },
     Regular(QueueKey),
 }
 
@@ -162,16 +165,16 @@ impl OpenQueue {
             Tier::High => sla.high_minutes,
             Tier::Normal => sla.normal_minutes,
         } as f64;
-        let shortest = Tier::ALL.map(target).into_iter().fold(f64::INFINITY, f64::min);
+        let shortest = Tier::ALL
+            .map(target)
+            .into_iter()
+            .fold(f64::INFINITY, f64::min);
         let due: Vec<Unmarked> = self
             .unmarked
             .values()
             .take_while(|case| case.submitted_minute < minute - shortest)
             .filter(|case| {
-                let tier = self
-                    .windows
-                    .priority(case.key.departure.date(), today)
-                    .tier;
+                let tier = self.windows.priority(case.key.departure.date(), today).tier;
                 case.submitted_minute < minute - target(tier)
             })
             .copied()
