@@ -334,12 +334,18 @@ fn table(reports: &[Report]) -> String {
                 percent(tier.inside_share),
                 percent(tier.median_abs_error),
                 tier.not_computed,
-                if tier.meets_targets() { "PASS" } else { "FAIL" },
+                if !tier.judged() {
+                    "too few cases to judge"
+                } else if tier.meets_targets() {
+                    "PASS"
+                } else {
+                    "FAIL"
+                },
             );
         }
     }
     let verdict = if reports.iter().all(Report::meets_targets) {
-        "every tier meets both targets"
+        "every tier with enough cases to judge meets both targets"
     } else {
         "some tiers miss a target"
     };

@@ -192,4 +192,41 @@ mod tests {
         assert!((high.inside_share - 2.0 / 3.0).abs() < 1e-9);
         assert!((high.median_abs_error - 5.0 / 15.0).abs() < 1e-9);
     }
+
+    #[test]
+    fn only_tiers_with_enough_cases_are_judged() {
+        let good = outcome(Tier::Normal, 7, 12, 10.0, 10.0);
+        let bad = outcome(Tier::Critical, 7, 12, 10.0, 40.0);
+        let report = |normal: usize, critical: usize| Report {
+            scenario: "test".into(),
+            seed: 1,
+            request_types: vec!["refund".into()],
+            cases: std::iter::repeat_n(good.clone(), normal)
+                .chain(std::iter::repeat_n(bad.clone(), critical))
+                .collect(),
+        };
+        // A handful of missed critical cases is not judged; a hundred are.
+        assert!(report(MIN_JUDGED_CASES, MIN_JUDGED_CASES - 1).meets_targets());
+        assert!(!report(MIN_JUDGED_CASES, MIN_JUDGED_CASES).meets_targets());
+        // Nothing to judge is no pass.
+        assert!(!report(MIN_JUDGED_CASES - 1, 0).meets_targets());
+    }
+
+    #[test]
+    fn a_rising_range_holds_any_longer_wait() {
+        let mut case = outcome(Tier::Normal, 400, 500, 450.0, 2_000.0);
+        assert!(!case.inside_shown_range());
+        if let Some(estimate) = case.estimate.as_mut() {
+            estimate.range = estimate.range.rising();
+        }
+        assert!(case.inside_shown_range());
+        let summary = Report {
+            scenario: "test".into(),
+            seed: 1,
+            request_types: Vec::new(),
+            cases: vec![case],
+        }
+        .tiers()[2];
+        assert_eq!(summary.rising, 1);
+    }
 }
