@@ -367,14 +367,14 @@ fn source_name(source: Option<Source>) -> &'static str {
 
 fn csv(reports: &[Report]) -> String {
     let mut out = String::from(
-        "scenario,seed,case,submitted_minute,tier,days_to_departure,request_type,queue_ahead,source,low_minutes,high_minutes,point_minutes,realised_minutes,inside_shown_range,abs_error\n",
+        "scenario,seed,case,submitted_minute,tier,days_to_departure,request_type,queue_ahead,source,low_minutes,high_minutes,rising,point_minutes,realised_minutes,inside_shown_range,abs_error\n",
     );
     let blank_if_none = |value: Option<i64>| value.map_or(String::new(), |v| v.to_string());
     for report in reports {
         for (index, case) in report.cases.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "{},{},{},{:.2},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{:.2},{},{},{},{},{},{},{},{},{},{},{},{}",
                 report.scenario,
                 report.seed,
                 index,
@@ -389,6 +389,7 @@ fn csv(reports: &[Report]) -> String {
                 source_name(case.estimate.map(|e| e.source)),
                 blank_if_none(case.estimate.map(|e| e.range.low_minutes)),
                 blank_if_none(case.estimate.map(|e| e.range.high_minutes)),
+                case.estimate.is_some_and(|e| e.range.rising),
                 case.estimate
                     .map_or(String::new(), |e| format!("{:.1}", e.point_minutes)),
                 case.realised_minutes

@@ -95,7 +95,7 @@ impl Ord for Event {
 #[derive(Debug, Clone)]
 struct Agent {
     handle_time_factor: f64,
-    /// The teams whose cases they take (indices into `Crisis::teams`).
+    /// The teams whose cases they take (the queue's team numbers).
     teams: Vec<usize>,
     on_shift: bool,
     busy: bool,

@@ -119,8 +119,8 @@ pub struct EstimatorConfig {
     pub window_minutes: i64,
     pub min_responses: usize,
     /// Tell each case the figure `muster-web` posts for its tier on the landing page (from
-    /// the estimate for the tier's soonest departure to the one for its latest, with the
-    /// agents on duty and no announced changes) instead of the estimate for its own place.
+    /// the estimate for the tier's soonest departure to the one for its latest) instead of
+    /// the estimate for its own place.
     #[serde(default)]
     pub tier_figure: bool,
     /// How often the posted waits are computed again, as `muster serve` does
@@ -225,7 +225,8 @@ impl Scenario {
         if self.backlog.is_some_and(|b| b.over_minutes <= 0.0) {
             return Err(ScenarioError::Backlog);
         }
-        if self.estimator.window_minutes <= 0 || !(self.estimator.refresh_seconds > 0.0) {
+        let refresh = self.estimator.refresh_seconds;
+        if self.estimator.window_minutes <= 0 || !(refresh.is_finite() && refresh > 0.0) {
             return Err(ScenarioError::Estimator);
         }
         Ok(())
