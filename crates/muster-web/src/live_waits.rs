@@ -3,13 +3,14 @@
 //! one posted by hand or by the telephony system.
 //!
 //! Agents take cases from one queue per incident, whatever channel a case came in on (the
-//! take-next order is tier, departure, age; the channel plays no part), so the inputs are the
-//! incident's: its queue counted by departure date, its arrivals, answers and agents, as
-//! `muster simulate` feeds the estimator from its one queue. A customer who writes in is told
-//! the wait for their own place in that queue (`for_case`); the landing page posts, per tier,
-//! the span from the tier's soonest departure to its latest (`for_channel`). The channels
-//! differ only in what the manager posted for them, which stands in while too few answers
-//! have gone out.
+//! take-next order is tier, overdue first, departure, age; the channel plays no part), so the
+//! inputs are the incident's: its queue counted by departure date, its arrivals, answers and
+//! agents seen at work. The figures come from `muster_core::wait_snapshot::WaitSnapshot`, the
+//! same one `muster simulate` builds from its simulated desk and scores. A customer who writes
+//! in is told the wait for their own place in that queue (`for_case`); the landing page posts,
+//! per tier, the span from the tier's soonest departure to its latest (`for_channel`). The
+//! channels differ only in what the manager posted for them, which stands in while too few
+//! answers have gone out.
 
 use std::collections::HashMap;
 
