@@ -115,6 +115,11 @@ impl Translations {
             WaitPhrase::UnderHours { high } => fill("wait_under_hours", 0, high),
             WaitPhrase::Hours { low, high } => fill("wait_hours", low, high),
             WaitPhrase::Days { low, high } => fill("wait_days", low, high),
+            WaitPhrase::MoreThanMinutes { low: 0 } => self.text(lang, "wait_rising"),
+            WaitPhrase::MoreThanMinutes { low } => fill("wait_more_than_minutes", low, 0),
+            WaitPhrase::MoreThanHours { low: 1 } => self.text(lang, "wait_more_than_one_hour"),
+            WaitPhrase::MoreThanHours { low } => fill("wait_more_than_hours", low, 0),
+            WaitPhrase::MoreThanDays { low } => fill("wait_more_than_days", low, 0),
         }
     }
 }

@@ -37,13 +37,21 @@ pub struct Arrived {
 
 /// Which part of the queue a departure falls in, in the order agents take them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Part {
+pub enum Part {
     Dated(Tier),
     Undated,
 }
 
 impl Part {
-    fn tier(self) -> Tier {
+    /// The part of a case departing on `departure`, `today`.
+    pub fn of(departure: Option<Date>, today: Date, windows: PriorityWindows) -> Self {
+        match departure {
+            None => Part::Undated,
+            Some(_) => Part::Dated(windows.priority(departure, today).tier),
+        }
+    }
+
+    pub fn tier(self) -> Tier {
         match self {
             Part::Dated(tier) => tier,
             Part::Undated => Tier::Normal,
@@ -77,10 +85,7 @@ impl QueueProfile {
     }
 
     fn part(&self, departure: Option<Date>) -> Part {
-        match departure {
-            None => Part::Undated,
-            Some(_) => Part::Dated(self.windows.priority(departure, self.today).tier),
-        }
+        Part::of(departure, self.today, self.windows)
     }
 
     /// The tier of a case departing on `departure`.

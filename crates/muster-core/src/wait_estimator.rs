@@ -341,7 +341,8 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    fn from_manager(range: WaitRange, source: Source) -> Self {
+    /// A range the manager set: posted, or overriding.
+    pub fn from_manager(range: WaitRange, source: Source) -> Self {
         Self {
             range,
             point_minutes: (range.low_minutes + range.high_minutes) as f64 / 2.0,
@@ -429,11 +430,31 @@ fn computed(
         (high.ceil() as i64).min(MAX_RANGE_MINUTES),
     )
     .ok()?;
+    let range = if outrunning(&capacity, &overtaking, window_minutes) {
+        range.rising()
+    } else {
+        range
+    };
     Some(Estimate {
         range,
         point_minutes: point.clamp(range.low_minutes as f64, range.high_minutes as f64),
         source: Source::Computed,
     })
+}
+
+/// True when the cases that will overtake the new one are projected to arrive, over the next
+/// window, at least as fast as the agents on duty and planned can take cases: the queue
+/// ahead of it does not shrink, so its wait has no end the current rates can tell, only the
+/// crisis easing. Its range is then said as "more than …, and rising".
+fn outrunning(capacity: &Capacity, overtaking: &ArrivalProjection, window_minutes: f64) -> bool {
+    let (mut can_take, mut arriving) = (0.0, 0.0);
+    let mut t = 0.5;
+    while t < window_minutes {
+        can_take += capacity.rate_at(t);
+        arriving += overtaking.rate_at(t);
+        t += 1.0;
+    }
+    arriving > 0.0 && arriving >= can_take
 }
 
 /// The median of the predicted wait: the queue wait plus the case's own answer.
@@ -824,6 +845,52 @@ mod tests {
         };
         let got = normal(&snapshot, &window_with(60, 6)).unwrap_or_else(|| panic!("none"));
         assert!(got.point_minutes > 120.0, "{got:?}");
+        assert!(got.range.rising, "{got:?}");
+    }
+
+    #[test]
+    fn only_a_queue_outrunning_the_desk_is_rising() {
+        let answers = window_with(60, 6);
+        let overtaken_by = |per_hour, staffing| QueueSnapshot {
+            overtaking: Overtaking {
+                last_window: per_hour,
+                window_before: per_hour,
+            },
+            staffing,
+            ..queue(20)
+        };
+        let rising = |snapshot: &QueueSnapshot| normal(snapshot, &answers).map(|e| e.range.rising);
+        // 60 answers an hour: 50 overtaking keeps up, 70 does not.
+        assert_eq!(rising(&overtaken_by(50, None)), Some(false));
+        assert_eq!(rising(&overtaken_by(70, None)), Some(true));
+        // Six agents at six minutes take 60 an hour; twelve more in ten minutes keep up.
+        let reinforced = Staffing {
+            on_duty: 6,
+            planned: vec![StaffChange {
+                at: NOW + Duration::minutes(10),
+                on_duty: 18,
+            }],
+        };
+        assert_eq!(rising(&overtaken_by(70, Some(reinforced))), Some(false));
+        // A desk closed for the night, with nobody arriving ahead, is a wait, not a rise.
+        let opening = Staffing {
+            on_duty: 0,
+            planned: vec![StaffChange {
+                at: NOW + Duration::hours(8),
+                on_duty: 10,
+            }],
+        };
+        assert_eq!(rising(&overtaken_by(0, Some(opening))), Some(false));
+        // The manager's ranges are never rising.
+        let posted = estimate(
+            NewCase::of_tier(Tier::Normal),
+            &overtaken_by(70, None),
+            &RateWindow::new(WindowSettings::default(), NOW),
+            NOW,
+            Some(range(60, 120)),
+            None,
+        );
+        assert_eq!(posted.map(|e| e.range.rising), Some(false));
     }
 
     #[test]

@@ -3,29 +3,30 @@
 //! one posted by hand or by the telephony system.
 //!
 //! Agents take cases from one queue per incident, whatever channel a case came in on (the
-//! take-next order is tier, departure, age; the channel plays no part), so the inputs are the
-//! incident's: its queue counted by departure date, its arrivals, answers and agents, as
-//! `muster simulate` feeds the estimator from its one queue. A customer who writes in is told
-//! the wait for their own place in that queue (`for_case`); the landing page posts, per tier,
-//! the span from the tier's soonest departure to its latest (`for_channel`). The channels
-//! differ only in what the manager posted for them, which stands in while too few answers
-//! have gone out.
+//! take-next order is tier, overdue first, departure, age; the channel plays no part), so the
+//! inputs are the incident's: its queue counted by departure date, its arrivals, answers and
+//! agents seen at work. The figures come from `muster_core::wait_snapshot::WaitSnapshot`, the
+//! same one `muster simulate` builds from its simulated desk and scores. A customer who writes
+//! in is told the wait for their own place in that queue (`for_case`); the landing page posts,
+//! per tier, the span from the tier's soonest departure to its latest (`for_channel`). The
+//! channels differ only in what the manager posted for them, which stands in while too few
+//! answers have gone out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use muster_core::incident::{Channel, ChannelKind, Incident};
 use muster_core::language::Lang;
 use muster_core::priority::Tier;
-use muster_core::queue_profile::{Arrived, QueueProfile};
+use muster_core::queue_profile::QueueProfile;
 use muster_core::wait::WaitRange;
-use muster_core::wait_estimator::{
-    Estimate, NewCase, Overtaking, RateWindow, Source, StaffGroup, Staffing, WindowSettings,
-    estimate,
-};
+use muster_core::wait_estimator::{Estimate, RateWindow, Source, Staffing, WindowSettings};
+use muster_core::wait_snapshot::{WaitSnapshot, count_arrivals};
 use muster_store::Store;
 use muster_store::wait_inputs::PostedEstimate;
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime};
+
+pub use muster_core::on_duty::{ON_DUTY_WINDOW, staffing_seen};
 
 /// Channels whose queue Muster sees, so their waits can be computed.
 pub const COMPUTED_CHANNELS: [ChannelKind; 4] = [
@@ -68,20 +69,6 @@ impl Posted {
 /// When an answer's agent time is unknown (a reply without a take), assume this.
 const DEFAULT_HANDLING: Duration = Duration::minutes(6);
 
-/// An agent counts as on duty for this long after they last took or worked a case. Answers
-/// take about 6 minutes (90% under 10), so an agent at work is seen two or three times over;
-/// a shorter window would drop agents on a long case, a longer one would keep counting those
-/// who went home. Nobody announces shift changes to Muster, so nothing is planned.
-pub const ON_DUTY_WINDOW: Duration = Duration::minutes(20);
-
-/// The staffing the estimator is told: the agents seen at work and the changes the
-/// manager's plan brings after `now`, or `None` when no agent was seen (staffing unknown: the
-/// estimate follows the observed rate of answers, not zero agents, which would mean nobody
-/// will ever answer).
-pub fn staffing_seen(agents: usize, plan: &[StaffGroup], now: OffsetDateTime) -> Option<Staffing> {
-    (agents > 0).then(|| Staffing::planned(u32::try_from(agents).unwrap_or(u32::MAX), plan, now))
-}
-
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct TierWait {
     pub range: WaitRange,
@@ -103,25 +90,12 @@ pub struct ChannelWaits {
 pub struct LiveWaits {
     pub computed_at: OffsetDateTime,
     pub channels: Vec<ChannelWaits>,
-    queue: QueueProfile,
-    answers: RateWindow,
-    staffing: Option<Staffing>,
+    snapshot: WaitSnapshot,
 }
 
 impl TierWait {
     fn posted(range: WaitRange) -> Self {
-        Self {
-            range,
-            point_minutes: (range.low_minutes + range.high_minutes) as f64 / 2.0,
-            source: "posted",
-        }
-    }
-
-    fn overriding(range: WaitRange) -> Self {
-        Self {
-            source: "override",
-            ..Self::posted(range)
-        }
+        Self::from(Estimate::from_manager(range, Source::Posted))
     }
 }
 
@@ -164,9 +138,7 @@ impl LiveWaits {
         let mut waits = Self {
             computed_at,
             channels: Vec::new(),
-            queue,
-            answers,
-            staffing,
+            snapshot: WaitSnapshot::new(computed_at, queue, answers, staffing),
         };
         waits.channels = ChannelKind::ALL
             .into_iter()
@@ -199,11 +171,14 @@ impl LiveWaits {
         if !COMPUTED_CHANNELS.contains(&channel) {
             return posted.either().map(TierWait::posted);
         }
-        let case = NewCase {
-            tier: self.queue.tier_of(departure),
-            request_type: Some(request_type),
-        };
-        self.estimate(case, departure, posted).map(TierWait::from)
+        self.snapshot
+            .for_case(
+                departure,
+                Some(request_type),
+                posted.fallback,
+                posted.overriding,
+            )
+            .map(TierWait::from)
     }
 
     /// The tier's figure on `channel`: the range a new case of the tier is told, from its
@@ -212,35 +187,9 @@ impl LiveWaits {
         if !COMPUTED_CHANNELS.contains(&channel) {
             return posted.either().map(TierWait::posted);
         }
-        if let Some(range) = posted.overriding {
-            return Some(TierWait::overriding(range));
-        }
-        self.queue
-            .tier_estimate(
-                tier,
-                &self.answers,
-                self.staffing.clone(),
-                self.computed_at,
-                posted.fallback,
-            )
+        self.snapshot
+            .for_tier(tier, posted.fallback, posted.overriding)
             .map(TierWait::from)
-    }
-
-    fn estimate(
-        &self,
-        case: NewCase<'_>,
-        departure: Option<Date>,
-        posted: Posted,
-    ) -> Option<Estimate> {
-        let snapshot = self.queue.snapshot_for(departure, self.staffing.clone());
-        estimate(
-            case,
-            &snapshot,
-            &self.answers,
-            self.computed_at,
-            posted.fallback,
-            posted.overriding,
-        )
     }
 
     /// Everything that was shown, for the record of posted estimates.
@@ -296,27 +245,19 @@ pub async fn compute(
         answers.record(answer.at, handling, Some(&answer.request_type));
     }
     // Every arrival, whatever its departure: how the volume moved, and who will overtake whom.
-    let mut arrived: BTreeMap<Option<Date>, Overtaking> = BTreeMap::new();
-    for arrival in store
+    let arrivals = store
         .arrivals_between(incident.id, since - settings.window, now)
-        .await?
-    {
-        let counts = arrived.entry(arrival.departure).or_default();
-        if arrival.at > since {
-            counts.last_window += 1;
-            answers.record_arrival(arrival.at);
-        } else {
-            counts.window_before += 1;
-        }
-    }
+        .await?;
+    let arrived = count_arrivals(
+        arrivals.iter().map(|a| (a.at, a.departure)),
+        now,
+        &mut answers,
+    );
     let queue = QueueProfile::new(
         incident.today(now),
         incident.settings.windows,
         store.waiting_by_departure(incident.id, now).await?,
-        arrived
-            .into_iter()
-            .map(|(departure, counts)| Arrived { departure, counts })
-            .collect(),
+        arrived,
     );
     let agents = store
         .agents_seen_since(incident.id, now - ON_DUTY_WINDOW)
@@ -360,6 +301,7 @@ pub fn words(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use muster_core::wait_estimator::StaffGroup;
 
     const NOW: OffsetDateTime = time::macros::datetime!(2026-11-30 12:00 UTC);
 
@@ -482,6 +424,32 @@ mod tests {
             until: None,
         }]));
         assert!(helped < alone * 0.6, "{helped} vs {alone}");
+    }
+
+    #[test]
+    fn a_queue_outrunning_the_desk_is_said_in_words_in_every_language() {
+        let translations = muster_app::i18n::Translations::load().unwrap_or_else(|e| panic!("{e}"));
+        let rising = WaitRange::new(6 * 60 + 20, 9 * 60)
+            .map(WaitRange::rising)
+            .ok();
+        let wait = rising.map(|range| TierWait {
+            range,
+            point_minutes: 7.0 * 60.0,
+            source: "computed",
+        });
+        assert_eq!(
+            words(&translations, &Lang::english(), wait).as_deref(),
+            Some("more than 6 hours, and rising")
+        );
+        for lang in ["nb", "fa", "lv", "ru"] {
+            let lang = Lang::parse(lang).unwrap_or_else(|_| Lang::english());
+            let said = words(&translations, &lang, wait).unwrap_or_default();
+            assert!(said.contains('6') && !said.contains("rising"), "{said}");
+        }
+        // The JSON of a posted wait says so only when it is rising.
+        let json = |range: Option<WaitRange>| serde_json::to_string(&range).unwrap_or_default();
+        assert!(json(rising).contains("\"rising\":true"));
+        assert!(!json(WaitRange::new(10, 20).ok()).contains("rising"));
     }
 
     #[test]

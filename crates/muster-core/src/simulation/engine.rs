@@ -1,5 +1,11 @@
-//! The discrete-event loop: cases arrive, are ranked by the real priority rules, are told the
-//! real estimator's range, wait in the queue, and are answered by agents coming and going.
+//! The discrete-event loop: cases arrive, are ranked by the real priority rules, are told
+//! what `muster-web` would tell them, wait in the queue, and are answered by agents coming
+//! and going.
+//!
+//! The estimate sees only what production sees: a [`WaitSnapshot`] rebuilt on production's
+//! refresh interval from the queue counted by departure (overdue cases apart), the answers
+//! and arrivals of the last windows, the agents seen at work in the last 20 minutes (not the
+//! rota) and the staffing plan as the manager has announced it so far.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -12,11 +18,11 @@ use super::queue::{Departure, OpenQueue, QueueKey, RecentArrivals};
 use super::report::{CaseOutcome, Report};
 use super::sampling::{exponential, lognormal_with_mean, weighted_index};
 use super::scenario::Scenario;
+use crate::on_duty::{SeenAgents, staffing_seen};
 use crate::priority::Tier;
 use crate::queue_profile::QueueProfile;
-use crate::wait_estimator::{
-    Estimate, NewCase, QueueSnapshot, RateWindow, StaffGroup, Staffing, estimate,
-};
+use crate::wait_estimator::{Estimate, RateWindow, Source, StaffGroup};
+use crate::wait_snapshot::{WaitSnapshot, count_arrivals};
 
 /// Runs `scenario` to the end: until every case is answered, or no agent is left to answer.
 /// The same scenario and seed always give the same report.
@@ -43,9 +49,18 @@ pub fn run(scenario: &Scenario, seed: u64) -> Report {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EventKind {
     Arrival,
-    ShiftStarts { agent: usize },
-    ShiftEnds { agent: usize },
-    Answered { agent: usize, case: usize },
+    ShiftStarts {
+        agent: usize,
+    },
+    ShiftEnds {
+        agent: usize,
+    },
+    Answered {
+        agent: usize,
+        case: usize,
+    },
+    /// The posted waits are computed again and the SLA scan runs.
+    Refresh,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -77,9 +92,11 @@ impl Ord for Event {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Agent {
     handle_time_factor: f64,
+    /// The teams whose cases they take (the queue's team numbers).
+    teams: Vec<usize>,
     on_shift: bool,
     busy: bool,
 }
@@ -99,8 +116,13 @@ struct Crisis<'a> {
     next_sequence: u64,
     agents: Vec<Agent>,
     queue: OpenQueue,
+    /// Each request type's team (index into the queue's teams).
+    team_of_type: Vec<usize>,
     recent_arrivals: RecentArrivals,
     answers: RateWindow,
+    seen: SeenAgents,
+    /// What customers are told until the next refresh; `None` before the first.
+    snapshot: Option<WaitSnapshot>,
     cases: Vec<CaseOutcome>,
     timings: Vec<Timing>,
 }
@@ -108,6 +130,19 @@ struct Crisis<'a> {
 impl<'a> Crisis<'a> {
     fn new(scenario: &'a Scenario, seed: u64) -> Self {
         let settings = scenario.estimator.window_settings();
+        // Team 0 is "no team"; then each team named by a request type, in order.
+        let mut teams: Vec<Option<&str>> = vec![None];
+        for team in scenario.request_types.iter().map(|t| t.team.as_deref()) {
+            if !teams.contains(&team) {
+                teams.push(team);
+            }
+        }
+        let team_index = |team: Option<&str>| teams.iter().position(|t| *t == team).unwrap_or(0);
+        let team_of_type = scenario
+            .request_types
+            .iter()
+            .map(|t| team_index(t.team.as_deref()))
+            .collect();
         let mut crisis = Self {
             scenario,
             rng: StdRng::seed_from_u64(seed),
@@ -115,17 +150,28 @@ impl<'a> Crisis<'a> {
             events: BinaryHeap::new(),
             next_sequence: 0,
             agents: Vec::new(),
-            queue: OpenQueue::default(),
+            queue: OpenQueue::new(scenario.priority_windows, teams.len()),
+            team_of_type,
             recent_arrivals: RecentArrivals::new(settings.window.as_seconds_f64() / 60.0),
             answers: RateWindow::new(settings, scenario.start),
+            seen: SeenAgents::default(),
+            snapshot: None,
             cases: Vec::new(),
             timings: Vec::new(),
         };
         for group in &scenario.agents {
-            for _ in 0..group.count {
+            // An agent with teams takes only those teams' cases; without, every case.
+            let agent_teams: Vec<usize> = match &group.teams {
+                Some(names) => (1..teams.len())
+                    .filter(|i| teams[*i].is_some_and(|t| names.iter().any(|n| n == t)))
+                    .collect(),
+                None => (0..teams.len()).collect(),
+            };
+            for _ in 0..group.count - group.absent {
                 let agent = crisis.agents.len();
                 crisis.agents.push(Agent {
                     handle_time_factor: group.handle_time_factor,
+                    teams: agent_teams.clone(),
                     on_shift: false,
                     busy: false,
                 });
@@ -136,6 +182,7 @@ impl<'a> Crisis<'a> {
             }
         }
         crisis.submit_backlog();
+        crisis.schedule(0.0, EventKind::Refresh);
         crisis.schedule_next_arrival();
         crisis
     }
@@ -164,6 +211,14 @@ impl<'a> Crisis<'a> {
                 EventKind::ShiftStarts { agent } => self.agents[agent].on_shift = true,
                 EventKind::ShiftEnds { agent } => self.agents[agent].on_shift = false,
                 EventKind::Answered { agent, case } => self.answer(agent, case),
+                EventKind::Refresh => {
+                    self.refresh();
+                    // Refreshing stops with the crisis: when nothing else is left to happen.
+                    if !self.events.is_empty() {
+                        let every = self.scenario.estimator.refresh_seconds / 60.0;
+                        self.schedule(self.now + every, EventKind::Refresh);
+                    }
+                }
             }
             self.dispatch();
         }
@@ -218,38 +273,26 @@ impl<'a> Crisis<'a> {
             departure,
             arrival: case as u64,
         };
-        let new_case = NewCase {
-            tier: priority.tier,
-            request_type: Some(&self.scenario.request_types[request_type].name),
+        let queue_ahead = QueueProfile::new(
+            today,
+            self.scenario.priority_windows,
+            self.queue.by_departure(),
+            Vec::new(),
+        )
+        .snapshot_for(departure.date(), None)
+        .ahead_of(priority.tier);
+        let told = if told {
+            self.told(departure, priority.tier, request_type)
+        } else {
+            None
         };
-        let snapshot = QueueSnapshot {
-            ahead: self.queue.ahead_of(key),
-            overtaking: self.recent_arrivals.overtaking(self.now, departure),
-            staffing: Some(self.staffing()),
-        };
-        let told = told
-            .then(|| {
-                if self.scenario.estimator.tier_figure {
-                    self.tier_figure(priority.tier, today)
-                } else {
-                    estimate(
-                        new_case,
-                        &snapshot,
-                        &self.answers,
-                        self.instant(self.now),
-                        self.scenario.posted_wait,
-                        None,
-                    )
-                }
-            })
-            .flatten();
         self.cases.push(CaseOutcome {
             submitted_minute: self.now,
             tier: priority.tier,
             needs_date: priority.needs_date,
             days_to_departure: priority.days_to_departure,
             request_type,
-            queue_ahead: snapshot.ahead_of(priority.tier),
+            queue_ahead,
             estimate: told,
             realised_minutes: None,
         });
@@ -258,51 +301,67 @@ impl<'a> Crisis<'a> {
             taken: None,
         });
         self.recent_arrivals.record(self.now, departure);
-        self.answers.record_arrival(self.instant(self.now));
-        self.queue.push(key, case, priority.tier);
+        let team = self.team_of_type[request_type];
+        self.queue.push(key, case, team, self.now);
     }
 
-    /// The figure `muster-web` posts for a whole tier: the queue counted by departure date,
-    /// the agents on duty (none: unknown) and no announced changes.
-    fn tier_figure(&self, tier: Tier, today: time::Date) -> Option<Estimate> {
-        let on_duty = self.staffing().on_duty;
-        let profile = QueueProfile::new(
+    /// What a new case is told: the figure for its own place in the queue as of the last
+    /// refresh (or its tier's figure, when that is what is scored), the manager's posted
+    /// range before the first refresh.
+    fn told(&self, departure: Departure, tier: Tier, request_type: usize) -> Option<Estimate> {
+        let posted = self.scenario.posted_wait;
+        let Some(snapshot) = &self.snapshot else {
+            return posted.map(|range| Estimate::from_manager(range, Source::Posted));
+        };
+        if self.scenario.estimator.tier_figure {
+            snapshot.for_tier(tier, posted, None)
+        } else {
+            let name = &self.scenario.request_types[request_type].name;
+            snapshot.for_case(departure.date(), Some(name.as_str()), posted, None)
+        }
+    }
+
+    /// What `muster-web`'s wait refresh does, and the SLA scan beside it: marks the cases
+    /// now overdue, then builds the snapshot every case is told from until the next refresh.
+    fn refresh(&mut self) {
+        let now = self.instant(self.now);
+        let today = now.date();
+        self.queue.mark_overdue(self.now, today, self.scenario.sla);
+        let mut answers = self.answers.clone();
+        let arrivals = self
+            .recent_arrivals
+            .iter()
+            .map(|(minute, departure)| (self.instant(minute), departure.date()));
+        let arrived = count_arrivals(arrivals, now, &mut answers);
+        let queue = QueueProfile::new(
             today,
             self.scenario.priority_windows,
             self.queue.by_departure(),
-            self.recent_arrivals.by_departure(self.now),
+            arrived,
         );
-        profile.tier_estimate(
-            tier,
-            &self.answers,
-            (on_duty > 0).then(|| Staffing {
-                on_duty,
-                planned: Vec::new(),
-            }),
-            self.instant(self.now),
-            self.scenario.posted_wait,
-        )
+        let staffing = staffing_seen(self.seen.on_duty(now), &self.staffing_plan(), now);
+        self.snapshot = Some(WaitSnapshot::new(now, queue, answers, staffing));
     }
 
-    /// Agents on shift now, and the shift starts and ends the desk already knows about.
-    fn staffing(&self) -> Staffing {
-        let on_duty = self.agents.iter().filter(|a| a.on_shift).count() as u32;
-        let known: Vec<StaffGroup> = self
-            .scenario
+    /// The staffing plan as the manager has saved it by now: the rota, and each announced
+    /// group from when it is announced. Unannounced staff are never in it, and a group is
+    /// planned at full strength whoever stays away.
+    fn staffing_plan(&self) -> Vec<StaffGroup> {
+        self.scenario
             .agents
             .iter()
             .filter(|group| {
-                group
-                    .announced_minutes_before
-                    .is_none_or(|before| self.now >= group.from_minute - before)
+                !group.unannounced
+                    && group
+                        .announced_minutes_before
+                        .is_none_or(|before| self.now >= group.from_minute - before)
             })
             .map(|group| StaffGroup {
                 agents: group.count,
                 from: Some(self.instant(group.from_minute)),
                 until: group.until_minute.map(|until| self.instant(until)),
             })
-            .collect();
-        Staffing::planned(on_duty, &known, self.instant(self.now))
+            .collect()
     }
 
     fn draw_departure(&mut self, today: time::Date) -> Departure {
@@ -319,17 +378,23 @@ impl<'a> Crisis<'a> {
         }
     }
 
-    /// Idle agents on shift take the next cases in queue order.
+    /// Idle agents on shift take the next cases of their teams in queue order.
     fn dispatch(&mut self) {
-        while let Some(agent) = self.agents.iter().position(|a| a.on_shift && !a.busy) {
-            let Some(case) = self.queue.pop_next() else {
-                return;
+        let now = self.instant(self.now);
+        let today = now.date();
+        for agent in 0..self.agents.len() {
+            if !self.agents[agent].on_shift || self.agents[agent].busy {
+                continue;
+            }
+            let Some(case) = self.queue.pop_next(today, &self.agents[agent].teams) else {
+                continue;
             };
             let mean = self.scenario.request_types[self.cases[case].request_type].handle_minutes
                 * self.agents[agent].handle_time_factor;
             let handling =
                 lognormal_with_mean(&mut self.rng, mean, self.scenario.handle_time_sigma);
             self.agents[agent].busy = true;
+            self.seen.saw(agent as u64, now);
             self.timings[case].taken = Some(self.now);
             self.schedule(self.now + handling, EventKind::Answered { agent, case });
         }
@@ -337,11 +402,13 @@ impl<'a> Crisis<'a> {
 
     fn answer(&mut self, agent: usize, case: usize) {
         self.agents[agent].busy = false;
+        let now = self.instant(self.now);
+        self.seen.saw(agent as u64, now);
         let timing = self.timings[case];
         let handling = self.now - timing.taken.unwrap_or(self.now);
         let request_type = &self.scenario.request_types[self.cases[case].request_type].name;
         self.answers.record(
-            self.instant(self.now),
+            now,
             Duration::seconds_f64(handling * 60.0),
             Some(request_type),
         );

@@ -1,17 +1,18 @@
-//! The simulated queue of open cases, in the real queue's order: tier, then departure date,
-//! then age.
+//! The simulated queue of open cases, in `take_next`'s order: part by part (critical, high,
+//! normal with a date, then undated), overdue cases first within a part (in the order they
+//! were marked, then by age), then by departure date, then by age; and an agent takes only
+//! cases of their own teams.
 //!
-//! A tier only ever rises as the departure date nears, so "tier, then date" is the same order
-//! as "date" alone, whatever day it is; cases with no date are normal tier and go last, as
-//! `NULLS LAST` puts them. Ordering by date therefore never needs re-sorting at midnight.
+//! The parts follow the departure date against today, so they are worked out when a case is
+//! taken, not when it arrives: a case moves up a tier at midnight as it does in the database.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use time::Date;
 
-use crate::priority::Tier;
-use crate::queue_profile::{Arrived, Waiting};
-use crate::wait_estimator::Overtaking;
+use crate::incident::SlaTargets;
+use crate::priority::{PriorityWindows, Tier};
+use crate::queue_profile::{Part, Waiting};
 
 /// When the customer travels, as the queue sorts it: any date before no date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -36,51 +37,180 @@ pub struct QueueKey {
     pub arrival: u64,
 }
 
-/// Open cases no agent has taken yet.
+/// Where the next case of a team comes from, in the order `take_next` probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    /// Marked overdue by scan `mark`; within a scan, oldest first.
+    Overdue {
+        mark: u64,
+        arrival: u64,
+    },
+    Regular(QueueKey),
+}
+
+/// One team's waiting cases (the case's index in the simulation).
 #[derive(Debug, Default)]
+struct TeamQueue {
+    regular: BTreeMap<QueueKey, usize>,
+    overdue: BTreeMap<(u64, u64), (Departure, usize)>,
+}
+
+impl TeamQueue {
+    /// The case this team's agents take next, with its part.
+    fn next(&self, today: Date, windows: PriorityWindows) -> Option<(Part, Slot)> {
+        let part = |departure: Departure| Part::of(departure.date(), today, windows);
+        let regular = self
+            .regular
+            .keys()
+            .next()
+            .map(|key| (part(key.departure), Slot::Regular(*key)));
+        let overdue = self
+            .overdue
+            .iter()
+            .map(|((mark, arrival), (departure, _))| {
+                (
+                    part(*departure),
+                    Slot::Overdue {
+                        mark: *mark,
+                        arrival: *arrival,
+                    },
+                )
+            })
+            .min();
+        regular.into_iter().chain(overdue).min()
+    }
+}
+
+/// A waiting case not yet overdue, for the SLA scan.
+#[derive(Debug, Clone, Copy)]
+struct Unmarked {
+    team: usize,
+    key: QueueKey,
+    submitted_minute: f64,
+}
+
+/// Open cases no agent has taken yet.
+#[derive(Debug)]
 pub struct OpenQueue {
-    cases: BTreeMap<QueueKey, (usize, Tier)>,
+    windows: PriorityWindows,
+    teams: Vec<TeamQueue>,
+    /// By arrival, oldest first.
+    unmarked: BTreeMap<u64, Unmarked>,
+    /// Waiting cases per departure, and how many of them are overdue.
+    counts: BTreeMap<Departure, (u64, u64)>,
+    scans: u64,
 }
 
 impl OpenQueue {
-    pub fn push(&mut self, key: QueueKey, case: usize, tier: Tier) {
-        self.cases.insert(key, (case, tier));
-    }
-
-    /// The case an agent takes next.
-    pub fn pop_next(&mut self) -> Option<usize> {
-        self.cases.pop_first().map(|(_, (case, _))| case)
-    }
-
-    /// Every open case, per departure date (none is ever overdue: the simulation has no
-    /// service targets).
-    pub fn by_departure(&self) -> Vec<Waiting> {
-        let mut counts: BTreeMap<Departure, u64> = BTreeMap::new();
-        for key in self.cases.keys() {
-            *counts.entry(key.departure).or_default() += 1;
+    /// A queue of `teams` teams, numbered from 0.
+    pub fn new(windows: PriorityWindows, teams: usize) -> Self {
+        Self {
+            windows,
+            teams: (0..teams).map(|_| TeamQueue::default()).collect(),
+            unmarked: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            scans: 0,
         }
-        counts
+    }
+
+    pub fn push(&mut self, key: QueueKey, case: usize, team: usize, submitted_minute: f64) {
+        self.teams[team].regular.insert(key, case);
+        self.unmarked.insert(
+            key.arrival,
+            Unmarked {
+                team,
+                key,
+                submitted_minute,
+            },
+        );
+        self.counts.entry(key.departure).or_default().0 += 1;
+    }
+
+    /// The case an agent of `teams` takes next, `today`.
+    pub fn pop_next(&mut self, today: Date, teams: &[usize]) -> Option<usize> {
+        let (_, team, slot) = teams
+            .iter()
+            .filter_map(|team| {
+                self.teams[*team]
+                    .next(today, self.windows)
+                    .map(|(part, slot)| (part, *team, slot))
+            })
+            .min_by_key(|(part, _, slot)| (*part, *slot))?;
+        let queue = &mut self.teams[team];
+        let (departure, case, overdue) = match slot {
+            Slot::Regular(key) => {
+                self.unmarked.remove(&key.arrival);
+                (key.departure, queue.regular.remove(&key)?, 0)
+            }
+            Slot::Overdue { mark, arrival } => {
+                let (departure, case) = queue.overdue.remove(&(mark, arrival))?;
+                (departure, case, 1)
+            }
+        };
+        if let Some(count) = self.counts.get_mut(&departure) {
+            count.0 -= 1;
+            count.1 -= overdue;
+            if count.0 == 0 {
+                self.counts.remove(&departure);
+            }
+        }
+        Some(case)
+    }
+
+    /// The SLA scan at `minute`: marks overdue every waiting case older than its tier's
+    /// target (the tier as of `today`).
+    pub fn mark_overdue(&mut self, minute: f64, today: Date, sla: SlaTargets) {
+        let target = |tier: Tier| match tier {
+            Tier::Critical => sla.critical_minutes,
+            Tier::High => sla.high_minutes,
+            Tier::Normal => sla.normal_minutes,
+        } as f64;
+        let shortest = Tier::ALL
+            .map(target)
             .into_iter()
-            .map(|(departure, cases)| Waiting {
+            .fold(f64::INFINITY, f64::min);
+        let due: Vec<Unmarked> = self
+            .unmarked
+            .values()
+            .take_while(|case| case.submitted_minute < minute - shortest)
+            .filter(|case| {
+                let tier = self.windows.priority(case.key.departure.date(), today).tier;
+                case.submitted_minute < minute - target(tier)
+            })
+            .copied()
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        self.scans += 1;
+        for case in due {
+            self.unmarked.remove(&case.key.arrival);
+            let queue = &mut self.teams[case.team];
+            if let Some(index) = queue.regular.remove(&case.key) {
+                queue
+                    .overdue
+                    .insert((self.scans, case.key.arrival), (case.key.departure, index));
+                if let Some(count) = self.counts.get_mut(&case.key.departure) {
+                    count.1 += 1;
+                }
+            }
+        }
+    }
+
+    /// Every waiting case, per departure date, as `Store::waiting_by_departure` counts them.
+    pub fn by_departure(&self) -> Vec<Waiting> {
+        self.counts
+            .iter()
+            .map(|(departure, (cases, overdue))| Waiting {
                 departure: departure.date(),
-                cases,
-                overdue: 0,
+                cases: *cases,
+                overdue: *overdue,
             })
             .collect()
     }
-
-    /// Open cases that sort ahead of `key`, per tier.
-    pub fn ahead_of(&self, key: QueueKey) -> [u64; 3] {
-        let mut ahead = [0; 3];
-        for (_, tier) in self.cases.range(..key).map(|(_, v)| v) {
-            ahead[*tier as usize] += 1;
-        }
-        ahead
-    }
 }
 
-/// Recent arrivals, kept for two estimator windows so the estimator can see both how fast
-/// cases overtake a new one and whether that pace is rising or falling.
+/// Arrivals over the last two estimator windows: what `Store::arrivals_between` returns.
 #[derive(Debug)]
 pub struct RecentArrivals {
     window_minutes: f64,
@@ -103,37 +233,9 @@ impl RecentArrivals {
         }
     }
 
-    /// Arrivals that would have sorted ahead of a case departing `departure` (a later arrival
-    /// with the same date sorts behind it, being younger).
-    pub fn overtaking(&self, now: f64, departure: Departure) -> Overtaking {
-        let mut counts = Overtaking::default();
-        for (minute, _) in self.arrivals.iter().filter(|(_, d)| *d < departure) {
-            self.count(&mut counts, now, *minute);
-        }
-        counts
-    }
-
-    /// Arrivals per departure date, over the last window and the window before.
-    pub fn by_departure(&self, now: f64) -> Vec<Arrived> {
-        let mut counts: BTreeMap<Departure, Overtaking> = BTreeMap::new();
-        for (minute, departure) in &self.arrivals {
-            self.count(counts.entry(*departure).or_default(), now, *minute);
-        }
-        counts
-            .into_iter()
-            .map(|(departure, counts)| Arrived {
-                departure: departure.date(),
-                counts,
-            })
-            .collect()
-    }
-
-    fn count(&self, counts: &mut Overtaking, now: f64, minute: f64) {
-        if minute > now - self.window_minutes {
-            counts.last_window += 1;
-        } else if minute > now - 2.0 * self.window_minutes {
-            counts.window_before += 1;
-        }
+    /// (minute, departure) of each, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = (f64, Departure)> + '_ {
+        self.arrivals.iter().copied()
     }
 }
 
@@ -142,31 +244,23 @@ mod tests {
     use super::*;
     use time::macros::date;
 
+    const TODAY: Date = date!(2026 - 11 - 24);
+
     fn key(departure: Departure, arrival: u64) -> QueueKey {
         QueueKey { departure, arrival }
     }
 
+    fn on(date: Date) -> Departure {
+        Departure::On(date)
+    }
+
     #[test]
     fn sooner_departures_go_first_then_older_cases_and_unknown_dates_last() {
-        let mut queue = OpenQueue::default();
-        queue.push(key(Departure::Unknown, 0), 0, Tier::Normal);
-        queue.push(
-            key(Departure::On(date!(2026 - 12 - 20)), 1),
-            1,
-            Tier::Normal,
-        );
-        queue.push(
-            key(Departure::On(date!(2026 - 11 - 25)), 3),
-            3,
-            Tier::Critical,
-        );
-        queue.push(
-            key(Departure::On(date!(2026 - 11 - 25)), 2),
-            2,
-            Tier::Critical,
-        );
-        let new_case = key(Departure::On(date!(2026 - 11 - 30)), 4);
-        assert_eq!(queue.ahead_of(new_case), [2, 0, 0]);
+        let mut queue = OpenQueue::new(PriorityWindows::default(), 1);
+        queue.push(key(Departure::Unknown, 0), 0, 0, 0.0);
+        queue.push(key(on(date!(2026 - 12 - 20)), 1), 1, 0, 1.0);
+        queue.push(key(on(date!(2026 - 11 - 25)), 3), 3, 0, 3.0);
+        queue.push(key(on(date!(2026 - 11 - 25)), 2), 2, 0, 2.0);
         let waiting: Vec<_> = queue
             .by_departure()
             .iter()
@@ -180,32 +274,68 @@ mod tests {
                 (None, 1)
             ]
         );
-        let order: Vec<_> = std::iter::from_fn(|| queue.pop_next()).collect();
+        let order: Vec<_> = std::iter::from_fn(|| queue.pop_next(TODAY, &[0])).collect();
         assert_eq!(order, [2, 3, 1, 0]);
+        assert!(queue.by_departure().is_empty());
     }
 
     #[test]
-    fn overtaking_counts_only_strictly_sooner_departures_per_window() {
+    fn overdue_cases_go_first_within_their_part_only() {
+        let sla = SlaTargets::default();
+        let mut queue = OpenQueue::new(PriorityWindows::default(), 1);
+        // An old critical case and an old undated one, then fresh critical and normal ones.
+        queue.push(key(on(date!(2026 - 11 - 26)), 0), 0, 0, 0.0);
+        queue.push(key(Departure::Unknown, 1), 1, 0, 0.0);
+        queue.push(key(on(date!(2026 - 11 - 25)), 2), 2, 0, 300.0);
+        queue.push(key(on(date!(2026 - 12 - 10)), 3), 3, 0, 300.0);
+        // Five hours on, only the critical case is past its four-hour target.
+        queue.mark_overdue(300.0, TODAY, sla);
+        let overdue: u64 = queue.by_departure().iter().map(|w| w.overdue).sum();
+        assert_eq!(overdue, 1);
+        // It goes before the critical case departing sooner; the undated one still goes last.
+        let order: Vec<_> = std::iter::from_fn(|| queue.pop_next(TODAY, &[0])).collect();
+        assert_eq!(order, [0, 2, 3, 1]);
+    }
+
+    #[test]
+    fn an_overdue_normal_case_does_not_pass_a_critical_one() {
+        let sla = SlaTargets {
+            critical_minutes: 240,
+            high_minutes: 240,
+            normal_minutes: 60,
+        };
+        let mut queue = OpenQueue::new(PriorityWindows::default(), 1);
+        queue.push(key(on(date!(2026 - 12 - 20)), 0), 0, 0, 0.0);
+        queue.push(key(on(date!(2026 - 11 - 24)), 1), 1, 0, 90.0);
+        queue.push(key(on(date!(2026 - 12 - 10)), 2), 2, 0, 90.0);
+        queue.mark_overdue(100.0, TODAY, sla);
+        let order: Vec<_> = std::iter::from_fn(|| queue.pop_next(TODAY, &[0])).collect();
+        // The case departing on the 20th is overdue: it goes before the one departing on the
+        // 10th, its part's, but after the critical one.
+        assert_eq!(order, [1, 0, 2]);
+    }
+
+    #[test]
+    fn agents_take_only_their_teams_cases() {
+        let mut queue = OpenQueue::new(PriorityWindows::default(), 2);
+        queue.push(key(on(date!(2026 - 11 - 25)), 0), 0, 0, 0.0);
+        queue.push(key(on(date!(2026 - 11 - 24)), 1), 1, 1, 1.0);
+        queue.push(key(on(date!(2026 - 12 - 20)), 2), 2, 0, 2.0);
+        assert_eq!(queue.pop_next(TODAY, &[0]), Some(0));
+        assert_eq!(queue.pop_next(TODAY, &[0]), Some(2));
+        assert_eq!(queue.pop_next(TODAY, &[0]), None);
+        // The whole queue still counts every team's cases.
+        assert_eq!(queue.by_departure().len(), 1);
+        assert_eq!(queue.pop_next(TODAY, &[0, 1]), Some(1));
+    }
+
+    #[test]
+    fn recent_arrivals_keep_two_windows() {
         let mut recent = RecentArrivals::new(60.0);
-        let soon = Departure::On(date!(2026 - 11 - 25));
-        let later = Departure::On(date!(2026 - 12 - 20));
-        recent.record(10.0, soon);
-        recent.record(100.0, soon);
-        recent.record(110.0, later);
-        recent.record(115.0, Departure::Unknown);
-        let counts = recent.overtaking(120.0, later);
-        assert_eq!((counts.last_window, counts.window_before), (1, 1));
-        assert_eq!(recent.overtaking(120.0, Departure::Unknown).last_window, 2);
-        let by_departure = recent.by_departure(120.0);
-        let undated = by_departure.iter().find(|a| a.departure.is_none());
-        assert_eq!(
-            undated.map(|a| (a.counts.last_window, a.counts.window_before)),
-            Some((1, 0))
-        );
-        let soon = by_departure.iter().find(|a| a.departure == soon.date());
-        assert_eq!(
-            soon.map(|a| (a.counts.last_window, a.counts.window_before)),
-            Some((1, 1))
-        );
+        recent.record(10.0, Departure::Unknown);
+        recent.record(100.0, on(TODAY));
+        recent.record(140.0, on(TODAY));
+        let minutes: Vec<f64> = recent.iter().map(|(m, _)| m).collect();
+        assert_eq!(minutes, [100.0, 140.0]);
     }
 }

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::incident::SlaTargets;
 use crate::priority::PriorityWindows;
 use crate::wait::WaitRange;
 use crate::wait_estimator::WindowSettings;
@@ -36,6 +37,9 @@ pub struct Scenario {
     pub posted_wait: Option<WaitRange>,
     #[serde(default)]
     pub estimator: EstimatorConfig,
+    /// When a waiting case turns overdue (and so goes first within its part of the queue).
+    #[serde(default)]
+    pub sla: SlaTargets,
 }
 
 /// When customers travel, as shares of all cases.
@@ -62,6 +66,10 @@ pub struct RequestType {
     pub share: f64,
     /// Mean time for an agent to take a case of this type to its first answer.
     pub handle_minutes: f64,
+    /// The team its cases go to; agents of other teams never take them. Absent: no team,
+    /// taken only by agents who work every team.
+    #[serde(default)]
+    pub team: Option<String>,
 }
 
 /// Agents who work the same hours at the same pace.
@@ -77,10 +85,20 @@ pub struct AgentGroup {
     /// Handling time relative to the request type's mean (borrowed staff are slower).
     #[serde(default = "one")]
     pub handle_time_factor: f64,
-    /// How long before they join the desk knows they are coming (and so the estimator).
-    /// Absent: planned from the start, like a rota.
+    /// How long before they join the manager announces them in the staffing plan (and so
+    /// the estimator knows). Absent: in the plan from the start, like a rota.
     #[serde(default)]
     pub announced_minutes_before: Option<f64>,
+    /// Nobody tells the manager: they are never in the staffing plan, and the desk sees
+    /// them only once they take cases (staff who come in to help, or leave, on their own).
+    #[serde(default)]
+    pub unannounced: bool,
+    /// Of `count` in the plan, this many never turn up.
+    #[serde(default)]
+    pub absent: u32,
+    /// The teams whose cases they take. Absent: every team's, and cases with no team.
+    #[serde(default)]
+    pub teams: Option<Vec<String>>,
 }
 
 /// Cases submitted evenly over the `over_minutes` before the start, while the desk was closed.
@@ -101,10 +119,19 @@ pub struct EstimatorConfig {
     pub window_minutes: i64,
     pub min_responses: usize,
     /// Tell each case the figure `muster-web` posts for its tier on the landing page (from
-    /// the estimate for the tier's soonest departure to the one for its latest, with the
-    /// agents on duty and no announced changes) instead of the estimate for its own place.
+    /// the estimate for the tier's soonest departure to the one for its latest) instead of
+    /// the estimate for its own place.
     #[serde(default)]
     pub tier_figure: bool,
+    /// How often the posted waits are computed again, as `muster serve` does
+    /// (`queue.wait_refresh_secs`); the SLA scan that marks cases overdue runs as often.
+    #[serde(default = "production_refresh_seconds")]
+    pub refresh_seconds: f64,
+}
+
+/// `queue.wait_refresh_secs` and `queue.sla_scan_secs` in `config/default.toml`.
+fn production_refresh_seconds() -> f64 {
+    30.0
 }
 
 impl Default for EstimatorConfig {
@@ -114,6 +141,7 @@ impl Default for EstimatorConfig {
             window_minutes: defaults.window.whole_minutes(),
             min_responses: defaults.min_responses,
             tier_figure: false,
+            refresh_seconds: production_refresh_seconds(),
         }
     }
 }
@@ -139,11 +167,13 @@ pub enum ScenarioError {
     RequestTypes,
     #[error("handle_time_sigma must be between 0 and 2")]
     HandleTimeSigma,
-    #[error("agents: each group needs a positive count and handle_time_factor, from before until")]
+    #[error(
+        "agents: each group needs a positive count, fewer absent than planned, a positive handle_time_factor, from before until"
+    )]
     Agents,
     #[error("backlog: over_minutes must be positive")]
     Backlog,
-    #[error("estimator: window_minutes must be positive")]
+    #[error("estimator: window_minutes and refresh_seconds must be positive")]
     Estimator,
 }
 
@@ -185,6 +215,7 @@ impl Scenario {
         }
         let agents_ok = self.agents.iter().all(|g| {
             g.count > 0
+                && g.absent < g.count
                 && g.handle_time_factor > 0.0
                 && g.until_minute.is_none_or(|until| g.from_minute < until)
         });
@@ -194,7 +225,8 @@ impl Scenario {
         if self.backlog.is_some_and(|b| b.over_minutes <= 0.0) {
             return Err(ScenarioError::Backlog);
         }
-        if self.estimator.window_minutes <= 0 {
+        let refresh = self.estimator.refresh_seconds;
+        if self.estimator.window_minutes <= 0 || !(refresh.is_finite() && refresh > 0.0) {
             return Err(ScenarioError::Estimator);
         }
         Ok(())
