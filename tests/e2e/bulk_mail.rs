@@ -124,9 +124,9 @@ async fn import(app: &TestApp, token: &str, csv: &str) -> Value {
         .body(csv.to_owned())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 200);
-    response.json().await.unwrap_or_else(|e| panic!("{e}"))
+    response.json().await.expect("the answer is JSON")
 }
 
 async fn api(app: &TestApp, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -139,7 +139,7 @@ async fn api(app: &TestApp, token: &str, path: &str, body: Option<Value>) -> (u1
         .bearer_auth(token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -350,7 +350,7 @@ async fn one_click_unsubscribe_suppresses_the_next_campaign(engine: TestEngine) 
         .get(app.at(&path))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap_or_default();
     assert!(
@@ -365,7 +365,7 @@ async fn one_click_unsubscribe_suppresses_the_next_campaign(engine: TestEngine) 
         .body("List-Unsubscribe=One-Click")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 200);
 
     let second = send_campaign(&app, &token).await;
@@ -394,14 +394,14 @@ async fn subscribers_join_after_confirming(engine: TestEngine) {
         .get(app.at(&format!("/i/{SLUG}/subscribe?lang=nb")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(form.status(), 200);
     let bad = client
         .post(app.at(&format!("/i/{SLUG}/subscribe")))
         .form(&[("email", "not an address"), ("lang", "en")])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(bad.status(), 422);
     assert!(
         bad.text()
@@ -415,7 +415,7 @@ async fn subscribers_join_after_confirming(engine: TestEngine) {
         .form(&[("email", "fan@example.com"), ("lang", "en")])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(ok.status(), 200);
 
     // Not in the audience until confirmed.
@@ -441,7 +441,7 @@ async fn subscribers_join_after_confirming(engine: TestEngine) {
         .get(app.at(&path))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(confirmed.status(), 200, "{path}");
     let later = send_campaign(&app, &token).await;
     assert_eq!(
@@ -596,7 +596,7 @@ async fn console_upload_preview_and_send(engine: TestEngine) {
         .get(app.at(&page_path))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(page.status(), 200);
     let csrf = csrf_of(&page.text().await.unwrap_or_default());
     let upload = |csrf: String| {
@@ -638,7 +638,7 @@ async fn console_upload_preview_and_send(engine: TestEngine) {
         .form(&form("preview"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     let html = preview.text().await.unwrap_or_default();
     assert!(
         html.contains("Preview for kari@example.no") && html.contains("Update for Kari"),
@@ -658,7 +658,7 @@ async fn console_upload_preview_and_send(engine: TestEngine) {
         .get(app.at(&page_path))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     let html = page.text().await.unwrap_or_default();
     assert!(
         html.contains("Update for {{name}}"),
@@ -764,7 +764,7 @@ async fn a_message_that_cannot_be_built_fails_with_its_reason_and_the_campaign_f
     store
         .upsert_audience(incident.id, &[row])
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("upsert audience succeeds");
 
     let id = send_campaign(&app, &token).await;
     let done = wait_until_finished(&app, &token, id).await;
@@ -782,7 +782,7 @@ async fn a_message_that_cannot_be_built_fails_with_its_reason_and_the_campaign_f
     let failures = store
         .campaign_failures(id, 10)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("campaign failures succeeds");
     assert_eq!(
         failures,
         vec![muster_store::campaigns::DeliveryFailure {
@@ -832,7 +832,7 @@ async fn forty_sign_ups_of_one_address_send_one_confirmation(engine: TestEngine)
         .form(&[("email", "third@example.com"), ("lang", "en")])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(limited.status(), 429);
     assert!(limited.headers().get("retry-after").is_some());
     assert!(

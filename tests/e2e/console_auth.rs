@@ -21,7 +21,7 @@ async fn login_and_logout(engine: TestEngine) {
         .get(app.at("/console"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/console/login");
 
@@ -30,7 +30,7 @@ async fn login_and_logout(engine: TestEngine) {
         .get(app.at("/console/login"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     let html = form.text().await.unwrap_or_default();
     let csrf = csrf_of(&html);
     let wrong = client
@@ -42,7 +42,7 @@ async fn login_and_logout(engine: TestEngine) {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(wrong.status(), 401);
     let page = wrong.text().await.unwrap_or_default();
     assert!(page.contains("do not match"), "{page}");
@@ -56,7 +56,7 @@ async fn login_and_logout(engine: TestEngine) {
         .get(app.at("/console"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(home.status(), 200);
     let set_cookie = home
         .headers()
@@ -71,20 +71,20 @@ async fn login_and_logout(engine: TestEngine) {
         .form(&[("csrf", "forged")])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(logout_without_token.status(), 403);
     let logout = client
         .post(app.at("/console/logout"))
         .form(&[("csrf", csrf_of(&html))])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(logout.status(), 303);
     let after = client
         .get(app.at("/console"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(after.status(), 303, "the session is gone after logout");
 }
 
@@ -102,7 +102,7 @@ async fn csrf_is_enforced(engine: TestEngine) {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(no_token.status(), 403);
 
     let client = app.login(MANAGER_EMAIL).await;
@@ -115,20 +115,20 @@ async fn csrf_is_enforced(engine: TestEngine) {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(forged.status(), 403);
     let missing = client
         .post(app.at("/console/incidents"))
         .form(&[("slug", "forged-incident"), ("title", "Forged")])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert!(missing.status().is_client_error());
     let html = client
         .get(app.at("/console"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -144,7 +144,7 @@ async fn csrf_is_enforced(engine: TestEngine) {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(real.status(), 303);
 }
 
@@ -159,7 +159,7 @@ async fn agents_cannot_reach_manager_pages(engine: TestEngine) {
         .json(&serde_json::json!({"slug": "bridge-closed", "title": "Bridge closed"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(open.status(), 201);
     let by_agent = api
         .post(app.at("/api/v1/incidents"))
@@ -167,20 +167,20 @@ async fn agents_cannot_reach_manager_pages(engine: TestEngine) {
         .json(&serde_json::json!({"slug": "agent-incident", "title": "No"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(by_agent.status(), 403);
     let anonymous = api
         .get(app.at("/api/v1/incidents"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(anonymous.status(), 401);
     let bad = api
         .get(app.at("/api/v1/incidents"))
         .bearer_auth("mst_nonsense")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(bad.status(), 401);
 
     let agent = app.login(AGENT_EMAIL).await;
@@ -188,7 +188,7 @@ async fn agents_cannot_reach_manager_pages(engine: TestEngine) {
         .get(app.at("/console"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(home.status(), 200);
     let html = home.text().await.unwrap_or_default();
     assert!(
@@ -200,7 +200,7 @@ async fn agents_cannot_reach_manager_pages(engine: TestEngine) {
             .get(app.at(path))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         assert_eq!(response.status(), 403, "{path}");
     }
     let post = agent
@@ -211,7 +211,7 @@ async fn agents_cannot_reach_manager_pages(engine: TestEngine) {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(post.status(), 403);
 }
 
@@ -225,7 +225,7 @@ async fn failed_logins_are_throttled(engine: TestEngine) {
             .get(app.at("/console/login"))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("the request reaches the server")
             .text()
             .await
             .unwrap_or_default();
@@ -238,7 +238,7 @@ async fn failed_logins_are_throttled(engine: TestEngine) {
             ])
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         if response.status() == 429 {
             assert!(response.headers().get("retry-after").is_some());
         }
@@ -250,7 +250,7 @@ async fn failed_logins_are_throttled(engine: TestEngine) {
         .get(app.at("/console/login"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -263,7 +263,7 @@ async fn failed_logins_are_throttled(engine: TestEngine) {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(right.status(), 429);
 }
 
@@ -280,7 +280,7 @@ async fn sign_in_from(
         .get(app.at("/console/login"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -294,7 +294,7 @@ async fn sign_in_from(
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     let status = response.status().as_u16();
     let retry_after = response
         .headers()

@@ -20,7 +20,7 @@ async fn public_incident(app: &TestApp) {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 201);
     let deadline = Instant::now() + Duration::from_secs(10);
     while reqwest::get(app.at(&format!("/i/{SLUG}")))
@@ -61,12 +61,12 @@ async fn head_answers_every_get_route_like_get_without_the_body() {
             .get(app.at(path))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         let head = client
             .head(app.at(path))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         assert_eq!(head.status(), get.status(), "HEAD {path}");
         assert!(
             get.status().is_success() || get.status().is_redirection(),
@@ -137,7 +137,7 @@ async fn other_methods_on_public_paths_get_405_with_allow() {
             .request(method.clone(), app.at(&path))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         assert_eq!(response.status(), 405, "{method} {path}");
         assert_eq!(
             response
@@ -152,7 +152,7 @@ async fn other_methods_on_public_paths_get_405_with_allow() {
         .post(app.at("/nowhere"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(
         unknown.status(),
         404,

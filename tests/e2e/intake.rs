@@ -45,7 +45,7 @@ async fn ready(app: &TestApp) {
         .json(&json!({"slug": SLUG, "title": "Fire on board", "languages": "en,fa", "time_zone": "UTC"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 201);
     let policies = json!({"policies": [{"kind": "refund", "title": "Refunds", "body": "All tickets", "standard": "Refunds are processed within 5 working days."}]});
     let response = reqwest::Client::new()
@@ -54,7 +54,7 @@ async fn ready(app: &TestApp) {
         .json(&policies)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 200);
 }
 
@@ -91,7 +91,7 @@ async fn submit(app: &TestApp, form: &[(&'static str, String)]) -> Response {
         .form(form)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
 }
 
 async fn follow(app: &TestApp, response: &Response) -> String {
@@ -127,7 +127,7 @@ async fn inbound(app: &TestApp, channel: &str, content_type: &str, body: Vec<u8>
         .body(body)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -228,7 +228,7 @@ async fn bad_inputs_come_back_with_a_message_and_every_value(engine: TestEngine)
         .json(&json!({"name": "x"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(wrong_type.status(), 415);
     let explained = wrong_type.text().await.unwrap_or_default();
     assert!(
@@ -464,7 +464,7 @@ async fn signatures_are_checked(engine: TestEngine) {
         .body(body.clone())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(missing.status(), 401);
     let good = attempt(
         now,
@@ -574,7 +574,7 @@ async fn case_pages_need_their_token(engine: TestEngine) {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(added.status(), 303);
     let page = follow(&app, &added).await;
     assert!(page.contains("My flight number is AB 123"));
@@ -583,7 +583,7 @@ async fn case_pages_need_their_token(engine: TestEngine) {
         .form(&[("t", "forged"), ("message", "let me in")])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(forged.status(), 404);
 }
 
@@ -696,7 +696,7 @@ async fn submit_from(app: &TestApp, from: &str, form: &[(&'static str, String)])
         .form(form)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
 }
 
 fn customer(i: usize) -> Vec<(&'static str, String)> {
@@ -870,7 +870,7 @@ async fn forty_customers_through_nginx_are_all_taken_in() {
             .local_address(std::net::IpAddr::from([127, 0, 0, last]))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("the client builds")
     };
     let post =
         |client: reqwest::Client, form: Vec<(&'static str, String)>, forged: Option<String>| {

@@ -24,7 +24,7 @@ async fn open(app: &TestApp, token: &str, slug: &str, languages: &str) {
         .json(&json!({"slug": slug, "title": format!("Incident {slug}"), "summary": "Ferries are **delayed**.", "languages": languages, "time_zone": "Europe/Oslo"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 201, "{:?}", response.text().await);
 }
 
@@ -35,7 +35,7 @@ async fn publish(app: &TestApp, token: &str, slug: &str, body: &str) {
         .json(&json!({"body": body}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 201, "{:?}", response.text().await);
 }
 
@@ -100,7 +100,7 @@ async fn etags_and_compression(engine: TestEngine) {
         .get(app.at("/i/tram-down"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     let etag = first.headers()["etag"]
         .to_str()
         .unwrap_or_default()
@@ -120,7 +120,7 @@ async fn etags_and_compression(engine: TestEngine) {
         .header("If-None-Match", &etag)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(again.status(), 304);
     for (accept, expected) in [("br", "br"), ("gzip, deflate", "gzip")] {
         let response = client
@@ -128,7 +128,7 @@ async fn etags_and_compression(engine: TestEngine) {
             .header("Accept-Encoding", accept)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         assert_eq!(response.headers()["content-encoding"], expected);
         let size = response
             .bytes()
@@ -146,7 +146,7 @@ async fn etags_and_compression(engine: TestEngine) {
         .header("If-None-Match", &etag)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(changed.status(), 200, "a new update changes the ETag");
 }
 
@@ -160,7 +160,7 @@ async fn languages_and_right_to_left(engine: TestEngine) {
         .json(&json!({"lang": "fa", "title": "همه پروازها لغو شد"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(persian.status(), 200);
     let (_, html) = get_text(&app.at("/i/flights-grounded?lang=fa")).await;
     assert!(html.contains("<html lang=\"fa\" dir=\"rtl\">"), "{html}");
@@ -170,7 +170,7 @@ async fn languages_and_right_to_left(engine: TestEngine) {
         .header("Accept-Language", "nb-NO,nb;q=0.9,en;q=0.5")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert!(
         by_header.headers()["vary"]
             .to_str()
@@ -222,19 +222,19 @@ async fn crisis_follows_the_active_incident(engine: TestEngine) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the client builds");
     let none = client
         .get(app.at("/crisis"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(none.status(), 404);
     open(&app, &token, "first-crisis", "en").await;
     let first = client
         .get(app.at("/crisis"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(first.headers()["location"], "/i/first-crisis");
     open(&app, &token, "second-crisis", "en").await;
     let (ok, _, err) = app.muster(&["incident", "close", "--slug", "second-crisis"], &[]);
@@ -274,7 +274,7 @@ async fn console_edits_keep_what_was_typed(engine: TestEngine) {
         .get(app.at("/console"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -293,7 +293,7 @@ async fn console_edits_keep_what_was_typed(engine: TestEngine) {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(bad.status(), 422);
     let page = bad.text().await.unwrap_or_default();
     assert!(page.contains("Typed text 🚢 that must survive"), "{page}");
@@ -316,7 +316,7 @@ async fn console_edits_keep_what_was_typed(engine: TestEngine) {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(good.status(), 303);
     let form = [
         ("csrf", csrf.as_str()),
@@ -330,7 +330,7 @@ async fn console_edits_keep_what_was_typed(engine: TestEngine) {
         .form(&form)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(saved.status(), 303);
     let channels = [
         ("csrf", csrf.as_str()),
@@ -344,7 +344,7 @@ async fn console_edits_keep_what_was_typed(engine: TestEngine) {
         .form(&channels)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(refused.status(), 422);
     let page = refused.text().await.unwrap_or_default();
     assert!(
@@ -364,7 +364,7 @@ async fn console_edits_keep_what_was_typed(engine: TestEngine) {
         .form(&channels)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(saved.status(), 303);
     let update = [
         ("csrf", csrf.as_str()),
@@ -376,7 +376,7 @@ async fn console_edits_keep_what_was_typed(engine: TestEngine) {
         .form(&update)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(posted.status(), 303);
     let (_, html) = get_text(&app.at("/i/harbour-storm")).await;
     for expected in [
@@ -391,7 +391,7 @@ async fn console_edits_keep_what_was_typed(engine: TestEngine) {
         .get(app.at("/console/audit"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();

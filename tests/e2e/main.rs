@@ -1,5 +1,9 @@
 //! End-to-end tests: the real `muster` binary over HTTP, on SQLite and PostgreSQL.
 
+// A test step that fails says what it expected (clippy.toml allows `expect` in tests;
+// these helpers are test code too).
+#![allow(clippy::expect_used)]
+
 mod support;
 
 mod bulk_mail;

@@ -24,7 +24,7 @@ async fn an_update_too_long_is_refused_alike_by_every_door(engine: TestEngine) {
         .json(&json!({"slug": "long-story", "title": "Long story"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(opened.status(), 201);
     let long = "x".repeat(20_001);
 
@@ -35,7 +35,7 @@ async fn an_update_too_long_is_refused_alike_by_every_door(engine: TestEngine) {
             .json(&json!({ "body": body }))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         assert_eq!(refused.status(), 422);
         let answer: Value = refused.json().await.unwrap_or_default();
         assert_eq!(answer["fields"]["body"], expected, "API: {answer}");
@@ -63,7 +63,7 @@ async fn an_update_too_long_is_refused_alike_by_every_door(engine: TestEngine) {
         .get(app.at("/console/incidents/long-story"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -73,7 +73,7 @@ async fn an_update_too_long_is_refused_alike_by_every_door(engine: TestEngine) {
             .form(&[("csrf", csrf_of(&page).as_str()), ("update_body", body)])
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         assert_eq!(refused.status(), 422);
         let html = refused.text().await.unwrap_or_default();
         assert!(html.contains(expected), "console: no \"{expected}\"");
@@ -91,7 +91,7 @@ async fn an_update_too_long_is_refused_alike_by_every_door(engine: TestEngine) {
         .json(&json!({ "body": nul }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(refused.status(), 422);
     let answer: Value = refused.json().await.unwrap_or_default();
     assert_eq!(answer["fields"]["body"], CONTROL, "API: {answer}");
@@ -100,7 +100,7 @@ async fn an_update_too_long_is_refused_alike_by_every_door(engine: TestEngine) {
         .form(&[("csrf", csrf_of(&page).as_str()), ("update_body", nul)])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(refused.status(), 422);
     let html = refused.text().await.unwrap_or_default();
     assert!(
@@ -113,7 +113,7 @@ async fn an_update_too_long_is_refused_alike_by_every_door(engine: TestEngine) {
         .bearer_auth(&token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .json()
         .await
         .unwrap_or_default();
@@ -157,7 +157,7 @@ async fn public_errors_are_pages_in_the_visitors_language(engine: TestEngine) {
             .header("Accept-Language", accept)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         assert_eq!(response.status(), 404, "{path}");
         let kind = response
             .headers()
@@ -179,7 +179,7 @@ async fn public_errors_are_pages_in_the_visitors_language(engine: TestEngine) {
         .bearer_auth(&token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(api.status(), 404);
     let answer: Value = api.json().await.unwrap_or_default();
     assert_eq!(answer["error"], "not found");

@@ -18,7 +18,7 @@ async fn health_readiness_and_metrics(engine: TestEngine) {
         .get(app.at("/healthz"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(health.status(), 200);
     assert!(
         health.headers().get("x-request-id").is_some(),
@@ -38,7 +38,7 @@ async fn health_readiness_and_metrics(engine: TestEngine) {
         .get(app.at("/metrics"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -112,10 +112,10 @@ async fn cli_manages_incidents_and_tokens(engine: TestEngine) {
         .bearer_auth(&token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the answer is JSON");
     assert_eq!(
         incident["updates"][0]["body"]["lv"],
         "Buses run every 10 minutes"
@@ -157,7 +157,7 @@ async fn bad_configuration_names_the_key() {
             .current_dir(&dir)
             .env(key, value)
             .output()
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the command runs");
         (
             output.status.code(),
             String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -182,7 +182,7 @@ async fn bad_configuration_names_the_key() {
         .args(["--config", bad_file.to_str().unwrap_or_default(), "migrate"])
         .current_dir(&dir)
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the command runs");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("public.base_url"));
     let _ = std::fs::remove_dir_all(dir);

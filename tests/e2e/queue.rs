@@ -38,7 +38,7 @@ async fn ready(app: &TestApp) -> String {
         .json(&json!({"slug": SLUG, "title": "Flights grounded", "time_zone": "UTC"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 201);
     token
 }
@@ -72,7 +72,7 @@ async fn call(app: &TestApp, n: usize, departure: Option<i64>, email: Option<&st
         .body(body)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 201);
     let answer: Value = response.json().await.unwrap_or(Value::Null);
     answer["reference"].as_str().unwrap_or_default().to_owned()
@@ -91,7 +91,7 @@ async fn the_queue_is_in_order_of_urgency(engine: TestEngine) {
         .get(app.at(&format!("/console/queue?incident={SLUG}")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -116,7 +116,7 @@ async fn the_queue_is_in_order_of_urgency(engine: TestEngine) {
         .form(&[("csrf", csrf_of(&html).as_str()), ("incident", SLUG)])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(take.status(), 303);
     assert_eq!(
         take.headers()["location"],
@@ -127,7 +127,7 @@ async fn the_queue_is_in_order_of_urgency(engine: TestEngine) {
         .get(app.at("/console/dashboard"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(
         dashboard.status(),
         403,
@@ -145,7 +145,7 @@ async fn merging_keeps_every_contact_and_tells_the_customer_once(engine: TestEng
         .get(app.at(&format!("/console/cases/{second}")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -154,13 +154,13 @@ async fn merging_keeps_every_contact_and_tells_the_customer_once(engine: TestEng
         .form(&[("csrf", csrf_of(&page).as_str()), ("into", first.as_str())])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(merged.status(), 303);
     let survivor = manager
         .get(app.at(&format!("/console/cases/{first}")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -172,7 +172,7 @@ async fn merging_keeps_every_contact_and_tells_the_customer_once(engine: TestEng
         .get(app.at(&format!("/console/cases/{second}")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -226,7 +226,7 @@ async fn take_next_never_gives_a_case_twice_across_three_replicas() {
                     .bearer_auth(&token)
                     .send()
                     .await
-                    .unwrap_or_else(|e| panic!("{e}"));
+                    .expect("the request reaches the server");
                 if response.status() == 204 {
                     return (base, mine);
                 }
@@ -278,7 +278,7 @@ async fn a_reply_goes_out_and_the_answer_threads_back() {
         .json(&canned("{{#if}}"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(
         broken.status(),
         422,
@@ -292,7 +292,7 @@ async fn a_reply_goes_out_and_the_answer_threads_back() {
         ))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(saved.status(), 200);
     let reference = call(&app, 1, Some(2), Some("kari@example.no")).await;
     app.add_user_in(AGENT_EMAIL, "agent", "refunds");
@@ -301,7 +301,7 @@ async fn a_reply_goes_out_and_the_answer_threads_back() {
         .get(app.at(&format!("/console/cases/{reference}")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -315,7 +315,7 @@ async fn a_reply_goes_out_and_the_answer_threads_back() {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(sent.status(), 303);
     let messages = smtp.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(messages.len(), 1);
@@ -353,14 +353,14 @@ async fn a_reply_goes_out_and_the_answer_threads_back() {
         .body(answer)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     let threaded: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(threaded["reference"], reference.as_str());
     let page = agent
         .get(app.at(&format!("/console/cases/{reference}")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -411,7 +411,7 @@ async fn an_overdue_case_alerts_exactly_once() {
         .get(app.at(&format!("/console/queue?incident={SLUG}&overdue=1")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();

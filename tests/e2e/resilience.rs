@@ -20,7 +20,7 @@ async fn every_acknowledged_submission_survives_a_kill(engine: TestEngine) {
         .json(&serde_json::json!({"slug": "surge", "title": "Surge", "time_zone": "UTC"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(opened.status(), 201);
     let mut submitters = Vec::new();
     for worker in 0..8 {

@@ -20,7 +20,7 @@ async fn get(client: &reqwest::Client, url: String) -> String {
         .get(&url)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 200, "{url}");
     response.text().await.unwrap_or_default()
 }
@@ -40,7 +40,7 @@ async fn a_stored_script_is_inert_everywhere(engine: TestEngine) {
         .json(&hostile)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(opened.status(), 201);
     let calls = [
         (
@@ -59,7 +59,7 @@ async fn a_stored_script_is_inert_everywhere(engine: TestEngine) {
             .json(&body)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         assert_eq!(response.status(), 200, "{path}");
     }
     let update = api
@@ -68,7 +68,7 @@ async fn a_stored_script_is_inert_everywhere(engine: TestEngine) {
         .json(&json!({"body": SCRIPT}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(update.status(), 201);
     let date = time::OffsetDateTime::now_utc().date() + time::Duration::days(3);
     let form = [
@@ -85,7 +85,7 @@ async fn a_stored_script_is_inert_everywhere(engine: TestEngine) {
         .form(&form)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     let location = submitted.headers()["location"]
         .to_str()
         .unwrap_or_default()
@@ -165,13 +165,13 @@ async fn login_never_keeps_a_planted_session() {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the client builds");
     let html = client
         .get(app.at("/console/login"))
         .header("Cookie", format!("muster_session={planted}"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     let login_cookie = html
         .headers()
         .get_all("set-cookie")
@@ -195,7 +195,7 @@ async fn login_never_keeps_a_planted_session() {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 303);
     let issued = response
         .headers()
@@ -218,7 +218,7 @@ async fn login_never_keeps_a_planted_session() {
         .header("Cookie", format!("muster_session={planted}"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(with_planted.status(), 303, "the planted id opens nothing");
 }
 
@@ -236,7 +236,7 @@ async fn hostile_bodies_get_clear_errors() {
         .body(format!("{{\"slug\":\"{huge}\"}}"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(oversized.status(), 413);
     let broken = client
         .post(app.at("/api/v1/incidents"))
@@ -245,7 +245,7 @@ async fn hostile_bodies_get_clear_errors() {
         .body(vec![b'{', 0xff, 0xfe, b'}'])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(broken.status(), 400);
     assert!(
         broken
@@ -261,7 +261,7 @@ async fn hostile_bodies_get_clear_errors() {
         .json(&json!({"slug": "a-b-c", "title": "x", "colour": "red"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(unknown_field.status(), 400);
     assert!(
         unknown_field
@@ -277,7 +277,7 @@ async fn hostile_bodies_get_clear_errors() {
         .body("slug=x")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert!(text_to_json.status().is_client_error());
     let health = client
         .get(app.at("/healthz"))

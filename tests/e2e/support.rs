@@ -50,7 +50,7 @@ pub fn browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the client builds")
 }
 
 impl TestApp {
@@ -181,7 +181,7 @@ impl TestApp {
             .get(self.at("/console/login"))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         let html = form.text().await.unwrap_or_default();
         let csrf = csrf_of(&html);
         let response = client
@@ -189,7 +189,7 @@ impl TestApp {
             .form(&[("email", email), ("password", PASSWORD), ("csrf", &csrf)])
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         assert_eq!(
             response.status(),
             303,
@@ -235,7 +235,7 @@ pub fn cli(
     for (key, value) in extra_env {
         command.env(key, value);
     }
-    let output = command.output().unwrap_or_else(|e| panic!("{e}"));
+    let output = command.output().expect("the command runs");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -320,7 +320,7 @@ pub async fn text_of(client: &reqwest::Client, url: &str) -> String {
         .get(url)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default()

@@ -22,7 +22,7 @@ async fn ready(app: &TestApp) -> String {
         .json(&json!({"slug": SLUG, "title": "Trams stopped", "time_zone": "UTC"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(opened.status(), 201);
     set_channels(
         app,
@@ -43,7 +43,7 @@ async fn set_channels(app: &TestApp, token: &str, channels: Value) {
         .json(&json!({ "channels": channels }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(set.status(), 200);
 }
 
@@ -63,7 +63,7 @@ async fn submit(app: &TestApp, n: usize) -> reqwest::Response {
         .form(&form)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
 }
 
 async fn json_of(url: String) -> Value {
@@ -133,7 +133,7 @@ async fn the_wait_is_shown_everywhere_and_the_telephony_system_can_post_it(engin
         .json(&json!({"low_minutes": 10, "high_minutes": 25}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(posted.status(), 200);
     let times = json_of(app.at(&format!("/i/{SLUG}/wait-times.json"))).await;
     let phone = times["channels"]
@@ -161,7 +161,7 @@ async fn the_wait_is_shown_everywhere_and_the_telephony_system_can_post_it(engin
         .json(&json!({"low_minutes": 30, "high_minutes": 5}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(bad.status(), 400);
 }
 
@@ -200,7 +200,7 @@ async fn waits_are_computed_from_the_live_queue() {
             .form(&[("csrf", csrf_of(&queue).as_str()), ("incident", SLUG)])
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         let case = taken.headers()["location"]
             .to_str()
             .unwrap_or_default()
@@ -219,7 +219,7 @@ async fn waits_are_computed_from_the_live_queue() {
             ])
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the request reaches the server");
         assert_eq!(replied.status(), 303);
     }
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -250,7 +250,7 @@ async fn waits_are_computed_from_the_live_queue() {
         .json(&json!({"low_minutes": 2880, "high_minutes": 4320, "override": true}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(overridden.status(), 200);
     let answer: Value = overridden.json().await.unwrap_or(Value::Null);
     assert_eq!(answer["override"], true, "{answer}");
@@ -374,7 +374,7 @@ async fn a_staffing_plan_is_checked_saved_and_shown() {
         .bearer_auth(&token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .json::<Value>()
         .await
         .unwrap_or(Value::Null);

@@ -114,7 +114,7 @@ impl WebhookReceiver {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().expect("the listener has an address");
         let shared = Arc::new(Mutex::new(Shared {
             received: Vec::new(),
             script: script.iter().copied().collect(),

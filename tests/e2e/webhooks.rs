@@ -32,9 +32,9 @@ async fn register(app: &TestApp, token: &str, url: &str, events: &[&str]) -> (i6
         .json(&json!({ "url": url, "events": events }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 201);
-    let created: Value = response.json().await.unwrap_or_else(|e| panic!("{e}"));
+    let created: Value = response.json().await.expect("the answer is JSON");
     let id = created["id"]
         .as_i64()
         .unwrap_or_else(|| panic!("{created}"));
@@ -50,7 +50,7 @@ async fn open_incident(app: &TestApp, token: &str, slug: &str) {
         .json(&json!({"slug": slug, "title": "Ferry fire", "summary": "A fire on board.", "languages": "en", "time_zone": "Europe/Oslo"}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 201, "{:?}", response.text().await);
 }
 
@@ -61,7 +61,7 @@ async fn publish(app: &TestApp, token: &str, slug: &str, body: &str) {
         .json(&json!({ "body": body }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 201, "{:?}", response.text().await);
 }
 
@@ -71,9 +71,9 @@ async fn deliveries(app: &TestApp, token: &str, id: i64) -> Vec<Value> {
         .bearer_auth(token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(response.status(), 200);
-    response.json().await.unwrap_or_else(|e| panic!("{e}"))
+    response.json().await.expect("the answer is JSON")
 }
 
 /// Waits until the log shows `count` deliveries in `status`.
@@ -197,7 +197,7 @@ async fn a_failed_delivery_is_retried_with_the_same_id(engine: TestEngine) {
         .get(app.at(&format!("/console/webhooks/{id}")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap_or_default();
     assert!(html.contains("update.published"), "{html}");
@@ -249,14 +249,14 @@ async fn the_console_is_for_managers_and_checks_csrf(engine: TestEngine) {
         .get(app.at("/console/webhooks"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(page.status(), 403);
     let api = client()
         .get(app.at("/api/v1/webhooks"))
         .bearer_auth(&agent_token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(api.status(), 403);
 
     let manager = app.login(MANAGER_EMAIL).await;
@@ -264,7 +264,7 @@ async fn the_console_is_for_managers_and_checks_csrf(engine: TestEngine) {
         .get(app.at("/console/webhooks"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -279,7 +279,7 @@ async fn the_console_is_for_managers_and_checks_csrf(engine: TestEngine) {
                 .form(&form)
                 .send()
                 .await
-                .unwrap_or_else(|e| panic!("{e}"))
+                .expect("the request reaches the server")
         }
     };
     let missing = post(
@@ -331,10 +331,10 @@ async fn the_console_is_for_managers_and_checks_csrf(engine: TestEngine) {
         .bearer_auth(app.token("second-manager@example.com", "manager"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the answer is JSON");
     assert_eq!(listed.len(), 1);
     assert_eq!(
         listed[0]["events"],
@@ -358,7 +358,7 @@ async fn the_console_is_for_managers_and_checks_csrf(engine: TestEngine) {
         .get(app.at("/console/webhooks"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();
@@ -374,7 +374,7 @@ async fn the_console_is_for_managers_and_checks_csrf(engine: TestEngine) {
         .get(app.at(&format!("/console/webhooks/{id}")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(gone.status(), 404);
 
     // The API deletes too.
@@ -385,21 +385,21 @@ async fn the_console_is_for_managers_and_checks_csrf(engine: TestEngine) {
         .bearer_auth(&manager_token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(removed.status(), 204);
     let gone = client()
         .delete(app.at(&format!("/api/v1/webhooks/{api_id}")))
         .bearer_auth(&manager_token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the request reaches the server");
     assert_eq!(gone.status(), 404);
 
     let audit = manager
         .get(app.at("/console/audit"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the request reaches the server")
         .text()
         .await
         .unwrap_or_default();

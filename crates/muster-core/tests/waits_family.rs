@@ -2,6 +2,10 @@
 //! family keeps being told computed waits that hold. Replacing the estimator by the
 //! manager's posted range (or breaking it) fails both.
 
+// A test step that fails says what it expected (clippy.toml allows `expect` in tests;
+// these helpers are test code too).
+#![allow(clippy::expect_used)]
+
 use muster_core::priority::Tier;
 use muster_core::simulation::{self, ERROR_TARGET, INSIDE_TARGET, Report, Scenario, family};
 use muster_core::wait_estimator::Source;

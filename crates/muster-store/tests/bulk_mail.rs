@@ -1,5 +1,9 @@
 //! The audience and the campaign queue against both engines.
 
+// A test step that fails says what it expected (clippy.toml allows `expect` in tests;
+// these helpers are test code too).
+#![allow(clippy::expect_used)]
+
 use muster_core::audience::parse_audience_csv;
 use muster_core::campaign::{CampaignContent, CampaignStatus, Segment};
 use muster_core::language::Lang;

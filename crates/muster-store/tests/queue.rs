@@ -1,6 +1,10 @@
 //! The agents' queue on both engines: order, exclusive claims under concurrency, SLA
 //! marking exactly once, merging.
 
+// A test step that fails says what it expected (clippy.toml allows `expect` in tests;
+// these helpers are test code too).
+#![allow(clippy::expect_used)]
+
 use std::collections::HashSet;
 
 use muster_core::case::{Case, CaseStatus};
@@ -212,7 +216,7 @@ async fn overdue_is_marked_once(engine: TestEngine) {
     let deliveries = store
         .webhook_deliveries(hook, 10)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("webhook deliveries succeeds");
     assert_eq!(
         deliveries
             .iter()
@@ -303,7 +307,7 @@ async fn as_stored(store: &Store, reference: &CaseRef) -> Case {
     store
         .case_by_reference(reference)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("case by reference succeeds")
         .unwrap_or_else(|| panic!("{} exists", reference.as_str()))
 }
 
@@ -326,17 +330,14 @@ async fn resolving_releases_the_claim_and_is_audited(engine: TestEngine) {
     store
         .set_case_status(taken.id, CaseStatus::Resolved, "agent@example.com")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("set case status succeeds");
     let resolved = as_stored(&store, &taken.reference).await;
     assert_eq!(
         (resolved.status, resolved.claimed_by, resolved.lease_until),
         (CaseStatus::Resolved, None, None)
     );
     assert!(resolved.resolved_at.is_some());
-    let audit = store
-        .recent_audit(1)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let audit = store.recent_audit(1).await.expect("recent audit succeeds");
     let entry = audit.first().unwrap_or_else(|| panic!("an audit entry"));
     assert_eq!(
         (
@@ -350,7 +351,7 @@ async fn resolving_releases_the_claim_and_is_audited(engine: TestEngine) {
     store
         .set_case_status(taken.id, CaseStatus::Open, "agent@example.com")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("set case status succeeds");
     let reopened = as_stored(&store, &taken.reference).await;
     assert_eq!(
         (reopened.status, reopened.resolved_at),

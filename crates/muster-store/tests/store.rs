@@ -1,5 +1,9 @@
 //! The store against both engines: every test runs on SQLite and on PostgreSQL.
 
+// A test step that fails says what it expected (clippy.toml allows `expect` in tests;
+// these helpers are test code too).
+#![allow(clippy::expect_used)]
+
 use muster_core::contact_info::EmailAddress;
 use muster_core::incident::{ChannelKind, IncidentStatus};
 use muster_core::language::Lang;
@@ -76,11 +80,11 @@ async fn incidents_round_trip(engine: TestEngine) {
     store
         .edit_incident("tram-outage", edit, "test")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("edit incident succeeds");
     let loaded = store
         .incident_by_slug("tram-outage")
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("incident by slug succeeds")
         .unwrap_or_else(|| panic!("incident missing"));
     assert_eq!(loaded.status, IncidentStatus::Monitoring);
     assert_eq!(loaded.updates.len(), 1);
@@ -92,10 +96,7 @@ async fn incidents_round_trip(engine: TestEngine) {
         store.current_crisis_slug().await.ok().flatten().as_deref(),
         Some("tram-outage")
     );
-    let audit = store
-        .recent_audit(10)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let audit = store.recent_audit(10).await.expect("recent audit succeeds");
     assert_eq!(audit.len(), 4, "every change is audited: {audit:?}");
 }
 
@@ -121,7 +122,7 @@ async fn sessions_and_tokens(engine: TestEngine) {
     let user = store
         .upsert_user(&email, "Kari", Role::Manager, "a long enough password")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("upsert user succeeds");
     assert!(
         store
             .authenticate("KARI@example.com", "a long enough password")
@@ -154,18 +155,18 @@ async fn sessions_and_tokens(engine: TestEngine) {
     store
         .delete_session(&token)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("delete session succeeds");
     assert!(store.session(&token).await.ok().flatten().is_none());
     let (id, api) = store
         .create_api_token("kari@example.com", "ivr")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("create api token succeeds");
     assert!(api.starts_with("mst_"));
     assert!(store.api_token_user(&api).await.ok().flatten().is_some());
     store
         .revoke_api_token(id)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("revoke api token succeeds");
     assert!(store.api_token_user(&api).await.ok().flatten().is_none());
 }
 
@@ -176,39 +177,39 @@ async fn failed_logins_are_counted(engine: TestEngine) {
         store
             .record_failed_login("a@example.com", "10.0.0.1")
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("record failed login succeeds");
     }
     store
         .record_failed_login("b@example.com", "10.0.0.1")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("record failed login succeeds");
     // Another client failing on the same account: its failures are its own.
     store
         .record_failed_login("a@example.com", "10.0.0.2")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("record failed login succeeds");
     let window = time::Duration::minutes(15);
     let failures = store
         .recent_failed_logins("A@example.com", "10.0.0.1", window)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("recent failed logins succeeds");
     assert_eq!((failures.on_account.count, failures.on_any.count), (3, 4));
     assert!(failures.on_account.last.is_some());
     assert!(failures.on_account.last <= failures.on_any.last);
     store
         .clear_failed_logins("a@example.com", "10.0.0.1")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("clear failed logins succeeds");
     let failures = store
         .recent_failed_logins("a@example.com", "10.0.0.1", window)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("recent failed logins succeeds");
     assert_eq!((failures.on_account.count, failures.on_any.count), (0, 1));
     assert_eq!(failures.on_account.last, None);
     let other = store
         .recent_failed_logins("a@example.com", "10.0.0.2", window)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("recent failed logins succeeds");
     assert_eq!(
         other.on_account.count, 1,
         "the other client's failure stays"
@@ -322,7 +323,7 @@ async fn one_customer_one_case(engine: TestEngine) {
     let conversation = store
         .customer_conversation(first.case.id)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("customer conversation succeeds");
     assert_eq!(conversation.len(), 2);
     assert_eq!(
         store.duplicate_contacts_avoided(incident.id).await.ok(),
@@ -362,7 +363,7 @@ async fn mail_is_claimed_once_and_retried(engine: TestEngine) {
     let claimed = store
         .claim_mail(10, lease)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("claim mail succeeds");
     assert_eq!(claimed.len(), 3);
     assert!(
         store
@@ -375,7 +376,7 @@ async fn mail_is_claimed_once_and_retried(engine: TestEngine) {
     store
         .mark_mail_sent(&[claimed[0].id])
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("mark mail sent succeeds");
     store
         .mark_mail_failed(claimed[1].id, "451 later", Some(time::Duration::ZERO))
         .await
@@ -383,11 +384,11 @@ async fn mail_is_claimed_once_and_retried(engine: TestEngine) {
     store
         .mark_mail_failed(claimed[2].id, "550 no such user", None)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("mark mail failed succeeds");
     let again = store
         .claim_mail(10, lease)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("claim mail succeeds");
     assert_eq!(
         again.iter().map(|m| (m.id, m.attempts)).collect::<Vec<_>>(),
         vec![(claimed[1].id, 2)]
@@ -405,7 +406,7 @@ async fn mail_is_claimed_once_and_retried(engine: TestEngine) {
     let recovered = store
         .claim_mail(10, lease)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("claim mail succeeds");
     assert_eq!(recovered.len(), 1);
 }
 
@@ -463,7 +464,7 @@ async fn a_burst_of_contacts_is_one_case_per_customer(engine: TestEngine) {
         contacts_stored += store
             .customer_conversation(*case_id)
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("customer conversation succeeds")
             .len();
     }
     assert_eq!(contacts_stored, 40, "every contact once, no replay stored");

@@ -1,6 +1,10 @@
 //! What the live wait estimate reads, on both engines: the incident's arrivals over a window
 //! and the agents seen at work on its cases, from the rows that taking and answering write.
 
+// A test step that fails says what it expected (clippy.toml allows `expect` in tests;
+// these helpers are test code too).
+#![allow(clippy::expect_used)]
+
 use muster_core::case::CaseStatus;
 use muster_core::contact_info::EmailAddress;
 use muster_core::incident::{ChannelKind, SlaTargets};
@@ -55,7 +59,7 @@ async fn agent(store: &Store, name: &str) -> i64 {
     store
         .upsert_user(&email, name, Role::Agent, "a long enough password")
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("upsert user succeeds")
         .id
 }
 
@@ -139,7 +143,7 @@ async fn the_waiting_queue_is_counted_by_departure_date(engine: TestEngine) {
     let mut waiting = store
         .waiting_by_departure(ours, later_on)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("waiting by departure succeeds");
     waiting.sort_by_key(|w| (w.departure.is_none(), w.departure));
     let row = |departure, cases, overdue| Waiting {
         departure,
@@ -177,7 +181,7 @@ async fn agents_on_duty_are_those_who_recently_took_or_worked_a_case(engine: Tes
     let nobody = store
         .agents_seen_since(ours, since)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("agents seen since succeeds");
     assert!(nobody.is_empty(), "no agent has worked yet: {nobody:?}");
 
     let take = |agent: i64, at: OffsetDateTime| {
@@ -201,16 +205,16 @@ async fn agents_on_duty_are_those_who_recently_took_or_worked_a_case(engine: Tes
     store
         .reply(bobs, bob, "Refunded.", "user:bob@example.com", |_| None)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("reply succeeds");
     store
         .set_case_status(bobs, CaseStatus::Resolved, "api:bob@example.com")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("set case status succeeds");
     // Dan works another incident; the intake and the system are not agents.
     store
         .add_note(elsewhere, dan, "Called back.", "user:dan@example.com")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("add note succeeds");
     store
         .audit("system", "case.status", "MX-NOBODY", serde_json::json!({}))
         .await
@@ -219,7 +223,7 @@ async fn agents_on_duty_are_those_who_recently_took_or_worked_a_case(engine: Tes
     let on_duty = store
         .agents_seen_since(ours, since)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("agents seen since succeeds");
     assert_eq!(seen(on_duty), ["ann@example.com", "bob@example.com"]);
     let gone = store
         .agents_seen_since(ours, now + Duration::minutes(5))
@@ -229,6 +233,6 @@ async fn agents_on_duty_are_those_who_recently_took_or_worked_a_case(engine: Tes
     let theirs = store
         .agents_seen_since(other, since)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("agents seen since succeeds");
     assert_eq!(seen(theirs), ["dan@example.com"]);
 }

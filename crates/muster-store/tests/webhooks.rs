@@ -1,6 +1,10 @@
 //! Outbound webhooks in the store, on SQLite and on PostgreSQL: fan-out per subscribed
 //! endpoint, incident events written with their change, exclusive claims, retries.
 
+// A test step that fails says what it expected (clippy.toml allows `expect` in tests;
+// these helpers are test code too).
+#![allow(clippy::expect_used)]
+
 use std::time::Duration as StdDuration;
 
 use muster_core::incident::IncidentStatus;
