@@ -66,6 +66,16 @@ impl App {
         actor.require_manager()?;
         self.incident(slug).await?;
         let new = typed.parse().map_err(AppError::Invalid)?;
+        self.start_campaign(actor, slug, new).await
+    }
+
+    /// Writes a parsed campaign with its deliveries, Message-IDs in Muster's domain.
+    pub(crate) async fn start_campaign(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        new: NewCampaign,
+    ) -> AppResult<Campaign> {
         Ok(self
             .store
             .create_campaign(

@@ -155,16 +155,7 @@ impl App {
             segment: Default::default(),
             send_at: None,
         };
-        Ok(self
-            .store
-            .create_campaign(
-                slug,
-                new,
-                &self.settings.id_domain,
-                &actor.label,
-                actor.user_id,
-            )
-            .await?)
+        self.start_campaign(actor, slug, new).await
     }
 
     /// Merges the policies typed in one language over the current ones.
