@@ -22,6 +22,7 @@ on_both_engines!(
     a_missing_date_is_completed_through_the_personal_link,
     case_pages_need_their_token,
     control_characters_are_refused_or_stripped_never_a_500,
+    one_departure_rule_on_every_channel,
 );
 
 const SLUG: &str = "ferry-fire";
@@ -165,7 +166,7 @@ async fn bad_inputs_come_back_with_a_message_and_every_value(engine: TestEngine)
             "2026-02-30",
             "Enter a real date as YYYY-MM-DD",
         ),
-        ("departure_date", "2020-01-01", "cannot be in the past"),
+        ("departure_date", "2020-01-01", "more than 30 days ago"),
         ("message", &long, "at most 5000 characters"),
         ("name", "", "This field is required"),
         (
@@ -903,4 +904,41 @@ async fn forty_customers_through_nginx_are_all_taken_in() {
         over.push(post(from(200), customer(100 + i), forged).await);
     }
     assert_eq!(over, [303, 303, 303, 429]);
+}
+
+/// A trip cancelled days ago is still a request (the refund); a date decades off is a typo,
+/// refused alike by the form and the telephony webhook.
+async fn one_departure_rule_on_every_channel(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    ready(&app).await;
+    let yesterday = submit(&app, &with(good_form(), "departure_date", &in_days(-1))).await;
+    assert_eq!(
+        yesterday.status(),
+        303,
+        "a sailing of yesterday is taken in"
+    );
+    let stale = with(
+        with(good_form(), "departure_date", &in_days(-31)),
+        "idempotency_key",
+        &"b".repeat(64),
+    );
+    let refused = submit(&app, &stale).await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap_or_default();
+    assert!(html.contains("more than 30 days ago"), "the form says why");
+    for (external_id, date, expected) in [
+        ("call-old", "1999-01-01", 422),
+        ("call-far", "2031-01-01", 422),
+        ("call-recent", in_days(-3).as_str(), 201),
+    ] {
+        let call = json!({"phone": "+47 22 00 00 09", "external_id": external_id, "notes": "Cancelled", "departure_date": date});
+        let (status, answer) = inbound(
+            &app,
+            "phone",
+            "application/json",
+            call.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(status, expected, "{date}: {answer}");
+    }
 }

@@ -25,7 +25,7 @@ pub fn find_booking_ref(pattern: &Regex, text: &str) -> Option<BookingRef> {
 }
 
 /// The first plausible departure date written as 2026-11-27, 27.11.2026 or 27/11/2026,
-/// not before `today`.
+/// within the departure rule (`intake::check_departure`) of `today`.
 pub fn find_departure_date(text: &str, today: Date) -> Option<Date> {
     let iso = Regex::new(r"\b(20\d\d-\d\d-\d\d)\b").ok()?;
     let european = Regex::new(r"\b(\d{1,2})[./](\d{1,2})[./](20\d\d)\b").ok()?;
@@ -38,7 +38,9 @@ pub fn find_departure_date(text: &str, today: Date) -> Option<Date> {
         let year: i32 = c.get(3)?.as_str().parse().ok()?;
         Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()
     });
-    from_iso.chain(from_european).find(|d| *d >= today)
+    from_iso
+        .chain(from_european)
+        .find(|d| crate::intake::check_departure(*d, today).is_ok())
 }
 
 /// A request type from keywords, in the languages Muster speaks; `question` otherwise.
@@ -99,7 +101,7 @@ mod tests {
     }
 
     #[test]
-    fn finds_departure_dates_not_in_the_past() {
+    fn finds_departure_dates_within_the_departure_rule() {
         let today = date!(2026 - 11 - 24);
         assert_eq!(
             find_departure_date("leaving 2026-11-27 from Bergen", today),
@@ -114,6 +116,12 @@ mod tests {
             None
         );
         assert_eq!(find_departure_date("2026-02-30", today), None);
+        assert_eq!(
+            find_departure_date("my ferry on 2026-11-20 was cancelled", today),
+            Some(date!(2026 - 11 - 20)),
+            "a trip of last week is what the customer writes about"
+        );
+        assert_eq!(find_departure_date("booked 2029-06-01", today), None);
     }
 
     #[test]

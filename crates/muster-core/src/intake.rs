@@ -17,6 +17,22 @@ pub const NAME_MAX: usize = 200;
 pub const MESSAGE_MAX: usize = 5_000;
 /// Departures further ahead than this are typing mistakes, not trips.
 const DEPARTURE_HORIZON_DAYS: i64 = 2 * 366;
+/// A trip cancelled last week is still a reason to write (for the refund): departures up to
+/// this many days ago are accepted.
+const DEPARTURE_PAST_DAYS: i64 = 30;
+
+/// The one rule for a departure date on every channel: from 30 days ago to two years ahead
+/// of `today` in the incident's time zone.
+pub fn check_departure(date: Date, today: Date) -> Result<Date, Problem> {
+    let days = (date - today).whole_days();
+    if days < -DEPARTURE_PAST_DAYS {
+        Err(Problem::of("err_date_past"))
+    } else if days > DEPARTURE_HORIZON_DAYS {
+        Err(Problem::of("err_date_far"))
+    } else {
+        Ok(date)
+    }
+}
 
 /// The form exactly as typed; kept whole so it can be shown back on an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,16 +140,9 @@ pub fn validate(
                 errors.insert("departure_date", Problem::of("err_date"));
                 return None;
             };
-            let days = (date - today).whole_days();
-            if days < 0 {
-                errors.insert("departure_date", Problem::of("err_date_past"));
-                None
-            } else if days > DEPARTURE_HORIZON_DAYS {
-                errors.insert("departure_date", Problem::of("err_date_far"));
-                None
-            } else {
-                Some(date)
-            }
+            check_departure(date, today)
+                .map_err(|problem| errors.insert("departure_date", problem))
+                .ok()
         });
     let request_type = required(&mut errors, "request_type", &form.request_type).and_then(|raw| {
         if request_types.iter().any(|t| t.key == raw) {
@@ -274,13 +283,27 @@ mod tests {
         assert_eq!(
             error_of(
                 IntakeForm {
-                    departure_date: "2026-11-23".into(),
+                    departure_date: "2026-10-24".into(),
                     ..good()
                 },
                 "departure_date"
             ),
             Some("err_date_past")
         );
+        // A sailing cancelled yesterday, or a month ago, is still a request to take in.
+        for recent in ["2026-11-23", "2026-10-25"] {
+            assert_eq!(
+                error_of(
+                    IntakeForm {
+                        departure_date: recent.into(),
+                        ..good()
+                    },
+                    "departure_date"
+                ),
+                None,
+                "{recent}"
+            );
+        }
         assert_eq!(
             error_of(
                 IntakeForm {

@@ -10,7 +10,7 @@ use muster_core::case_ref::CaseRef;
 use muster_core::contact_info::{BookingRef, EmailAddress, PhoneNumber};
 use muster_core::inbound_text::{find_booking_ref, find_departure_date, guess_request_type};
 use muster_core::incident::{ChannelKind, Incident};
-use muster_core::intake::{MESSAGE_MAX, parse_date};
+use muster_core::intake::{MESSAGE_MAX, check_departure, parse_date};
 use muster_core::language::Lang;
 use muster_core::text_rule::{
     TextError, long_text, single_line, strip_controls, strip_to_one_line,
@@ -333,10 +333,14 @@ fn parse_call(state: &AppState, incident: &Incident, call: CallRecord) -> WebRes
         .as_deref()
         .filter(|d| !d.trim().is_empty())
     {
-        intake.departure_date =
-            Some(parse_date(raw).ok_or_else(|| {
-                WebError::Unprocessable("departure_date must be YYYY-MM-DD".into())
-            })?);
+        let date = parse_date(raw)
+            .ok_or_else(|| WebError::Unprocessable("departure_date must be YYYY-MM-DD".into()))?;
+        let today = incident.today(state.app.now());
+        let date = check_departure(date, today).map_err(|problem| {
+            let message = state.translations.problem(&Lang::english(), &problem);
+            WebError::Unprocessable(format!("departure_date: {message}"))
+        })?;
+        intake.departure_date = Some(date);
     }
     if let Some(kind) = call.request_type.as_deref() {
         if !incident
