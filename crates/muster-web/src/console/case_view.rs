@@ -1,12 +1,12 @@
 //! One case as an agent works it: the customer, every contact from every channel in one
 //! timeline, notes, replies from canned responses, status, team, merge, a logged call.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path};
 use actix_web::{HttpResponse, get, post};
-use muster_app::{AppError, AppResult};
+use muster_app::{AppError, AppResult, FieldErrors};
 use muster_core::case::{Case, CaseStatus};
 use muster_core::incident::{Incident, local_time_label};
 use muster_core::language::Lang;
@@ -39,7 +39,8 @@ struct CasePage<'a> {
     canned: Vec<CannedRow<'a>>,
     reply: &'a str,
     typed: Kept<'a>,
-    error: Option<String>,
+    /// Field → what is wrong with what was typed there, shown beside the field.
+    errors: BTreeMap<String, String>,
     teams: Vec<Team>,
     statuses: [&'static str; 3],
 }
@@ -74,10 +75,10 @@ async fn case_page(
     case: &Case,
     incident: &Incident,
     typed: &HashMap<String, String>,
-    error: Option<&muster_app::Problem>,
+    errors: &FieldErrors,
     status: StatusCode,
 ) -> WebResult<HttpResponse> {
-    let error = error.map(|p| state.translations.problem(&Lang::english(), p));
+    let errors = state.translations.messages(&Lang::english(), errors);
     let timeline = state
         .store
         .timeline(case.id)
@@ -121,7 +122,7 @@ async fn case_page(
             call_notes: field(typed, "call_notes"),
             into: field(typed, "into"),
         },
-        error,
+        errors,
         teams: state.store.list_teams().await?,
         statuses: [
             CaseStatus::Open.as_str(),
@@ -145,7 +146,7 @@ pub async fn show(
         &case,
         &incident,
         &HashMap::new(),
-        None,
+        &FieldErrors::new(),
         StatusCode::OK,
     )
     .await
@@ -187,14 +188,13 @@ async fn done_or_shown(
     match outcome {
         Ok(moved) => Ok(back(moved.as_ref().unwrap_or(&case))),
         Err(AppError::Invalid(errors)) => {
-            let problem = errors.into_values().next();
             case_page(
                 state,
                 user,
                 &case,
                 &incident,
                 form,
-                problem.as_ref(),
+                &errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -349,7 +349,7 @@ mod tests {
                 call_notes: "c",
                 into: "MU-DEF-456",
             },
-            error: Some("wrong".into()),
+            errors: strict::errors_on(&["body", "note", "call_notes", "team", "into"]),
             teams: vec![Team {
                 id: 1,
                 key: "refunds".into(),
