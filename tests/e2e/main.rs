@@ -10,6 +10,7 @@ mod bulk_mail;
 mod console_auth;
 mod http_methods;
 mod intake;
+mod journeys;
 mod landing;
 mod nginx;
 mod one_rule;
