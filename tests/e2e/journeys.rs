@@ -16,6 +16,7 @@ on_both_engines!(
     crisis_lets_the_visitor_choose_between_active_incidents,
     a_resolved_case_says_so_and_shows_what_was_submitted,
     a_lost_case_link_is_sent_again_without_telling_who_has_a_case,
+    the_form_keeps_an_impossible_date_and_lists_errors_in_field_order,
 );
 
 const TITLE: &str = "MS Aurora: fire on board";
@@ -103,7 +104,10 @@ async fn a_wait_without_an_address_is_refused_beside_its_field_and_kept(engine: 
     ];
     let url = app.at(&format!("/console/incidents/{SLUG}/channels"));
     let (status, _, page) = post(&client, url.clone(), &channels).await;
-    assert_eq!(status, 422, "a wait with no address is refused, not dropped");
+    assert_eq!(
+        status, 422,
+        "a wait with no address is refused, not dropped"
+    );
     assert!(
         page.contains(r#"<p class="error" id="email_address-error">This channel has a posted wait but no address"#),
         "the message sits beside the address: {page}"
@@ -126,7 +130,7 @@ async fn a_wait_without_an_address_is_refused_beside_its_field_and_kept(engine: 
         "nothing of the refused form was saved"
     );
 
-    channels[7] = ("email_address", "help@example.com");
+    channels[6] = ("email_address", "help@example.com");
     let (status, to, _) = post(&client, url, &channels).await;
     assert_eq!(status, 303);
     assert_eq!(
@@ -139,7 +143,9 @@ async fn a_wait_without_an_address_is_refused_beside_its_field_and_kept(engine: 
         "{page}"
     );
     assert!(
-        page.contains(r#"id="email_wait_high" name="email_wait_high" inputmode="numeric" value="2""#),
+        page.contains(
+            r#"id="email_wait_high" name="email_wait_high" inputmode="numeric" value="2""#
+        ),
         "a wait in days is shown back in days: {page}"
     );
 
@@ -149,7 +155,7 @@ async fn a_wait_without_an_address_is_refused_beside_its_field_and_kept(engine: 
         "1 to 2 days",
         r#"href="https://x.com/MSAurora""#,
         &format!(r#"href="/i/{SLUG}/form""#),
-        &format!(r#"href="/i/{SLUG}/subscribe?lang=en""#),
+        &format!(r#"href="/i/{SLUG}/subscribe?lang&#x3D;en""#),
     ] {
         assert!(public.contains(shown), "{shown} missing: {public}");
     }
@@ -181,11 +187,15 @@ async fn every_save_says_so_and_errors_sit_beside_their_fields(engine: TestEngin
         "the policy error sits beside its title and the text is kept: {page}"
     );
     let summary = page
-        .find("error-summary")
+        .find(r#"class="error-summary""#)
         .expect("the refused section says what is wrong");
     let section = page.find(r#"id="policies-h""#).unwrap_or(usize::MAX);
     assert!(summary > section, "the summary is in the policies section");
 
+    let tomorrow = format!(
+        "{}T08:00",
+        time::OffsetDateTime::now_utc().date() + time::Duration::days(1)
+    );
     let fixed = [
         ("csrf", csrf.as_str()),
         ("lang", "en"),
@@ -223,7 +233,11 @@ async fn every_save_says_so_and_errors_sit_beside_their_fields(engine: TestEngin
         ),
         (
             "/staffing",
-            vec![("csrf", csrf.as_str()), ("staffing_0_agents", "4")],
+            vec![
+                ("csrf", csrf.as_str()),
+                ("staffing_0_agents", "4"),
+                ("staffing_0_from", tomorrow.as_str()),
+            ],
             "Staffing plan saved.",
         ),
     ] {
@@ -301,16 +315,26 @@ async fn crisis_lets_the_visitor_choose_between_active_incidents(engine: TestEng
         if response.status() == 200 {
             break response.text().await.unwrap_or_default();
         }
-        assert!(Instant::now() < deadline, "/crisis still sends everyone to one page");
+        assert!(
+            Instant::now() < deadline,
+            "/crisis still sends everyone to one page"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(page.contains(r#"<html lang="fa" dir="rtl">"#), "{page}");
     assert!(page.contains("کدام اختلال به شما مربوط است؟"), "{page}");
-    let trams = page.find("/i/trams-stopped?lang=fa").unwrap_or(usize::MAX);
-    let ferry = page.find("/i/ferry-fire?lang=fa").unwrap_or(usize::MAX);
-    assert!(trams < ferry && ferry < usize::MAX, "both, newest first: {page}");
+    let trams = page
+        .find("/i/trams-stopped?lang&#x3D;fa")
+        .unwrap_or(usize::MAX);
+    let ferry = page
+        .find("/i/ferry-fire?lang&#x3D;fa")
+        .unwrap_or(usize::MAX);
     assert!(
-        page.contains(r#"lang="en">Ferry fire</a>"#),
+        trams < ferry && ferry < usize::MAX,
+        "both, newest first: {page}"
+    );
+    assert!(
+        page.contains(r#"lang="en" dir="auto">Ferry fire</a>"#),
         "an untranslated title says it is English: {page}"
     );
 }
@@ -335,7 +359,7 @@ async fn a_resolved_case_says_so_and_shows_what_was_submitted(engine: TestEngine
         .to_owned();
     let open = text_of(&browser(), &app.at(&case_url)).await;
     assert!(
-        open.contains("What you told us") && open.contains("BKresolved1"),
+        open.contains("What you told us") && open.contains("BKRESOLVED1"),
         "the case shows what was submitted: {open}"
     );
     assert!(open.contains("Expected wait for a reply"), "{open}");
@@ -358,7 +382,9 @@ async fn a_resolved_case_says_so_and_shows_what_was_submitted(engine: TestEngine
         );
     }
     assert!(
-        resolved.contains(&format!(r#"<dd class="reference" dir="ltr">{reference}</dd>"#)),
+        resolved.contains(&format!(
+            r#"<dd class="reference" dir="ltr">{reference}</dd>"#
+        )),
         "{resolved}"
     );
 }
@@ -380,7 +406,11 @@ async fn outbox_holds(app: &TestApp, count: usize) -> Vec<String> {
         if mail.len() >= count {
             return mail;
         }
-        assert!(Instant::now() < deadline, "{} of {count} messages", mail.len());
+        assert!(
+            Instant::now() < deadline,
+            "{} of {count} messages",
+            mail.len()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -413,14 +443,21 @@ async fn a_lost_case_link_is_sent_again_without_telling_who_has_a_case(engine: T
                 .send()
                 .await
                 .expect("the request reaches the server");
-            (response.status().as_u16(), response.text().await.unwrap_or_default())
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
         }
     };
     let wrong_email = ask(reference.clone(), "someone@example.com").await;
     let unknown = ask("MX-222222".to_owned(), "clink1@example.com").await;
     let right = ask(reference.to_lowercase(), "CLink1@Example.com").await;
     assert_eq!(right.0, 200);
-    assert!(right.1.contains("If a case with this reference"), "{}", right.1);
+    assert!(
+        right.1.contains("If a case with this reference"),
+        "{}",
+        right.1
+    );
     assert_eq!(wrong_email, right, "a wrong address is answered alike");
     assert_eq!(unknown, right, "an unknown reference is answered alike");
 
@@ -437,7 +474,8 @@ async fn a_lost_case_link_is_sent_again_without_telling_who_has_a_case(engine: T
     let bad = ask("hello".to_owned(), "clink1@example.com").await;
     assert_eq!(bad.0, 422);
     assert!(
-        bad.1.contains(r#"id="reference-error""#) && bad.1.contains(r#"value="clink1@example.com""#),
+        bad.1.contains(r#"id="reference-error""#)
+            && bad.1.contains(r#"value="clink1@example.com""#),
         "{}",
         bad.1
     );
@@ -448,4 +486,38 @@ async fn a_lost_case_link_is_sent_again_without_telling_who_has_a_case(engine: T
         assert_eq!(ask(reference.clone(), "x@example.com").await.0, 200);
     }
     assert_eq!(ask(reference.clone(), "x@example.com").await.0, 429);
+}
+
+async fn the_form_keeps_an_impossible_date_and_lists_errors_in_field_order(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    let token = app.token(MANAGER_EMAIL, "manager");
+    open_by_api(&app, &token, "ferry-fire", "Ferry fire").await;
+    let mut form = intake_form("dates1").to_vec();
+    form.retain(|(k, _)| *k != "name" && *k != "departure_date");
+    form.push(("departure_date", "2026-02-30".to_owned()));
+    let refused = browser()
+        .post(app.at("/i/ferry-fire/form"))
+        .form(&form)
+        .send()
+        .await
+        .expect("the request reaches the server");
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap_or_default();
+    assert!(
+        page.contains(r#"name="departure_date" type="text""#)
+            && page.contains(r#"value="2026-02-30""#),
+        "the impossible date comes back where a date picker would not blank it: {page}"
+    );
+    let name = page.find(r##"<a href="#name">"##).unwrap_or(usize::MAX);
+    let date = page
+        .find(r##"<a href="#departure_date">"##)
+        .unwrap_or(usize::MAX);
+    assert!(
+        name < date && date < usize::MAX,
+        "errors in field order: {page}"
+    );
+    assert!(
+        page.contains(r#"id="errors" autofocus"#),
+        "focus goes to the errors"
+    );
 }

@@ -57,7 +57,8 @@ impl Localized {
 
     /// The language of the text shown in `lang`, when it is another one.
     pub fn foreign_in<'a>(&'a self, lang: &Lang, fallback: &Lang) -> Option<&'a Lang> {
-        self.language_of(lang, fallback).filter(|used| *used != lang)
+        self.language_of(lang, fallback)
+            .filter(|used| *used != lang)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -84,7 +85,10 @@ mod tests {
         assert_eq!(text.get(&nb, &Lang::english()), "Hei");
         assert_eq!(text.get(&fa, &Lang::english()), "Hello");
         assert_eq!(Localized::new().get(&fa, &nb), "");
-        assert_eq!(text.foreign_in(&fa, &Lang::english()), Some(&Lang::english()));
+        assert_eq!(
+            text.foreign_in(&fa, &Lang::english()),
+            Some(&Lang::english())
+        );
         assert_eq!(text.foreign_in(&nb, &Lang::english()), None);
         assert_eq!(Localized::new().foreign_in(&fa, &nb), None);
     }

@@ -92,6 +92,12 @@ impl WaitRange {
                 low: low5,
                 high: high5,
             }
+        } else if low >= DAY && low % DAY == 0 && high % DAY == 0 {
+            // Posted in whole days ("1 to 2 days"), said in days, not as 24 to 48 hours.
+            WaitPhrase::Days {
+                low: low / DAY,
+                high: (high / DAY).max(low / DAY + 1),
+            }
         } else if high <= 2 * DAY {
             let low_h = low / HOUR;
             let high_h = div_ceil(high, HOUR);
@@ -155,6 +161,11 @@ mod tests {
         assert_eq!(phrase(3, 12), WaitPhrase::Minutes { low: 0, high: 15 });
         assert_eq!(phrase(20, 90), WaitPhrase::UnderHours { high: 2 });
         assert_eq!(phrase(30, 60), WaitPhrase::Minutes { low: 30, high: 60 });
+        assert_eq!(phrase(DAY, 2 * DAY), WaitPhrase::Days { low: 1, high: 2 });
+        assert_eq!(
+            phrase(DAY - 60, 2 * DAY),
+            WaitPhrase::Hours { low: 23, high: 48 }
+        );
         assert_eq!(phrase(130, 200), WaitPhrase::Hours { low: 2, high: 4 });
         assert_eq!(phrase(120, 120), WaitPhrase::Hours { low: 2, high: 3 });
         assert_eq!(

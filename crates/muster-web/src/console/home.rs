@@ -85,14 +85,21 @@ pub async fn home(state: Data<AppState>, user: ConsoleUser) -> WebResult<HttpRes
 /// takes as one list, the default first.
 fn typed_incident(form: &HashMap<String, String>) -> NewIncident {
     let get = |key: &str| form.get(key).cloned().unwrap_or_default();
+    // A field not sent at all takes the API's default, as a script posting the form expects.
+    let or = |key: &str, default: &str| form.get(key).cloned().unwrap_or_else(|| default.into());
+    let languages = ticked_languages(form, form.get("default_language").map(String::as_str));
     NewIncident {
         slug: get("slug"),
         title: get("title"),
         summary: get("summary"),
-        time_zone: get("time_zone"),
-        languages: ticked_languages(form, form.get("default_language").map(String::as_str)),
-        severity: get("severity"),
-        status: get("status"),
+        time_zone: or("time_zone", "UTC"),
+        languages: if languages.is_empty() {
+            "en".to_owned()
+        } else {
+            languages
+        },
+        severity: or("severity", "major"),
+        status: or("status", "active"),
         ..Default::default()
     }
 }

@@ -72,7 +72,13 @@ fn page(
 
 pub async fn show(state: Data<AppState>, req: HttpRequest) -> WebResult<HttpResponse> {
     let lang = visitor_language(&req);
-    page(&state, &lang, &CaseLinkForm::default(), StatusCode::OK, |_| {})
+    page(
+        &state,
+        &lang,
+        &CaseLinkForm::default(),
+        StatusCode::OK,
+        |_| {},
+    )
 }
 
 pub async fn resend(
@@ -98,14 +104,24 @@ pub async fn resend(
         }
         return Ok(response);
     }
-    let reference = CaseRef::parse(&form.reference);
-    let email = EmailAddress::parse(&form.email);
-    let (Ok(reference), Ok(email)) = (reference.clone(), email.clone()) else {
-        let t = |key: &str| state.translations.text(&lang, key);
-        return page(&state, &lang, &form, StatusCode::UNPROCESSABLE_ENTITY, |p| {
-            p.reference_error = reference.is_err().then(|| t("err_case_reference"));
-            p.email_error = email.is_err().then(|| t("err_email"));
-        });
+    let (reference, email) = match (
+        CaseRef::parse(&form.reference),
+        EmailAddress::parse(&form.email),
+    ) {
+        (Ok(reference), Ok(email)) => (reference, email),
+        (reference, email) => {
+            let t = |key: &str| state.translations.text(&lang, key);
+            return page(
+                &state,
+                &lang,
+                &form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                |p| {
+                    p.reference_error = reference.is_err().then(|| t("err_case_reference"));
+                    p.email_error = email.is_err().then(|| t("err_email"));
+                },
+            );
+        }
     };
     match state.app.resend_case_link(reference, email, lang.clone()) {
         Ok(()) => page(&state, &lang, &form, StatusCode::OK, |p| p.sent = true),

@@ -72,8 +72,9 @@ fn priority_words(
     let reason = match priority.tier {
         Tier::Critical => t("prioritised_because")
             .replace("{days}", &days(incident.settings.windows.critical_days)),
-        Tier::High => t("prioritised_because")
-            .replace("{days}", &days(incident.settings.windows.high_days)),
+        Tier::High => {
+            t("prioritised_because").replace("{days}", &days(incident.settings.windows.high_days))
+        }
         Tier::Normal => t("not_prioritised"),
     };
     (priority.tier, priority.needs_date, label, reason)
@@ -259,15 +260,12 @@ async fn render_case(
             standard,
             url: format!("/c/{}?lang={lang}", case.reference),
             resolved,
-            resolved_on: case
-                .resolved_at
-                .filter(|_| resolved)
-                .map(|at| {
-                    muster_core::date_format::digits(
-                        lang.as_str(),
-                        &local_time_label(&incident.time_zone, at),
-                    )
-                }),
+            resolved_on: case.resolved_at.filter(|_| resolved).map(|at| {
+                muster_core::date_format::digits(
+                    lang.as_str(),
+                    &local_time_label(&incident.time_zone, at),
+                )
+            }),
             waiting_on_customer: case.status == CaseStatus::WaitingOnCustomer,
             submitted,
         },

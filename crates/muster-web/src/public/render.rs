@@ -2,8 +2,8 @@
 //! Atom feed. Done once per publication, never per request.
 
 use handlebars::Handlebars;
-use muster_core::incident::{ChannelKind, Incident, local_time_label};
 use muster_core::date_format::digits;
+use muster_core::incident::{ChannelKind, Incident, local_time_label};
 use muster_core::language::Lang;
 use muster_core::markdown;
 use serde::Serialize;
