@@ -7,7 +7,7 @@ use muster_core::incident::{ChannelKind, Incident};
 use muster_core::language::Lang;
 use muster_store::cases::{Intake, Receipt};
 
-use crate::acknowledgement::Acknowledger;
+use crate::acknowledgement::{Acknowledger, CustomerMessage};
 use crate::{App, AppResult};
 
 /// A contact as its door parsed it.
@@ -64,11 +64,23 @@ impl App {
             &lang,
         );
         let acknowledger = self.acknowledger();
+        let answering = match channel {
+            ChannelKind::Email => CustomerMessage::from_meta(&intake.meta),
+            _ => CustomerMessage::default(),
+        };
         Ok(self
             .store
             .take_in(intake, &token, |case, outcome| {
                 if acknowledge_by_email {
-                    acknowledger.job(incident, case, outcome, &token, &contact_key, wait.clone())
+                    acknowledger.job(
+                        incident,
+                        case,
+                        outcome,
+                        &token,
+                        &contact_key,
+                        wait.clone(),
+                        &answering,
+                    )
                 } else {
                     None
                 }

@@ -15,6 +15,8 @@ pub mod incident;
 pub mod intake;
 pub mod language;
 pub mod localized;
+pub mod mail_feedback;
+pub mod mail_thread;
 pub mod login_delay;
 pub mod markdown;
 pub mod on_duty;

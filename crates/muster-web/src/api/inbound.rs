@@ -11,11 +11,13 @@ use muster_core::contact_info::{BookingRef, EmailAddress, PhoneNumber};
 use muster_core::inbound_text::{find_booking_ref, find_departure_date, guess_request_type};
 use muster_core::incident::{ChannelKind, Incident};
 use muster_core::intake::{MESSAGE_MAX, check_departure, parse_date};
+use muster_core::mail_thread::find_reference;
 use muster_core::language::Lang;
 use muster_core::text_rule::{
     TextError, long_text, single_line, strip_controls, strip_to_one_line,
 };
 use muster_store::cases::{Intake, IntakeOutcome};
+use muster_store::mail_thread::{META_MESSAGE_ID, META_SUBJECT};
 use muster_store::tokens::random_token;
 use serde::Deserialize;
 use serde_json::json;
@@ -136,6 +138,11 @@ fn parse_email(state: &AppState, incident: &Incident, raw: &[u8]) -> WebResult<P
             ))
         });
     let mut intake = base_intake(incident, ChannelKind::Email, body.clone(), external_id);
+    // What a reply needs to answer this message in the customer's thread.
+    intake.meta = json!({
+        META_MESSAGE_ID: message.message_id().map(strip_to_one_line),
+        META_SUBJECT: subject,
+    });
     intake.customer_name = from
         .name()
         .map(strip_to_one_line)
@@ -156,17 +163,22 @@ fn parse_email(state: &AppState, incident: &Incident, raw: &[u8]) -> WebResult<P
 }
 
 /// The case an email answers: our Message-IDs (`reply.{n}.MX-…@`) in In-Reply-To or
-/// References, or the case's reply address (`crisis+MX-…@`) among the recipients.
+/// References, the case's address (`support+MX-…@`) among the recipients, or the
+/// reference in the subject (`Re: … [MX-…]`).
 fn threaded_reference(message: &mail_parser::Message<'_>) -> Option<CaseRef> {
-    ["In-Reply-To", "References", "To", "Cc"]
-        .iter()
-        .filter_map(|name| message.header_raw(*name))
-        .flat_map(|raw| raw.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')))
-        .find_map(|word| {
-            word.starts_with("MX-")
-                .then(|| CaseRef::parse(word).ok())
-                .flatten()
-        })
+    let subject = message.subject().map(str::to_owned);
+    [
+        "In-Reply-To",
+        "References",
+        "To",
+        "Cc",
+        "Delivered-To",
+        "X-Original-To",
+    ]
+    .iter()
+    .filter_map(|name| message.header_raw(*name).map(str::to_owned))
+    .chain(subject)
+    .find_map(|text| find_reference(&text))
 }
 
 /// A post or message on a social network or in a chat.
@@ -404,16 +416,37 @@ pub async fn receive(
         })?,
     };
     let incident = public_incident(&state, &slug).await?;
+    if channel == ChannelKind::Email
+        && let Some(report) = muster_mail::feedback::read_report(&body)
+    {
+        // A bounce or a complaint is about our mail, never a customer's request.
+        let outcome = state.app.take_in_report(&report).await?;
+        return Ok(HttpResponse::Ok().json(json!({
+            "outcome": "report",
+            "kind": report.kind,
+            "recorded": outcome.recorded,
+            "ours": outcome.ours,
+            "suppressed": outcome.suppressed.len(),
+        })));
+    }
     let mut parsed = match channel {
         ChannelKind::Email => parse_email(&state, &incident, &body)?,
         ChannelKind::Phone => parse_call(&state, &incident, json_body(&req, &body)?)?,
         _ => parse_social(&state, &incident, channel, json_body(&req, &body)?)?,
     };
+    let mut threaded_case = None;
     if let Some(reference) = &parsed.thread
         && let Some(case) = state.store.case_by_reference(reference).await?
         && case.incident_id == incident.id
     {
         parsed.intake.into_case = Some(case.id);
+        threaded_case = Some(case);
+    } else if channel == ChannelKind::Email
+        && let Some(email) = &parsed.intake.email
+        && let Some(case_id) = state.store.case_of_address(incident.id, email).await?
+    {
+        // A further address the customer wrote from before finds their case again.
+        parsed.intake.into_case = Some(case_id);
     }
     let token = random_token();
     let lang =
@@ -427,7 +460,17 @@ pub async fn receive(
             && channel == ChannelKind::Email
             && parsed.thread.is_none(),
     };
+    let sender = arrival.intake.email.clone();
     let receipt = state.app.take_in(&incident, channel, arrival).await?;
+    if let (Some(case), Some(sender)) = (&threaded_case, sender)
+        && case.email.as_deref() != Some(sender.as_str())
+    {
+        // A reply from another of the customer's addresses: that address is theirs too.
+        state
+            .store
+            .add_case_address(case.id, incident.id, &sender)
+            .await?;
+    }
     state.metrics.count_intake(channel, receipt.outcome);
     let case = &receipt.case;
     let base = &state.base_url;
