@@ -7,6 +7,8 @@ use muster_core::incident::{ChannelKind, Incident};
 use muster_core::language::Lang;
 use muster_store::cases::{Intake, Receipt};
 
+use sha2::{Digest, Sha256};
+
 use crate::acknowledgement::Acknowledger;
 use crate::{App, AppResult};
 
@@ -19,6 +21,11 @@ pub struct Arrival {
     pub contact_key: String,
     /// Whether the customer is told by email (the form; email that is no reply or robot).
     pub acknowledge_by_email: bool,
+}
+
+/// A short, stable key for the contact, used in Message-IDs.
+pub fn contact_key(external_id: &str) -> String {
+    hex::encode(&Sha256::digest(external_id.as_bytes())[..12])
 }
 
 impl App {
