@@ -57,7 +57,10 @@ impl Postfix {
             .arg(dir.join("data"))
             .status()
             .is_ok_and(|s| s.success());
-        assert!(owned, "the Postfix data folder must belong to postfix (run as root)");
+        assert!(
+            owned,
+            "the Postfix data folder must belong to postfix (run as root)"
+        );
         let d = dir.display();
         let main = format!(
             "compatibility_level = 3.6\nqueue_directory = {d}/spool\ndata_directory = {d}/data\n\
@@ -93,7 +96,10 @@ impl Postfix {
             "scache unix - - n - 1 scache",
             "postlog unix-dgram n - n - 1 postlogd",
         ];
-        let master = format!("127.0.0.1:{port} inet n - n - - smtpd\n{}\n", services.join("\n"));
+        let master = format!(
+            "127.0.0.1:{port} inet n - n - - smtpd\n{}\n",
+            services.join("\n")
+        );
         std::fs::write(dir.join("etc/master.cf"), master).expect("master.cf");
         let started = Command::new(binary)
             .arg("-c")
@@ -118,7 +124,10 @@ impl Postfix {
     /// Waits until Postfix answers on its port.
     async fn ready(&self) {
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -194,9 +203,7 @@ fn parsed(raw: &str) -> mail_parser::Message<'_> {
         .expect("a message")
 }
 
-async fn a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes(
-    engine: TestEngine,
-) {
+async fn a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes(engine: TestEngine) {
     let relay = SmtpRecorder::start().await;
     let postfix = Postfix::start(relay.port);
     postfix.ready().await;
@@ -211,7 +218,14 @@ async fn a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes(
     .await;
     let token = app.token(MANAGER_EMAIL, "manager");
     let (ok, _, err) = app.muster(
-        &["incident", "open", "--slug", SLUG, "--title", "Fire on MS Aurora"],
+        &[
+            "incident",
+            "open",
+            "--slug",
+            SLUG,
+            "--title",
+            "Fire on MS Aurora",
+        ],
         &[],
     );
     assert!(ok, "incident open: {err}");
@@ -227,7 +241,10 @@ async fn a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes(
     assert_eq!(imported.status(), 200);
 
     let first = campaign(&app, &token).await;
-    assert_eq!(first["progress"]["sent"], 3, "Postfix took all three: {first}");
+    assert_eq!(
+        first["progress"]["sent"], 3,
+        "Postfix took all three: {first}"
+    );
     let first_id = first["campaign"]["id"].as_i64().unwrap_or_default();
     // Two campaign messages relayed on, and Postfix's DSN for the unknown user.
     let messages = relay.wait_for(3, Duration::from_secs(30)).await;
@@ -248,13 +265,21 @@ async fn a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes(
 
     let taken = inbound_email(&app, dsn.as_bytes()).await;
     assert_eq!(
-        (&taken["outcome"], &taken["kind"], &taken["ours"], &taken["suppressed"]),
+        (
+            &taken["outcome"],
+            &taken["kind"],
+            &taken["ours"],
+            &taken["suppressed"]
+        ),
         (&json!("report"), &json!("bounce"), &json!(true), &json!(1)),
         "{taken}"
     );
     assert!(taken.get("reference").is_none(), "no case: {taken}");
     let again = inbound_email(&app, dsn.as_bytes()).await;
-    assert_eq!(again["recorded"], 0, "the same DSN twice counts once: {again}");
+    assert_eq!(
+        again["recorded"], 0,
+        "the same DSN twice counts once: {again}"
+    );
     let after = api(&app, &token, &format!("/api/v1/campaigns/{first_id}"), None).await;
     assert_eq!(
         (&after["progress"]["bounced"], &after["progress"]["sent"]),
@@ -266,7 +291,13 @@ async fn a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes(
     // naming our message by the Message-ID of the copy it returns.
     let kari = messages
         .iter()
-        .find(|m| parsed(m).to().and_then(|t| t.first()).and_then(|a| a.address()) == Some("kari@example.com"))
+        .find(|m| {
+            parsed(m)
+                .to()
+                .and_then(|t| t.first())
+                .and_then(|a| a.address())
+                == Some("kari@example.com")
+        })
         .unwrap_or_else(|| panic!("Kari's copy among {messages:?}"));
     let message_id = parsed(kari).message_id().unwrap_or_default().to_owned();
     let complaint = format!(
@@ -312,7 +343,16 @@ async fn a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes(
         .text()
         .await
         .unwrap_or_default();
-    for expected in ["nosuchuser@customers.test", "5.1.1", "unknown user", "kari@example.com", "abuse"] {
-        assert!(page.contains(expected), "{expected} on the mail page:\n{page}");
+    for expected in [
+        "nosuchuser@customers.test",
+        "5.1.1",
+        "unknown user",
+        "kari@example.com",
+        "abuse",
+    ] {
+        assert!(
+            page.contains(expected),
+            "{expected} on the mail page:\n{page}"
+        );
     }
 }

@@ -49,14 +49,21 @@ fn header(raw: &str, name: &str) -> String {
         .expect("a message");
     match name {
         "Message-ID" => message.message_id().unwrap_or_default().to_owned(),
-        _ => message.header_raw(name).unwrap_or_default().trim().to_owned(),
+        _ => message
+            .header_raw(name)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
     }
 }
 
 /// Python's `email` parser says whether `files` (each with the Message-ID it answers)
 /// form one thread under `subject`.
 fn python_thread_check(subject: &str, files: &[(&PathBuf, &str)]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/mail/thread_check.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/mail/thread_check.py"
+    );
     let mut command = std::process::Command::new("python3");
     command.arg(script).arg(subject);
     for (path, answers) in files {
@@ -65,7 +72,10 @@ fn python_thread_check(subject: &str, files: &[(&PathBuf, &str)]) {
     let output = command.output().expect("python3 runs");
     let said = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success() && said.contains("thread ok"), "{said}");
+    assert!(
+        output.status.success() && said.contains("thread ok"),
+        "{said}"
+    );
 }
 
 async fn reply(app: &TestApp, agent: &reqwest::Client, reference: &str, body: &str) {
@@ -98,7 +108,9 @@ async fn a_case_is_one_thread_from_any_of_the_customers_addresses(engine: TestEn
     let created = reqwest::Client::new()
         .post(app.at("/api/v1/incidents"))
         .bearer_auth(&token)
-        .json(&json!({"slug": SLUG, "title": "Fire on board", "languages": "en", "time_zone": "UTC"}))
+        .json(
+            &json!({"slug": SLUG, "title": "Fire on board", "languages": "en", "time_zone": "UTC"}),
+        )
         .send()
         .await
         .expect("the request reaches the server");
@@ -116,7 +128,13 @@ async fn a_case_is_one_thread_from_any_of_the_customers_addresses(engine: TestEn
     let subject = format!("Re: About my trip [{reference}]");
 
     let agent = app.login(MANAGER_EMAIL).await;
-    reply(&app, &agent, &reference, "The ferry is cancelled; we rebook you.").await;
+    reply(
+        &app,
+        &agent,
+        &reference,
+        "The ferry is cancelled; we rebook you.",
+    )
+    .await;
     let messages = smtp.wait_for(2, Duration::from_secs(15)).await;
     assert_eq!(messages.len(), 2, "the acknowledgement and the reply");
     let files = received(&smtp);
@@ -189,7 +207,13 @@ async fn a_case_is_one_thread_from_any_of_the_customers_addresses(engine: TestEn
     assert_eq!(by_subject["reference"], reference.as_str(), "{by_subject}");
 
     // The next reply still has the case's one subject and answers the latest message.
-    reply(&app, &agent, &reference, "Sailing 14:00, cabin 12 is yours.").await;
+    reply(
+        &app,
+        &agent,
+        &reference,
+        "Sailing 14:00, cabin 12 is yours.",
+    )
+    .await;
     let messages = smtp.wait_for(4, Duration::from_secs(15)).await;
     assert_eq!(
         messages.len(),

@@ -54,6 +54,8 @@ pub struct Acknowledger<'a> {
     pub from: &'a str,
     /// The domain Message-IDs are minted in.
     pub domain: &'a str,
+    /// The email acknowledged, answered in its thread; empty for other channels.
+    pub answering: CustomerMessage,
 }
 
 impl Acknowledger<'_> {
@@ -66,8 +68,8 @@ impl Acknowledger<'_> {
         token: &str,
         contact_key: &str,
         wait: Option<String>,
-        answering: &CustomerMessage,
     ) -> Option<MailJob> {
+        let answering = &self.answering;
         if outcome == IntakeOutcome::Replayed {
             return None;
         }

@@ -13,6 +13,7 @@ pub mod canned;
 pub mod case_work;
 pub mod error;
 pub mod i18n;
+pub mod inbound_email;
 pub mod incident_input;
 pub mod incidents;
 pub mod intake;
@@ -58,6 +59,8 @@ pub struct AppSettings {
     pub mail: Option<MailSettings>,
     /// Shifts Muster's idea of now, for drills and for tests of tiers that rise with the days.
     pub clock_offset: time::Duration,
+    /// What a booking reference looks like in free text (`inbound.booking_ref_pattern`).
+    pub booking_pattern: regex_lite::Regex,
 }
 
 /// The use cases over one store; cheap to clone.

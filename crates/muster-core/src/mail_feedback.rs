@@ -114,12 +114,20 @@ mod tests {
     fn return_paths_name_their_message_and_are_read_back() {
         let address = ReturnTag::Delivery(42).address("bounces.example.com");
         assert_eq!(address, "bounce+c42@bounces.example.com");
-        assert_eq!(ReturnTag::from_address(&address), Some(ReturnTag::Delivery(42)));
+        assert_eq!(
+            ReturnTag::from_address(&address),
+            Some(ReturnTag::Delivery(42))
+        );
         assert_eq!(
             ReturnTag::from_address("<BOUNCE+R7@Example.com>"),
             Some(ReturnTag::Reply(7))
         );
-        for other in ["crisis@example.com", "bounce+x1@e.com", "bounce+c@e.com", "x+c1@e.com"] {
+        for other in [
+            "crisis@example.com",
+            "bounce+x1@e.com",
+            "bounce+c@e.com",
+            "x+c1@e.com",
+        ] {
             assert_eq!(ReturnTag::from_address(other), None, "{other}");
         }
     }

@@ -7,7 +7,19 @@ use crate::case_ref::CaseRef;
 /// Prefixes mail clients put before a subject they answer or forward, in the languages
 /// Muster speaks (English, Norwegian, German-speaking clients, Russian, Latvian, Persian).
 const ANSWER_PREFIXES: &[&str] = &[
-    "re", "fw", "fwd", "sv", "vs", "aw", "wg", "отв", "ответ", "пересл", "atb", "pārs", "پاسخ",
+    "re",
+    "fw",
+    "fwd",
+    "sv",
+    "vs",
+    "aw",
+    "wg",
+    "отв",
+    "ответ",
+    "пересл",
+    "atb",
+    "pārs",
+    "پاسخ",
 ];
 
 /// The subject every message Muster sends on a case carries: `Re: <the customer's first
@@ -47,7 +59,9 @@ pub fn bare_subject(subject: &str) -> String {
 /// `support+mx-7k3q9p@…`, `Re: Our cruise [MX-7K3Q9P]`.
 pub fn find_reference(text: &str) -> Option<CaseRef> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .filter(|word| word.len() == 9 && word.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("mx-")))
+        .filter(|word| {
+            word.len() == 9 && word.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("mx-"))
+        })
         .find_map(|word| CaseRef::parse(word).ok())
 }
 
@@ -55,7 +69,12 @@ pub fn find_reference(text: &str) -> Option<CaseRef> {
 pub fn references(ids: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for id in ids {
-        let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim().to_owned();
+        let id = id
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim()
+            .to_owned();
         if !id.is_empty() && !id.chars().any(char::is_control) && !out.contains(&id) {
             out.push(id);
         }
@@ -87,7 +106,10 @@ mod tests {
             case_subject(Some("  "), "Ferry fire", &r),
             "Ferry fire [MX-7K3Q9P]"
         );
-        assert_eq!(case_subject(None, "Ferry fire", &r), "Ferry fire [MX-7K3Q9P]");
+        assert_eq!(
+            case_subject(None, "Ferry fire", &r),
+            "Ferry fire [MX-7K3Q9P]"
+        );
         assert_eq!(bare_subject("AW: SV: Re[2]: Refund"), "Refund");
         assert_eq!(bare_subject("Booking: AB1234"), "Booking: AB1234");
     }

@@ -24,7 +24,9 @@ pub fn read_report(raw: &[u8]) -> Option<Report> {
         .message_id()
         .map(str::to_owned)
         .unwrap_or_else(|| hex::encode(sha2::Sha256::digest(raw)));
-    let original_message_id = returned.as_ref().and_then(|r| r.message_id().map(str::to_owned));
+    let original_message_id = returned
+        .as_ref()
+        .and_then(|r| r.message_id().map(str::to_owned));
     let tag = return_tag(&message, &blocks, returned.as_ref());
     let recipients = match kind {
         FeedbackKind::Bounce => blocks.iter().skip(1).filter_map(|b| bounced(b)).collect(),
@@ -129,7 +131,9 @@ fn complained(
     returned: Option<&Message<'_>>,
 ) -> Vec<ReportedRecipient> {
     let fields: &[(String, String)] = blocks.first().map_or(&[], Vec::as_slice);
-    let feedback_type = field(fields, "feedback-type").unwrap_or("abuse").to_ascii_lowercase();
+    let feedback_type = field(fields, "feedback-type")
+        .unwrap_or("abuse")
+        .to_ascii_lowercase();
     let detail = clipped(field(fields, "user-agent").unwrap_or(""));
     let mut emails: Vec<String> = fields
         .iter()
@@ -182,14 +186,23 @@ fn return_tag(
     returned: Option<&Message<'_>>,
 ) -> Option<ReturnTag> {
     let per_message: &[(String, String)] = blocks.first().map_or(&[], Vec::as_slice);
-    let in_report = ["x-postfix-sender", "original-mail-from", "original-envelope-id"]
-        .into_iter()
-        .filter_map(|name| field(per_message, name))
-        .map(typed_address);
+    let in_report = [
+        "x-postfix-sender",
+        "original-mail-from",
+        "original-envelope-id",
+    ]
+    .into_iter()
+    .filter_map(|name| field(per_message, name))
+    .map(typed_address);
     let delivered = ["Delivered-To", "X-Original-To", "Envelope-To", "To"]
         .into_iter()
         .filter_map(|name| message.header_raw(name))
-        .map(|raw| raw.trim().trim_start_matches('<').trim_end_matches('>').to_owned());
+        .map(|raw| {
+            raw.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        });
     let returned_path = returned
         .and_then(|m| m.header_raw("Return-Path"))
         .map(str::to_owned);
@@ -216,8 +229,14 @@ mod tests {
         let report = report.unwrap_or_else(|| panic!("not read as a report"));
         assert_eq!(report.kind, FeedbackKind::Bounce);
         assert_eq!(report.tag, Some(ReturnTag::Delivery(7)));
-        assert_eq!(report.original_message_id.as_deref(), Some("campaign.1.7@muster.test"));
-        assert_eq!(report.report_id, "20261204021337.6EB72992014@mx.muster.test");
+        assert_eq!(
+            report.original_message_id.as_deref(),
+            Some("campaign.1.7@muster.test")
+        );
+        assert_eq!(
+            report.report_id,
+            "20261204021337.6EB72992014@mx.muster.test"
+        );
         assert_eq!(
             report.recipients,
             vec![ReportedRecipient {
@@ -237,7 +256,10 @@ mod tests {
         let report = report.unwrap_or_else(|| panic!("not read as a report"));
         assert_eq!(report.tag, Some(ReturnTag::Delivery(8)));
         let recipient = &report.recipients[0];
-        assert_eq!((recipient.action.as_str(), recipient.status.as_str()), ("delayed", "4.4.1"));
+        assert_eq!(
+            (recipient.action.as_str(), recipient.status.as_str()),
+            ("delayed", "4.4.1")
+        );
         assert_eq!(
             recipient.detail,
             "connect to 127.0.0.1[127.0.0.1]:9: Connection refused"
@@ -287,7 +309,10 @@ mod tests {
         let report = read_report(raw.as_bytes()).unwrap_or_else(|| panic!("not read"));
         assert_eq!(report.kind, FeedbackKind::Complaint);
         assert_eq!(report.tag, Some(ReturnTag::Delivery(42)));
-        assert_eq!(report.original_message_id.as_deref(), Some("campaign-3-9@example.net"));
+        assert_eq!(
+            report.original_message_id.as_deref(),
+            Some("campaign-3-9@example.net")
+        );
         assert_eq!(report.recipients.len(), 1);
         assert_eq!(report.recipients[0].email, "user@example.com");
         assert_eq!(report.recipients[0].action, "abuse");

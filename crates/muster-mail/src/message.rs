@@ -280,7 +280,10 @@ mod tests {
         message.return_path = Some("bounce+r7@bounces.example.com".into());
         let built = message.build().unwrap_or_else(|e| panic!("{e}"));
         let wire = String::from_utf8_lossy(&built.formatted()).into_owned();
-        assert!(wire.contains("In-Reply-To: <m2@customer.example>"), "{wire}");
+        assert!(
+            wire.contains("In-Reply-To: <m2@customer.example>"),
+            "{wire}"
+        );
         assert!(
             wire.contains("References: <m1@customer.example> <m2@customer.example>"),
             "{wire}"

@@ -134,7 +134,10 @@ impl Store {
         let subject = subject.unwrap_or_default();
         for recipient in &report.recipients {
             // The address we sent to: a forwarding server may report the one it forwarded to.
-            let email = subject.email.clone().unwrap_or_else(|| recipient.email.clone());
+            let email = subject
+                .email
+                .clone()
+                .unwrap_or_else(|| recipient.email.clone());
             let permanent = report.is_permanent(recipient);
             let inserted = mail_feedback::Entity::insert(mail_feedback::ActiveModel {
                 external_id: Set(format!("{}|{}", report.report_id, recipient.email)),

@@ -55,7 +55,10 @@ impl Store {
                 .map(str::to_owned)
         };
         let first_subject = metas.iter().find_map(|m| text(m, META_SUBJECT));
-        let ids: Vec<String> = metas.iter().filter_map(|m| text(m, META_MESSAGE_ID)).collect();
+        let ids: Vec<String> = metas
+            .iter()
+            .filter_map(|m| text(m, META_MESSAGE_ID))
+            .collect();
         let message_ids = match ids.len() {
             n if n > RECENT_IDS + 1 => std::iter::once(ids[0].clone())
                 .chain(ids[n - RECENT_IDS..].iter().cloned())
