@@ -81,6 +81,8 @@ impl App {
                 self.settings.id_domain
             ),
             in_reply_to: None,
+            references: Vec::new(),
+            return_path: None,
             auto_submitted: true,
             list_unsubscribe: None,
         };
