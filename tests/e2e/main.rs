@@ -11,6 +11,7 @@ mod console_auth;
 mod http_methods;
 mod intake;
 mod landing;
+mod mailbox;
 mod nginx;
 mod one_rule;
 mod operations;

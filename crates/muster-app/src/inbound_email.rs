@@ -166,6 +166,17 @@ impl App {
     }
 }
 
+/// Whether `err`, from [`App::take_in_email`], is the message's own fault (it is kept
+/// aside, and those behind it go on) rather than a passing one (the database is away, and
+/// the same message is tried again).
+pub fn is_the_message_at_fault(err: &AppError) -> bool {
+    match err {
+        AppError::Store(store) => !store.is_unavailable(),
+        AppError::MailUnavailable | AppError::Publish(_) => false,
+        _ => true,
+    }
+}
+
 /// Auto-replies, bounces and list mail (RFC 3834's signs), which must not be answered.
 fn is_automatic(message: &Message<'_>) -> bool {
     let text_header = |name: &str| {

@@ -18,6 +18,7 @@ pub mod incident_input;
 pub mod incidents;
 pub mod intake;
 pub mod mail_job;
+pub mod mailboxes;
 pub mod overdue;
 pub mod publisher;
 pub mod staffing;
