@@ -87,7 +87,7 @@ impl Store {
                 C::QuarantinedAt,
                 C::LastTriedAt,
             ])
-            .column_as(Expr::cust("length(raw)"), "size")
+            .column_as(Expr::cust("CAST(length(raw) AS BIGINT)"), "size")
             .order_by_asc(C::Id)
             .limit(QUARANTINE_PAGE)
             .into_model::<QuarantinedEmail>()

@@ -128,21 +128,21 @@ async fn two_replicas_take_every_message_in_once(engine: TestEngine) {
     let count = message_count();
     let messages: Vec<Vec<u8>> = (0..count).map(message).collect();
     dovecot.append("INBOX", &messages).await;
-    let mut app = TestApp::spawn(engine).await;
-    ready(&app).await;
-    let config = mailbox_config(&app.dir, &dovecot, "flag", "");
+    let config = mailbox_config(&dovecot.dir, &dovecot, "flag", "");
     let config = config.display().to_string();
     let env = [
         ("MUSTER_CONFIG", config.as_str()),
         ("MUSTER_TEST_IMAP_PASSWORD", dovecot::PASSWORD),
     ];
-    let started = Instant::now();
-    app.restart_with(&env).await;
+    // The first replica takes the mailbox's lease at once; the second waits for it. Neither
+    // takes anything in before the incident is open.
+    let mut app = TestApp::spawn_with(engine, &env).await;
+    let (mut second, _) = app.replica_with(&env).await;
+    ready(&app).await;
     let store = app.db.store().await;
     let within = Duration::from_secs(60 + u64::try_from(count / 20).unwrap_or(600));
-    // The first replica holds the mailbox; the second waits for its lease.
     wait_for_contacts(&store, 1, within, &app).await;
-    let (mut second, _) = app.replica_with(&env).await;
+    let started = Instant::now();
     let at_kill = wait_for_contacts(&store, count / 4, within, &app)
         .await
         .len();
@@ -195,9 +195,6 @@ async fn a_malformed_message_is_quarantined_and_those_behind_it_are_taken_in(eng
     let mut messages = vec![b"This is not an email.\r\nNo headers, no sender.\r\n".to_vec()];
     messages.extend((1000..1100).map(message));
     dovecot.append("INBOX", &messages).await;
-    let mut app = TestApp::spawn(engine).await;
-    ready(&app).await;
-    app.add_user(AGENT_EMAIL, "agent");
     // A second mailbox whose password is wrong: it fails on its own, visibly.
     let wrong = format!(
         r#"
@@ -210,14 +207,19 @@ incident = "{SLUG}"
 "#,
         dovecot.port
     );
-    let config = mailbox_config(&app.dir, &dovecot, "move:Taken", &wrong);
+    let config = mailbox_config(&dovecot.dir, &dovecot, "move:Taken", &wrong);
     let config = config.display().to_string();
-    app.restart_with(&[
-        ("MUSTER_CONFIG", config.as_str()),
-        ("MUSTER_TEST_IMAP_PASSWORD", dovecot::PASSWORD),
-        ("MUSTER_TEST_WRONG_PASSWORD", "not the password"),
-    ])
+    let app = TestApp::spawn_with(
+        engine,
+        &[
+            ("MUSTER_CONFIG", config.as_str()),
+            ("MUSTER_TEST_IMAP_PASSWORD", dovecot::PASSWORD),
+            ("MUSTER_TEST_WRONG_PASSWORD", "not the password"),
+        ],
+    )
     .await;
+    ready(&app).await;
+    app.add_user(AGENT_EMAIL, "agent");
     let store = app.db.store().await;
     let ids = wait_for_contacts(&store, 100, Duration::from_secs(60), &app).await;
     assert_eq!(
@@ -242,7 +244,10 @@ incident = "{SLUG}"
         .text()
         .await
         .unwrap_or_default();
-    assert!(page.contains("the message has no From address"), "{page}");
+    assert!(
+        page.contains("the body is not an RFC 5322 message"),
+        "{page}"
+    );
     assert!(page.contains("Quarantine (1)"), "{page}");
     assert!(
         page.contains("UID 102 (UIDVALIDITY"),
@@ -291,7 +296,7 @@ incident = "{SLUG}"
         .await
         .unwrap_or_default();
     assert!(
-        page.contains("Still cannot be taken in: the message has no From address"),
+        page.contains("Still cannot be taken in: the body is not an RFC 5322 message"),
         "the refusal sits beside the message: {page}"
     );
     assert!(

@@ -35,16 +35,17 @@ struct MailboxRow<'a> {
 }
 
 fn mailbox_row(m: &MailboxStatus) -> MailboxRow<'_> {
+    // A failing fetcher waits out its backoff, which may outlast its lease.
     let state = match (m.held, m.state.as_str()) {
+        (_, "error") => "failing; retrying",
         (false, _) => "no replica is fetching it",
-        (true, "error") => "failing; retrying",
         (true, "connected") => "connected",
         (true, _) => "connecting",
     };
     MailboxRow {
         name: &m.name,
         state,
-        failing: m.held && m.state == "error",
+        failing: m.state == "error",
         last_fetch_at: when(m.last_fetch_at),
         cursor: match m.uid_validity {
             Some(validity) => format!("UID {} (UIDVALIDITY {validity})", m.next_uid),

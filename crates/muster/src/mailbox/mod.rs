@@ -26,6 +26,10 @@ use connection::{Connection, deadline};
 /// Messages fetched in one exchange: the cursor moves (and the lease is renewed) after each.
 const BATCH: usize = 100;
 
+/// Rounds in a row a message may fail for a reason not its own (the database) before it
+/// is quarantined all the same: no message blocks the mailbox for ever.
+const TRIES_BEFORE_QUARANTINE: u32 = 3;
+
 /// One mailbox's fetcher on this replica.
 pub struct Fetcher {
     app: App,
@@ -36,6 +40,8 @@ pub struct Fetcher {
     connection: Option<Connection>,
     /// Whether this replica held the lease at its last look.
     held: bool,
+    /// The UID that failed last, and in how many rounds in a row.
+    stuck: (u32, u32),
 }
 
 /// The runner of `mailbox`'s fetcher. While another replica holds the mailbox, this one
@@ -53,6 +59,7 @@ pub fn worker(
         lease,
         connection: None,
         held: false,
+        stuck: (0, 0),
     })
 }
 
@@ -155,9 +162,23 @@ impl Fetcher {
                 continue;
             };
             let raw = fetch.body().unwrap_or_default();
-            match self.app.take_in_email(incident, raw).await {
+            let outcome = match self.app.take_in_email(incident, raw).await {
+                Err(err) if !is_the_message_at_fault(&err) => {
+                    let tries = match self.stuck {
+                        (stuck, tries) if stuck == uid => tries + 1,
+                        _ => 1,
+                    };
+                    self.stuck = (uid, tries);
+                    if tries < TRIES_BEFORE_QUARANTINE {
+                        return Ok(Some(err));
+                    }
+                    Err(err)
+                }
+                other => other,
+            };
+            match outcome {
                 Ok(EmailOutcome::Taken(_)) => {}
-                Err(err) if is_the_message_at_fault(&err) => {
+                Err(err) => {
                     let source = format!("mailbox {}", self.mailbox.name);
                     let source_key = format!("{}:{uid_validity}:{uid}", self.mailbox.name);
                     tracing::warn!(mailbox = %self.mailbox.name, uid, error = %err, "message quarantined");
@@ -172,7 +193,6 @@ impl Fetcher {
                         })
                         .await?;
                 }
-                Err(err) => return Ok(Some(err)),
             }
             cursor.next_uid = uid.saturating_add(1);
             if stop.is_cancelled() {
