@@ -9,8 +9,12 @@ use muster_core::inbound_text::{find_booking_ref, find_departure_date, guess_req
 use muster_core::incident::{ChannelKind, Incident};
 use muster_core::intake::MESSAGE_MAX;
 use muster_core::language::Lang;
+use muster_core::mail_feedback::Report;
+use muster_core::mail_thread::find_reference;
 use muster_core::text_rule::{strip_controls, strip_to_one_line};
 use muster_store::cases::{Intake, Receipt};
+use muster_store::mail_feedback::FeedbackOutcome;
+use muster_store::mail_thread::{META_MESSAGE_ID, META_SUBJECT};
 use muster_store::tokens::random_token;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -23,7 +27,9 @@ use crate::{App, AppError, AppResult};
 #[derive(Debug)]
 pub enum EmailOutcome {
     /// A case was opened or joined, or this very message had been taken in before.
-    Taken(TakenIn),
+    Taken(Box<TakenIn>),
+    /// A bounce or a complaint about our mail: recorded, never a case.
+    Report(Report, FeedbackOutcome),
 }
 
 #[derive(Debug)]
@@ -56,13 +62,25 @@ impl App {
             .ok_or_else(|| AppError::Unreadable("the body is not an RFC 5322 message".into()))?;
         // Delivery reports (RFC 3464) and complaints (RFC 5965) about our own mail are told
         // apart here, before intake, and answered with their own outcome.
+        if let Some(report) = muster_mail::feedback::read_report(raw) {
+            let outcome = self.take_in_report(&report).await?;
+            return Ok(EmailOutcome::Report(report, outcome));
+        }
         let mut read = self.read_email(incident, &message, raw)?;
+        let mut threaded_case = None;
         if let Some(reference) = &read.thread
             && let Some(case) = self.store.case_by_reference(reference).await?
             && case.incident_id == incident.id
         {
             read.intake.into_case = Some(case.id);
+            threaded_case = Some(case);
+        } else if let Some(email) = &read.intake.email
+            && let Some(case_id) = self.store.case_of_address(incident.id, email).await?
+        {
+            // Another address the customer wrote from before finds their case again.
+            read.intake.into_case = Some(case_id);
         }
+        let sender = read.intake.email.clone();
         let token = random_token();
         let lang = Lang::parse(&read.intake.language)
             .unwrap_or_else(|_| incident.default_language.clone());
@@ -73,12 +91,20 @@ impl App {
             acknowledge_by_email: read.may_auto_reply && read.thread.is_none(),
         };
         let receipt = self.take_in(incident, ChannelKind::Email, arrival).await?;
-        Ok(EmailOutcome::Taken(TakenIn {
+        if let (Some(case), Some(sender)) = (&threaded_case, sender)
+            && case.email.as_deref() != Some(sender.as_str())
+        {
+            // An answer from another of the customer's addresses: that address is theirs too.
+            self.store
+                .add_case_address(case.id, incident.id, &sender)
+                .await?;
+        }
+        Ok(EmailOutcome::Taken(Box::new(TakenIn {
             receipt,
             token,
             lang,
             may_auto_reply: read.may_auto_reply,
-        }))
+        })))
     }
 
     /// The incident an email door delivers to: the one it names, else the current crisis.
@@ -156,7 +182,11 @@ impl App {
             body: body.chars().take(MESSAGE_MAX).collect(),
             external_id: Some(format!("email:{external_id}")),
             into_case: None,
-            meta: json!({}),
+            // What an answer needs to reply to this message in the customer's thread.
+            meta: json!({
+                META_MESSAGE_ID: message.message_id().map(strip_to_one_line),
+                META_SUBJECT: subject,
+            }),
         };
         Ok(ReadEmail {
             intake,
@@ -206,17 +236,22 @@ fn is_automatic(message: &Message<'_>) -> bool {
 }
 
 /// The case an email answers: our Message-IDs (`reply.{n}.MX-…@`) in In-Reply-To or
-/// References, or the case's reply address (`crisis+MX-…@`) among the recipients.
+/// References, the case's address (`support+MX-…@`, any letter case) among the
+/// recipients, or the reference in the subject (`Re: … [MX-…]`).
 fn threaded_reference(message: &Message<'_>) -> Option<CaseRef> {
-    ["In-Reply-To", "References", "To", "Cc"]
-        .iter()
-        .filter_map(|name| message.header_raw(*name))
-        .flat_map(|raw| raw.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')))
-        .find_map(|word| {
-            word.starts_with("MX-")
-                .then(|| CaseRef::parse(word).ok())
-                .flatten()
-        })
+    let subject = message.subject().map(str::to_owned);
+    [
+        "In-Reply-To",
+        "References",
+        "To",
+        "Cc",
+        "Delivered-To",
+        "X-Original-To",
+    ]
+    .iter()
+    .filter_map(|name| message.header_raw(*name).map(str::to_owned))
+    .chain(subject)
+    .find_map(|text| find_reference(&text))
 }
 
 #[cfg(test)]
@@ -253,7 +288,11 @@ mod tests {
             Some((false, Some("MX-7K3Q9P".to_owned())))
         );
         assert_eq!(
-            parse("From: a@b.no\r\nTo: crisis+MX-7K3Q9P@example.com\r\n\r\nx").and_then(|p| p.1),
+            parse("From: a@b.no\r\nTo: crisis+mx-7k3q9p@example.com\r\n\r\nx").and_then(|p| p.1),
+            Some("MX-7K3Q9P".to_owned())
+        );
+        assert_eq!(
+            parse("From: a@b.no\r\nSubject: Re: Our cruise [MX-7K3Q9P]\r\n\r\nx").and_then(|p| p.1),
             Some("MX-7K3Q9P".to_owned())
         );
     }

@@ -9,7 +9,7 @@ use muster_store::cases::{Intake, Receipt};
 
 use sha2::{Digest, Sha256};
 
-use crate::acknowledgement::Acknowledger;
+use crate::acknowledgement::{Acknowledger, CustomerMessage};
 use crate::{App, AppResult};
 
 /// A contact as its door parsed it.
@@ -29,12 +29,13 @@ pub fn contact_key(external_id: &str) -> String {
 }
 
 impl App {
-    fn acknowledger(&self) -> Acknowledger<'_> {
+    fn acknowledger(&self, answering: CustomerMessage) -> Acknowledger<'_> {
         Acknowledger {
             translations: crate::i18n::shared(),
             base_url: &self.settings.base_url,
             from: &self.settings.mail_from,
             domain: &self.settings.id_domain,
+            answering,
         }
     }
 
@@ -70,7 +71,10 @@ impl App {
             &intake.request_type,
             &lang,
         );
-        let acknowledger = self.acknowledger();
+        let acknowledger = self.acknowledger(match channel {
+            ChannelKind::Email => CustomerMessage::from_meta(&intake.meta),
+            _ => CustomerMessage::default(),
+        });
         Ok(self
             .store
             .take_in(intake, &token, |case, outcome| {

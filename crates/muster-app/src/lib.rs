@@ -17,12 +17,14 @@ pub mod inbound_email;
 pub mod incident_input;
 pub mod incidents;
 pub mod intake;
+pub mod mail_feedback;
 pub mod mail_job;
 pub mod mailboxes;
 pub mod overdue;
 pub mod publisher;
 pub mod staffing;
 pub mod subscriptions;
+pub mod threads;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -50,6 +52,8 @@ pub struct AppSettings {
     pub id_domain: String,
     /// `Name <address>` that customer mail comes from.
     pub mail_from: String,
+    /// The domain of the VERP return paths (`bounce+r7@…`); `None`: bounces go to `mail_from`.
+    pub bounce_domain: Option<String>,
     /// How long a taken case stays with an idle agent before it returns to the queue.
     pub claim_lease: time::Duration,
     /// `None` where nothing is sent from a use case directly (the CLI, static exports).

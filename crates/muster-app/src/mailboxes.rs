@@ -20,6 +20,8 @@ pub struct MailboxOverview {
 pub enum RetryOutcome {
     /// Taken in at last, on this case; it left the quarantine.
     Taken(CaseRef),
+    /// A delivery report or complaint after all, recorded as one; it left the quarantine.
+    Report,
     /// Still cannot be taken in, for this reason; it stays.
     Refused(String),
 }
@@ -52,6 +54,12 @@ impl App {
                     .release_quarantined(id, &actor.label, reference.as_str())
                     .await?;
                 Ok(RetryOutcome::Taken(reference))
+            }
+            Ok(EmailOutcome::Report(..)) => {
+                self.store
+                    .release_quarantined(id, &actor.label, "report")
+                    .await?;
+                Ok(RetryOutcome::Report)
             }
             Err(err) if is_the_message_at_fault(&err) => {
                 let reason = err.to_string();

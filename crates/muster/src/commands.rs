@@ -44,6 +44,7 @@ pub fn app_settings(
         base_url: config.base_url(),
         id_domain: config.mail_domain(),
         mail_from: config.mail.from.clone(),
+        bounce_domain: Some(config.mail.bounce_domain.trim().to_owned()).filter(|d| !d.is_empty()),
         claim_lease: time::Duration::minutes(config.queue.claim_minutes),
         mail,
         clock_offset: time::Duration::hours(config.clock.offset_hours),

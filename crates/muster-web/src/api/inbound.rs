@@ -291,7 +291,16 @@ pub async fn receive(
     let incident = public_incident(&state, &slug).await?;
     let taken = match channel {
         ChannelKind::Email => match state.app.take_in_email(&incident, &body).await? {
-            EmailOutcome::Taken(taken) => taken,
+            EmailOutcome::Taken(taken) => *taken,
+            EmailOutcome::Report(report, outcome) => {
+                return Ok(HttpResponse::Ok().json(json!({
+                    "outcome": "report",
+                    "kind": report.kind,
+                    "recorded": outcome.recorded,
+                    "ours": outcome.ours,
+                    "suppressed": outcome.suppressed.len(),
+                })));
+            }
         },
         ChannelKind::Phone => {
             let intake = parse_call(&state, &incident, json_body(&req, &body)?)?;

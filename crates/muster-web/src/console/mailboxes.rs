@@ -94,12 +94,15 @@ struct MailboxesPage<'a> {
     more: bool,
     /// The case a message just retried was taken in on.
     taken: Option<&'a str>,
+    /// A message just retried was a delivery report or complaint.
+    report: bool,
 }
 
 /// After a retry: the case it was taken in on, or the row that is still refused.
 #[derive(Debug, Deserialize)]
 pub struct Retried {
     taken: Option<String>,
+    report: Option<u8>,
     refused: Option<i64>,
 }
 
@@ -121,6 +124,7 @@ pub async fn show(
         quarantined: overview.quarantined,
         more: overview.quarantined > overview.quarantine.len() as u64,
         taken: retried.taken.as_deref(),
+        report: retried.report.is_some(),
     };
     render(&state, "console_mailboxes", &context)
 }
@@ -140,6 +144,7 @@ pub async fn retry(
     user.check_csrf(&form.csrf)?;
     let location = match state.app.retry_quarantined(&user.actor(), *id).await? {
         RetryOutcome::Taken(reference) => format!("/console/mailboxes?taken={reference}"),
+        RetryOutcome::Report => "/console/mailboxes?report=1".to_owned(),
         RetryOutcome::Refused(_) => format!("/console/mailboxes?refused={id}#quarantined-{id}"),
     };
     Ok(HttpResponse::SeeOther()
@@ -180,6 +185,7 @@ mod tests {
             quarantined: 201,
             more: true,
             taken: Some("MX-7K3Q9P"),
+            report: true,
         };
         strict::render("console_mailboxes", &context);
     }

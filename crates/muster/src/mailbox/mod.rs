@@ -177,7 +177,8 @@ impl Fetcher {
                 other => other,
             };
             match outcome {
-                Ok(EmailOutcome::Taken(_)) => {}
+                // A case opened or joined, or a bounce or complaint recorded as such.
+                Ok(EmailOutcome::Taken(_) | EmailOutcome::Report(..)) => {}
                 Err(err) => {
                     let source = format!("mailbox {}", self.mailbox.name);
                     let source_key = format!("{}:{uid_validity}:{uid}", self.mailbox.name);
