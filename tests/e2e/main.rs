@@ -13,6 +13,7 @@ mod http_methods;
 mod intake;
 mod journeys;
 mod landing;
+mod mailbox;
 mod nginx;
 mod one_rule;
 mod operations;

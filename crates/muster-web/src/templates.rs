@@ -2,7 +2,7 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 19] = [
+const TEMPLATES: [(&str, &str); 20] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
@@ -54,6 +54,10 @@ const TEMPLATES: [(&str, &str); 19] = [
     (
         "console_webhook",
         include_str!("../templates/console/webhook.hbs"),
+    ),
+    (
+        "console_mailboxes",
+        include_str!("../templates/console/mailboxes.hbs"),
     ),
 ];
 
