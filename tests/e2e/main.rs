@@ -6,11 +6,13 @@
 
 mod support;
 
+mod bounces;
 mod bulk_mail;
 mod console_auth;
 mod http_methods;
 mod intake;
 mod landing;
+mod mailbox;
 mod nginx;
 mod one_rule;
 mod operations;
@@ -18,6 +20,7 @@ mod postgres_restart;
 mod queue;
 mod resilience;
 mod security;
+mod threads;
 mod waits;
 mod webhook_receiver;
 mod webhooks;

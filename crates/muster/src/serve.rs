@@ -71,7 +71,6 @@ fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<AppS
         login_max_failures: config.security.login_max_failures,
         login_window: time::Duration::minutes(config.security.login_window_minutes),
         inbound_secret: config.inbound.secret.clone(),
-        booking_pattern: config.booking_pattern()?,
         mail_from: config.mail.from.clone(),
         intake_limit: config.intake.max_per_address,
         intake_window: Duration::from_secs(config.intake.window_secs),
@@ -80,7 +79,7 @@ fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<AppS
         mailer: crate::mail::mailer(config)?,
         from: config.mail.from.clone(),
     };
-    let settings = crate::commands::app_settings(config, Some(mail));
+    let settings = crate::commands::app_settings(config, Some(mail))?;
     AppState::new(store, settings, web_config).context("loading templates and translations")
 }
 
@@ -157,6 +156,19 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     );
     let dispatcher = crate::mail::dispatcher(state.store.clone(), &config)?;
     let dispatch = tokio::spawn(dispatcher.run(stop.clone()));
+    // Each mailbox's lease names this replica, so a restarted one waits like any other.
+    let replica = uuid::Uuid::new_v4().simple().to_string();
+    let lease = Duration::from_secs(config.inbound.mailbox_lease_secs);
+    let fetchers: Vec<_> = config
+        .mailboxes()?
+        .into_iter()
+        .map(|mailbox| {
+            tokio::spawn(
+                crate::mailbox::worker(state.app.clone(), mailbox, replica.clone(), lease)
+                    .run(stop.clone()),
+            )
+        })
+        .collect();
 
     let shutdown = shutdown_signal().context("installing the signal handlers")?;
     // Tests and scripts read this line to find the port.
@@ -187,6 +199,10 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let _ = mail.await;
     let _ = sla.await;
     let _ = webhooks.await;
+    for fetcher in fetchers {
+        // Each gives its mailbox's lease up, so another replica takes it at once.
+        let _ = fetcher.await;
+    }
     // In-flight sends finish and every outcome is written before the store closes.
     let _ = dispatch.await;
     state.store.clone().close().await.ok();
