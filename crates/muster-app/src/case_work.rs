@@ -14,6 +14,7 @@ use muster_store::queue::QueueScope;
 use muster_store::tokens::random_token;
 use serde_json::json;
 
+use crate::live::CaseChange;
 use crate::{Actor, App, AppError, AppResult};
 
 /// A note, reply or call log: trimmed, 1 to [`MESSAGE_MAX`] characters.
@@ -48,6 +49,15 @@ impl Actor {
 }
 
 impl App {
+    /// Tells the working views that `case` changed.
+    fn changed(&self, case: &Case) {
+        self.live.announce(
+            case.incident_id,
+            case.reference.as_str(),
+            CaseChange::Changed,
+        );
+    }
+
     /// The case with this reference and its incident.
     pub async fn case(&self, reference: &str) -> AppResult<(Case, Incident)> {
         let missing = || AppError::NotFound(format!("case \"{reference}\""));
@@ -89,6 +99,7 @@ impl App {
             )
             .await?;
         if let Some(case) = &taken {
+            self.changed(case);
             self.store
                 .audit(
                     &actor.label,
@@ -193,6 +204,7 @@ impl App {
                 },
             )
             .await?;
+        self.changed(case);
         match then.filter(|status| *status != case.status) {
             Some(status) => self.set_case_status(actor, case, status).await,
             None => Ok(()),
@@ -205,10 +217,11 @@ impl App {
         case: &Case,
         status: CaseStatus,
     ) -> AppResult<()> {
-        Ok(self
-            .store
+        self.store
             .set_case_status(case.id, status, &actor.label)
-            .await?)
+            .await?;
+        self.changed(case);
+        Ok(())
     }
 
     pub async fn move_team(&self, actor: &Actor, case: &Case, team: &str) -> AppResult<()> {
@@ -219,7 +232,9 @@ impl App {
                 Problem::of("err_no_such_team").with("team", team),
             ));
         }
-        Ok(self.store.move_team(case.id, team, &actor.label).await?)
+        self.store.move_team(case.id, team, &actor.label).await?;
+        self.changed(case);
+        Ok(())
     }
 
     /// Folds `case` into the case `into`; the customer of the merged-away case is told, in

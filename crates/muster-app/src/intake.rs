@@ -8,6 +8,7 @@ use muster_core::language::Lang;
 use muster_store::cases::{Intake, Receipt};
 
 use crate::acknowledgement::Acknowledger;
+use crate::live::CaseChange;
 use crate::{App, AppResult};
 
 /// A contact as its door parsed it.
@@ -64,7 +65,7 @@ impl App {
             &lang,
         );
         let acknowledger = self.acknowledger();
-        Ok(self
+        let receipt = self
             .store
             .take_in(intake, &token, |case, outcome| {
                 if acknowledge_by_email {
@@ -73,6 +74,12 @@ impl App {
                     None
                 }
             })
-            .await?)
+            .await?;
+        self.live.announce(
+            incident.id,
+            receipt.case.reference.as_str(),
+            CaseChange::Arrived,
+        );
+        Ok(receipt)
     }
 }

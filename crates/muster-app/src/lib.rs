@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod incident_input;
 pub mod incidents;
 pub mod intake;
+pub mod live;
 pub mod mail_job;
 pub mod overdue;
 pub mod publisher;
@@ -62,6 +63,7 @@ pub struct App {
     pub store: Store,
     pub settings: AppSettings,
     publisher: Arc<dyn Publisher>,
+    live: live::LiveFeed,
 }
 
 impl App {
@@ -70,6 +72,7 @@ impl App {
             store,
             settings,
             publisher,
+            live: live::LiveFeed::default(),
         }
     }
 

@@ -30,6 +30,7 @@ pub mod tokens;
 pub mod users;
 pub mod wait_inputs;
 pub mod webhooks;
+pub mod working_view;
 
 pub use db::{Engine, Store};
 pub use error::StoreError;

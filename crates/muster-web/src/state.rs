@@ -51,6 +51,8 @@ pub struct AppState {
     pub publication: Arc<Publication>,
     pub metrics: Metrics,
     pub intake_limiter: RateLimiter,
+    /// Who has which case open in the console, on this replica.
+    pub presence: Arc<crate::console::presence::Presence>,
 }
 
 impl AppState {
@@ -75,6 +77,7 @@ impl AppState {
             publication,
             metrics: Metrics::default(),
             intake_limiter,
+            presence: Arc::default(),
         })
     }
 
