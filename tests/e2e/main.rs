@@ -8,6 +8,7 @@ mod support;
 
 mod bulk_mail;
 mod console_auth;
+mod duplicates;
 mod http_methods;
 mod intake;
 mod landing;
@@ -21,3 +22,4 @@ mod security;
 mod waits;
 mod webhook_receiver;
 mod webhooks;
+mod working_view;

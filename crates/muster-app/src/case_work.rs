@@ -1,6 +1,6 @@
 //! An agent's use cases on the queue and on one case: take the next, keep the claim, note,
 //! reply (to the customer by email, with the case's link), set the status, move the team,
-//! merge into another case, log a phone call.
+//! log a phone call. Merging is in `merging`.
 
 use muster_core::case::{Case, CaseStatus};
 use muster_core::case_ref::CaseRef;
@@ -43,7 +43,7 @@ fn reply_address(from: &str, reference: &str) -> Option<String> {
 
 impl Actor {
     /// The signed-in user a case action is recorded against.
-    fn agent_id(&self) -> AppResult<i64> {
+    pub(crate) fn agent_id(&self) -> AppResult<i64> {
         self.user_id.ok_or(AppError::Forbidden)
     }
 }
@@ -235,54 +235,6 @@ impl App {
         self.store.move_team(case.id, team, &actor.label).await?;
         self.changed(case);
         Ok(())
-    }
-
-    /// Folds `case` into the case `into`; the customer of the merged-away case is told, in
-    /// their language, where their request now lives. Returns the case that remains.
-    pub async fn merge_cases(
-        &self,
-        actor: &Actor,
-        case: &Case,
-        incident: &Incident,
-        into: &str,
-    ) -> AppResult<Case> {
-        let no_such_case = || AppError::field("into", Problem::of("err_no_such_case"));
-        let target = CaseRef::parse(into.trim()).map_err(|_| no_such_case())?;
-        let target = self
-            .store
-            .case_by_reference(&target)
-            .await?
-            .ok_or_else(no_such_case)?;
-        let from = &self.settings.mail_from;
-        let domain = &self.settings.id_domain;
-        Ok(self
-            .store
-            .merge_cases(case.id, target.id, &actor.label, |merged| {
-                let email = merged.email.clone()?;
-                let lang = incident.pick_language(Lang::parse(&merged.language).ok().as_ref());
-                let text = crate::i18n::shared()
-                    .text(&lang, "merged_notice")
-                    .replace("{reference}", merged.reference.as_str())
-                    .replace("{old}", case.reference.as_str());
-                let message = OutgoingMessage {
-                    from: from.clone(),
-                    to: email,
-                    reply_to: None,
-                    subject: format!(
-                        "{} ({})",
-                        incident.title.get(&lang, &incident.default_language),
-                        merged.reference
-                    ),
-                    text,
-                    html: None,
-                    message_id: format!("merge.{}.{}@{domain}", case.reference, merged.reference),
-                    in_reply_to: None,
-                    auto_submitted: true,
-                    list_unsubscribe: None,
-                };
-                crate::mail_job::queued("merge", &message)
-            })
-            .await?)
     }
 
     /// Records a phone call with the customer as an inbound contact on the case.

@@ -18,6 +18,7 @@ pub mod incidents;
 pub mod intake;
 pub mod live;
 pub mod mail_job;
+pub mod merging;
 pub mod overdue;
 pub mod publisher;
 pub mod staffing;

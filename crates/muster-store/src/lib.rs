@@ -18,6 +18,7 @@ pub mod incidents;
 mod intake_batch;
 pub mod login_throttle;
 pub mod mail_queue;
+pub mod merges;
 pub mod password;
 pub mod queue;
 mod raw_sql;

@@ -2,7 +2,7 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 20] = [
+const TEMPLATES: [(&str, &str); 21] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
@@ -52,6 +52,10 @@ const TEMPLATES: [(&str, &str); 20] = [
     (
         "console_case",
         include_str!("../templates/console/case.hbs"),
+    ),
+    (
+        "console_merge",
+        include_str!("../templates/console/merge.hbs"),
     ),
     (
         "console_dashboard",

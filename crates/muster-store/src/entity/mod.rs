@@ -5,6 +5,7 @@ pub mod audience_member;
 pub mod audit_entry;
 pub mod campaign;
 pub mod case;
+pub mod case_merge;
 pub mod case_token;
 pub mod channel;
 pub mod contact;

@@ -21,7 +21,8 @@ use crate::console::auth::ConsoleUser;
 use crate::console::flash;
 use crate::console::page::{Base, render_with_status};
 use crate::console::queue::{
-    CaseRow, QueuePanel, QueueQuery, RowContext, case_row, panel, panel_cases, take_next_location,
+    CaseRow, Done, QueuePanel, QueueQuery, RowContext, case_row, panel, panel_cases,
+    take_next_location,
 };
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
@@ -58,6 +59,23 @@ struct CasePage<'a> {
     done: Option<String>,
     /// Colleagues who have this case open too, or hold it.
     others: Vec<String>,
+    /// Cases that look like the same request: the same booking, or name and phone.
+    duplicates: Vec<Duplicate<'a>>,
+    /// Merges into this case that can still be undone.
+    undoable: Vec<Undoable>,
+}
+
+#[derive(Serialize)]
+struct Duplicate<'a> {
+    case: CaseRow<'a>,
+    why: &'static str,
+}
+
+#[derive(Serialize)]
+struct Undoable {
+    id: i64,
+    source: String,
+    until: String,
 }
 
 #[derive(Serialize)]
@@ -166,6 +184,22 @@ async fn case_page(
         .presence
         .saw(case.reference.as_str(), user.user.id, &user.user.name);
     let case_lang = Lang::parse(&case.language).ok();
+    let duplicates = state.store.likely_duplicates(case).await?;
+    let duplicate_rows = RowContext::load(state, user, &duplicates).await?;
+    let undoable = state
+        .app
+        .undoable_merges(case)
+        .await?
+        .into_iter()
+        .map(|m| Undoable {
+            id: m.id,
+            source: m.source_reference,
+            until: local_time_label(
+                &incident.time_zone,
+                m.merged_at + muster_app::merging::UNDO_WINDOW,
+            ),
+        })
+        .collect();
     let context = CasePage {
         base: Base::new(user, case.reference.as_str()),
         queue: panel(
@@ -209,6 +243,18 @@ async fn case_page(
         ],
         done,
         others,
+        duplicates: duplicates
+            .iter()
+            .map(|d| Duplicate {
+                why: if d.booking_ref.is_some() && d.booking_ref == case.booking_ref {
+                    "same booking"
+                } else {
+                    "same name and phone"
+                },
+                case: case_row(state, incident, d, &duplicate_rows),
+            })
+            .collect(),
+        undoable,
     };
     render_with_status(state, "console_case", &context, status)
 }
@@ -233,7 +279,7 @@ pub async fn show(
 type Fields = Form<HashMap<String, String>>;
 
 /// Back to `case` (or the case named), saying that `done` worked.
-fn back(case: &Case, done: &str) -> HttpResponse {
+pub(crate) fn back(case: &Case, done: &str) -> HttpResponse {
     see_other(format!("/console/cases/{}?done={done}", case.reference))
 }
 
@@ -244,7 +290,7 @@ fn see_other(location: String) -> HttpResponse {
 }
 
 /// Checks the CSRF token, loads the case, and keeps the agent's claim alive.
-async fn prepare(
+pub(crate) async fn prepare(
     state: &AppState,
     user: &ConsoleUser,
     reference: &str,
@@ -258,7 +304,7 @@ async fn prepare(
 
 /// The case page again with everything typed and the problem beside its field, when the
 /// use case refused what was typed; any other error as it is.
-async fn shown_again(
+pub(crate) async fn shown_again(
     state: &AppState,
     user: &ConsoleUser,
     (case, incident): (Case, Incident),
@@ -294,7 +340,7 @@ async fn done_or_shown(
     }
 }
 
-fn field<'a>(form: &'a HashMap<String, String>, key: &str) -> &'a str {
+pub(crate) fn field<'a>(form: &'a HashMap<String, String>, key: &str) -> &'a str {
     form.get(key).map(String::as_str).unwrap_or("")
 }
 
@@ -312,6 +358,11 @@ pub async fn add_note(
         .await;
     done_or_shown(&state, &user, loaded, &form, outcome, "note").await
 }
+
+const REPLIED: Done = Done {
+    with_next: "reply_next",
+    alone: "reply",
+};
 
 /// Sends the reply; with `next` set ("send and take next") goes on to the next case.
 #[post("/console/cases/{reference}/reply")]
@@ -335,7 +386,7 @@ pub async fn send_reply(
         .await;
     match outcome {
         Ok(()) if form.get("next").is_some_and(|n| !n.is_empty()) => {
-            let location = take_next_location(&state, &user, &incident, Some("reply_next")).await?;
+            let location = take_next_location(&state, &user, &incident, Some(REPLIED)).await?;
             Ok(see_other(location))
         }
         Ok(()) => Ok(back(&case, "reply")),
@@ -379,24 +430,6 @@ pub async fn move_team(
         .move_team(&user.actor(), &loaded.0, field(&form, "team"))
         .await;
     done_or_shown(&state, &user, loaded, &form, outcome, "team").await
-}
-
-#[post("/console/cases/{reference}/merge")]
-pub async fn merge_into(
-    state: Data<AppState>,
-    user: ConsoleUser,
-    reference: Path<String>,
-    form: Fields,
-) -> WebResult<HttpResponse> {
-    let (case, incident) = prepare(&state, &user, &reference, &form).await?;
-    let outcome = state
-        .app
-        .merge_cases(&user.actor(), &case, &incident, field(&form, "into"))
-        .await;
-    match outcome {
-        Ok(merged) => Ok(back(&merged, "merged")),
-        Err(error) => shown_again(&state, &user, (case, incident), &form, error).await,
-    }
 }
 
 #[post("/console/cases/{reference}/call")]
@@ -461,7 +494,7 @@ mod tests {
                 call_notes: "c",
                 into: "MU-DEF-456",
             },
-            errors: strict::errors_on(&["body", "note", "call_notes", "team", "into"]),
+            errors: strict::errors_on(&["body", "note", "call_notes", "team", "into", "undo"]),
             teams: vec![Team {
                 id: 1,
                 key: "refunds".into(),
@@ -470,6 +503,15 @@ mod tests {
             statuses: ["open", "waiting_on_customer", "resolved"],
             done: Some("Reply sent.".into()),
             others: vec!["Berit Agent".into()],
+            duplicates: vec![Duplicate {
+                case: queue::sample::case_row(),
+                why: "same booking",
+            }],
+            undoable: vec![Undoable {
+                id: 7,
+                source: "MU-DEF-456".into(),
+                until: "1 Jan 10:10".into(),
+            }],
         };
         strict::render("console_case", &context);
     }

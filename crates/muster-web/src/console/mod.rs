@@ -11,6 +11,7 @@ pub mod incidents;
 pub mod live;
 pub mod login;
 pub mod mail;
+pub mod merge;
 pub mod multipart;
 pub mod page;
 pub mod presence;

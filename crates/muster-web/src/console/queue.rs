@@ -445,18 +445,34 @@ pub struct TakeForm {
     incident: Option<String>,
 }
 
+/// What "take next" says of the action before it: `done` when it leads to the next case,
+/// `done_alone` when none is left.
+pub struct Done {
+    pub with_next: &'static str,
+    pub alone: &'static str,
+}
+
 /// Where "take next" leads: the case taken, or the queue saying none waits.
 pub async fn take_next_location(
     state: &AppState,
     user: &ConsoleUser,
     incident: &Incident,
-    done: Option<&str>,
+    done: Option<Done>,
 ) -> WebResult<String> {
     let next = state.app.take_next(&user.actor(), incident).await?;
-    let done = done.map(|d| format!("&done={d}")).unwrap_or_default();
     Ok(match next {
-        Some(case) => format!("/console/cases/{}?taken=1{done}", case.reference),
-        None => format!("/console/queue?incident={}&empty=1{done}", incident.slug),
+        Some(case) => {
+            let done = done
+                .map(|d| format!("?done={}", d.with_next))
+                .unwrap_or_default();
+            format!("/console/cases/{}{done}", case.reference)
+        }
+        None => {
+            let done = done
+                .map(|d| format!("&done={}", d.alone))
+                .unwrap_or_default();
+            format!("/console/queue?incident={}&empty=1{done}", incident.slug)
+        }
     })
 }
 
