@@ -46,6 +46,7 @@ impl App {
         into: &str,
     ) -> AppResult<Merged> {
         let target = self.merge_target(case, into).await?;
+        let thread = self.thread_headers(case, &target, incident).await?;
         let from = &self.settings.mail_from;
         let domain = &self.settings.id_domain;
         let merged = self
@@ -67,18 +68,16 @@ impl App {
                         from: from.clone(),
                         to: email,
                         reply_to: None,
-                        subject: format!(
-                            "{} ({})",
-                            incident.title.get(&lang, &incident.default_language),
-                            merged.reference
-                        ),
+                        subject: thread.subject,
                         text,
                         html: None,
                         message_id: format!(
                             "merge.{}.{}@{domain}",
                             case.reference, merged.reference
                         ),
-                        in_reply_to: None,
+                        in_reply_to: thread.in_reply_to,
+                        references: thread.references,
+                        return_path: None,
                         auto_submitted: true,
                         list_unsubscribe: None,
                     };
