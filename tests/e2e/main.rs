@@ -12,6 +12,7 @@ mod console_auth;
 mod http_methods;
 mod intake;
 mod landing;
+mod mailbox;
 mod nginx;
 mod one_rule;
 mod operations;

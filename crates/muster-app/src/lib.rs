@@ -19,6 +19,7 @@ pub mod incidents;
 pub mod intake;
 pub mod mail_feedback;
 pub mod mail_job;
+pub mod mailboxes;
 pub mod overdue;
 pub mod publisher;
 pub mod staffing;

@@ -131,6 +131,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(console::incidents::policies)
     .service(console::incidents::channels)
     .service(console::incidents::staffing)
+    .service(console::mailboxes::show)
+    .service(console::mailboxes::retry)
     .service(console::webhooks::list)
     .service(console::webhooks::create)
     .service(console::webhooks::show)

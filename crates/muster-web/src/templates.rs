@@ -2,7 +2,7 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 17] = [
+const TEMPLATES: [(&str, &str); 18] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
@@ -52,6 +52,10 @@ const TEMPLATES: [(&str, &str); 17] = [
     (
         "console_webhook",
         include_str!("../templates/console/webhook.hbs"),
+    ),
+    (
+        "console_mailboxes",
+        include_str!("../templates/console/mailboxes.hbs"),
     ),
 ];
 

@@ -8,6 +8,7 @@ mod demo;
 mod logging;
 mod mail;
 mod mail_worker;
+mod mailbox;
 mod serve;
 mod simulate;
 mod sla_worker;

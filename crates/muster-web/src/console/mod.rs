@@ -8,6 +8,7 @@ pub mod home;
 pub mod incidents;
 pub mod login;
 pub mod mail;
+pub mod mailboxes;
 pub mod multipart;
 pub mod page;
 pub mod queue;
