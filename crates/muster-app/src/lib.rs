@@ -17,9 +17,11 @@ pub mod inbound_email;
 pub mod incident_input;
 pub mod incidents;
 pub mod intake;
+pub mod live;
 pub mod mail_feedback;
 pub mod mail_job;
 pub mod mailboxes;
+pub mod merging;
 pub mod overdue;
 pub mod publisher;
 pub mod staffing;
@@ -70,6 +72,7 @@ pub struct App {
     pub store: Store,
     pub settings: AppSettings,
     publisher: Arc<dyn Publisher>,
+    live: live::LiveFeed,
 }
 
 impl App {
@@ -78,6 +81,7 @@ impl App {
             store,
             settings,
             publisher,
+            live: live::LiveFeed::default(),
         }
     }
 
