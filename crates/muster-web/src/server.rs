@@ -191,12 +191,14 @@ pub fn run(
         state.config.intake_limit,
         state.config.intake_window,
     )));
+    let base_url = state.base_url.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(proxies.clone())
             .app_data(signups.clone())
             .wrap(ErrorHandlers::new().handler(StatusCode::NOT_FOUND, public::not_found::replace))
+            .wrap(crate::security_headers::middleware(&base_url))
             // Inside `observe`, which logs a HEAD as a HEAD.
             .wrap(from_fn(crate::head::head_as_get))
             .wrap(from_fn(crate::observe::observe))
