@@ -1,5 +1,8 @@
 -- wrk script: every request is a new, valid form submission from a new customer, with
 -- its own idempotency key; counts the 303 "received" answers.
+-- Arguments: the departure date, and optionally "honeypot": the same requests with the
+-- form's hidden trap field filled, which Muster answers 303 after parsing and checking
+-- the form, without writing anything (the HTTP stack's own limit for this request).
 local counter = 0
 local thread_id = 0
 accepted = 0
@@ -13,6 +16,7 @@ end
 
 function init(args)
   departure = args[1]
+  trap = (args[2] == "honeypot") and "&website=bot" or ""
   math.randomseed(os.time() + id * 7919)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -29,7 +33,7 @@ function request()
   local n = id .. "x" .. counter .. "x" .. math.random(0, 0x7fffffff)
   local body = "name=Bench+Customer&email=c" .. n .. "%40example.com&phone=&booking_ref=" .. string.format("BK%07X%d", math.random(0, 0xfffffff), counter % 100000)
     .. "&departure_date=" .. departure .. "&request_type=refund&message=Please+refund+my+ticket&language=en"
-    .. "&idempotency_key=" .. hex64()
+    .. "&idempotency_key=" .. hex64() .. trap
   return wrk.format(nil, nil, nil, body)
 end
 

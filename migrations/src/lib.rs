@@ -14,6 +14,7 @@ mod m20261130_200000_partial_case_indexes;
 mod m20261203_000001_subscription_resend;
 mod m20261204_100000_mailboxes;
 mod m20261204_200000_mail_feedback;
+mod m20261204_400000_case_merges;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_subscription_resend::Migration),
             Box::new(m20261204_100000_mailboxes::Migration),
             Box::new(m20261204_200000_mail_feedback::Migration),
+            Box::new(m20261204_400000_case_merges::Migration),
         ]
     }
 }

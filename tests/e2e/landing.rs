@@ -122,6 +122,33 @@ async fn etags_and_compression(engine: TestEngine) {
         .await
         .expect("the request reaches the server");
     assert_eq!(again.status(), 304);
+    // Each encoding is its own representation with its own strong tag: a cache holding the
+    // plain page must not be told its copy is the gzip one.
+    let gzipped = client
+        .get(app.at("/i/tram-down"))
+        .header("Accept-Encoding", "gzip")
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .expect("the request reaches the server");
+    assert_eq!(
+        gzipped.status(),
+        200,
+        "the plain page's tag does not match the gzip one"
+    );
+    let gzip_tag = gzipped.headers()["etag"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(gzip_tag, etag);
+    let gzip_again = client
+        .get(app.at("/i/tram-down"))
+        .header("Accept-Encoding", "gzip")
+        .header("If-None-Match", &gzip_tag)
+        .send()
+        .await
+        .expect("the request reaches the server");
+    assert_eq!(gzip_again.status(), 304);
     for (accept, expected) in [("br", "br"), ("gzip, deflate", "gzip")] {
         let response = client
             .get(app.at("/i/tram-down"))

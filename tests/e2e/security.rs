@@ -1,5 +1,6 @@
 //! Security over HTTP: session fixation, stored scripts rendered inert everywhere,
-//! revoked tokens, and bodies that are too big or not what they claim to be.
+//! revoked tokens, bodies that are too big or not what they claim to be, and the
+//! headers that keep pages from being framed, sniffed or leaking their address.
 
 use muster_store::testing::TestEngine;
 use serde_json::json;
@@ -9,7 +10,8 @@ use muster_store::on_both_engines;
 
 on_both_engines!(
     a_stored_script_is_inert_everywhere,
-    a_revoked_token_is_refused
+    a_revoked_token_is_refused,
+    every_page_forbids_scripts_framing_and_sniffing
 );
 
 const SCRIPT: &str = "<script>alert('pwned')</script>";
@@ -121,6 +123,81 @@ async fn a_stored_script_is_inert_everywhere(engine: TestEngine) {
         pages[0].contains("&lt;script&gt;"),
         "the text is shown, escaped"
     );
+}
+
+async fn every_page_forbids_scripts_framing_and_sniffing(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    let token = app.token(MANAGER_EMAIL, "manager");
+    let opened = reqwest::Client::new()
+        .post(app.at("/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&json!({"slug": "ferry", "title": "Ferry", "languages": "en", "time_zone": "UTC"}))
+        .send()
+        .await
+        .expect("the request reaches the server");
+    assert_eq!(opened.status(), 201);
+    let submitted = browser()
+        .post(app.at("/i/ferry/form"))
+        .form(&crate::support::intake_form("e1"))
+        .send()
+        .await
+        .expect("the request reaches the server");
+    let case_page = submitted.headers()["location"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(case_page.starts_with("/c/"), "{case_page}");
+    let anonymous = reqwest::Client::new();
+    let manager = app.login(MANAGER_EMAIL).await;
+    let pages = [
+        (&anonymous, "/i/ferry".to_owned()),
+        (&anonymous, "/i/ferry/form".to_owned()),
+        (&anonymous, case_page),
+        (&anonymous, "/i/ferry.json".to_owned()),
+        (&anonymous, "/no/such/page".to_owned()),
+        (&manager, "/console".to_owned()),
+    ];
+    for (client, path) in pages {
+        let response = client
+            .get(app.at(&path))
+            .send()
+            .await
+            .expect("the request reaches the server");
+        let headers = response.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let policy = header("content-security-policy");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert!(
+            !policy.contains("script-src") && policy.contains("default-src"),
+            "{path}: no script source is allowed beyond the default: {policy}"
+        );
+        assert!(!policy.contains("'unsafe-eval'"), "{path}: {policy}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        if !path.starts_with("/console") {
+            assert!(policy.contains("default-src 'none'"), "{path}: {policy}");
+            // The case page, whose address carries the token, sends none at all.
+            let expected = if path.starts_with("/c/") {
+                "no-referrer"
+            } else {
+                "same-origin"
+            };
+            assert_eq!(header("referrer-policy"), expected, "{path}");
+        }
+        assert!(
+            header("strict-transport-security").is_empty(),
+            "{path}: no HSTS over plain HTTP"
+        );
+    }
 }
 
 async fn a_revoked_token_is_refused(engine: TestEngine) {

@@ -18,9 +18,11 @@ pub mod inbound_email;
 pub mod incident_input;
 pub mod incidents;
 pub mod intake;
+pub mod live;
 pub mod mail_feedback;
 pub mod mail_job;
 pub mod mailboxes;
+pub mod merging;
 pub mod overdue;
 pub mod publisher;
 pub mod staffing;
@@ -71,6 +73,7 @@ pub struct App {
     pub store: Store,
     pub settings: AppSettings,
     publisher: Arc<dyn Publisher>,
+    live: live::LiveFeed,
 }
 
 impl App {
@@ -79,6 +82,7 @@ impl App {
             store,
             settings,
             publisher,
+            live: live::LiveFeed::default(),
         }
     }
 

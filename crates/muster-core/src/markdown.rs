@@ -1,9 +1,11 @@
 //! Markdown written by managers, rendered to HTML that cannot carry a script.
 //!
 //! Raw HTML in the source is shown as text, and links keep only safe schemes, so the
-//! output is safe to place in a page without a separate sanitiser.
+//! output is safe to place in a page without a separate sanitiser. Images load only from
+//! the page's own site: one from elsewhere becomes a link to it, so no third party learns
+//! who reads the crisis page (and the pages' Content-Security-Policy would block it).
 
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, html};
 
 const SAFE_SCHEMES: [&str; 4] = ["http://", "https://", "mailto:", "tel:"];
 
@@ -11,6 +13,11 @@ fn safe_url(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
     let relative = (lower.starts_with('/') && !lower.starts_with("//")) || lower.starts_with('#');
     relative || SAFE_SCHEMES.iter().any(|s| lower.starts_with(s))
+}
+
+fn same_site(url: &str) -> bool {
+    let url = url.trim();
+    url.starts_with('/') && !url.starts_with("//")
 }
 
 fn neutralise(url: CowStr<'_>) -> CowStr<'_> {
@@ -23,7 +30,9 @@ fn neutralise(url: CowStr<'_>) -> CowStr<'_> {
 
 pub fn render(source: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    let events = Parser::new_ext(source, options).map(|event| match event {
+    // Whether each open image is shown as a link instead (an image from another site).
+    let mut images_as_links: Vec<bool> = Vec::new();
+    let events = Parser::new_ext(source, options).map(move |event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
         Event::Start(Tag::Link {
             link_type,
@@ -41,12 +50,33 @@ pub fn render(source: &str) -> String {
             dest_url,
             title,
             id,
-        }) => Event::Start(Tag::Image {
-            link_type,
-            dest_url: neutralise(dest_url),
-            title,
-            id,
-        }),
+        }) => {
+            let elsewhere = !same_site(&dest_url);
+            images_as_links.push(elsewhere);
+            let dest_url = neutralise(dest_url);
+            if elsewhere {
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                })
+            } else {
+                Event::Start(Tag::Image {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                })
+            }
+        }
+        Event::End(TagEnd::Image) => {
+            if images_as_links.pop().unwrap_or(false) {
+                Event::End(TagEnd::Link)
+            } else {
+                Event::End(TagEnd::Image)
+            }
+        }
         other => other,
     });
     let mut out = String::with_capacity(source.len() * 3 / 2);
@@ -58,6 +88,22 @@ pub fn render(source: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn images_load_only_from_the_site_itself() {
+        let html = render("![Ship](/media/ship.jpg) ![pixel](https://tracker.example/p.gif)");
+        assert!(
+            html.contains(r#"<img src="/media/ship.jpg" alt="Ship" />"#),
+            "{html}"
+        );
+        assert!(!html.contains("tracker.example/p.gif\" alt"), "{html}");
+        assert!(
+            html.contains(r#"<a href="https://tracker.example/p.gif">pixel</a>"#),
+            "{html}"
+        );
+        let protocol_relative = render("![x](//tracker.example/p.gif)");
+        assert!(!protocol_relative.contains("<img"), "{protocol_relative}");
+    }
 
     #[test]
     fn renders_markdown() {

@@ -35,7 +35,7 @@ fn computed_share(reports: &[Report]) -> f64 {
 /// Seed 1 of the bundled crises: every range holds, and every tier but one meets the error
 /// target. Steady's normal tier reads 25.2% on seed 1 since the simulation observes the desk
 /// as production does (agents inferred, a 30 s old snapshot); pooled over seeds 1-10 it
-/// passes at 24.5% (BENCHMARKS.md). It is left out of the error check here, not hidden.
+/// passes at 24.5% (docs/benchmark-history.md). It is left out of the error check here, not hidden.
 #[test]
 fn the_bundled_crises_hold_their_ranges_and_errors() {
     for text in BUNDLED {
@@ -74,7 +74,7 @@ fn a_generated_family_is_told_computed_waits_that_hold() {
         .filter(|r| r.meets_targets())
         .map(|r| r.scenario.as_str())
         .collect();
-    // 7 of these 20 pass (BENCHMARKS.md); the posted fallback passes none. A crisis whose
+    // 7 of these 20 pass (docs/benchmark-history.md); the posted fallback passes none. A crisis whose
     // handling times spread wider than sigma 0.4 cannot meet the error target whatever the
     // estimate (see "What bounds it"), and 12 of the 20 do.
     assert!(

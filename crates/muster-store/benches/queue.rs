@@ -5,10 +5,16 @@
 //! that no case was given twice. Take-next latency includes the wait for a pooled
 //! connection when agents outnumber connections.
 //!
+//! On PostgreSQL the yardstick follows in the same run: the bare claim (one
+//! `UPDATE … FOR UPDATE SKIP LOCKED` on the same partial index, then the resolve) driven by
+//! `pgbench` with as many clients as agents, on the same database; Muster's ratio to it is
+//! the figure. A line `SUMMARY queue …` per engine is what `bench/all` collects.
+//!
 //! Run through `bench/queue` (or `cargo bench -p muster-store --bench queue`).
 //! Settings: QUEUE_CASES (default 1000000), QUEUE_AGENTS (50), QUEUE_POOL (connections on
 //! PostgreSQL, default one per agent), QUEUE_SECONDS (20, per run), QUEUE_HANDLING_MS (100;
-//! 0 skips the paced run), QUEUE_ENGINES (`sqlite,postgres`).
+//! 0 skips the paced run), QUEUE_ROUNDS (3 closed-loop rounds, the median is reported),
+//! QUEUE_ENGINES (`sqlite,postgres`).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -126,6 +132,7 @@ struct Settings {
     pool: u32,
     seconds: u64,
     handling_ms: u64,
+    rounds: u64,
 }
 
 async fn run(engine: TestEngine, settings: &Settings) {
@@ -135,6 +142,7 @@ async fn run(engine: TestEngine, settings: &Settings) {
         pool,
         seconds,
         handling_ms,
+        rounds,
     } = *settings;
     let db = TestDb::create(engine).await;
     let store = db.store_with_pool(pool).await;
@@ -161,12 +169,31 @@ async fn run(engine: TestEngine, settings: &Settings) {
         TestEngine::Sqlite => "SQLite's one connection".to_owned(),
         TestEngine::Postgres => format!("a pool of {pool}"),
     };
-    let (closed, elapsed) = agents_at_work(&store, &scope, agents, seconds, Duration::ZERO).await;
-    println!(
-        "[{engine:?}] {agents} agents on {connections}, no time between cases, {seconds} s: {}",
-        report(&closed, elapsed)
-    );
-    let mut taken = closed.taken;
+    // Rounds alternate Muster and (on PostgreSQL) the bare claim, so both see the same
+    // machine; the median of each is the figure.
+    let mut taken = Vec::new();
+    let mut muster_rounds = Vec::new();
+    let mut bare_rounds = Vec::new();
+    for round in 1..=rounds {
+        let (closed, elapsed) =
+            agents_at_work(&store, &scope, agents, seconds, Duration::ZERO).await;
+        println!(
+            "[{engine:?}] round {round}: {agents} agents on {connections}, no time between cases, {seconds} s: {}",
+            report(&closed, elapsed)
+        );
+        muster_rounds.push(Rate {
+            per_second: closed.taken.len() as f64 / elapsed,
+            p99_ms: percentile_ms(&closed.latencies, 0.99),
+        });
+        taken.extend(closed.taken);
+        if engine == TestEngine::Postgres {
+            let bare = bare_claim_yardstick(&db.url, incident, agents, seconds);
+            println!(
+                "[{engine:?}] round {round}: yardstick, pgbench with {agents} clients, the bare SKIP LOCKED claim and resolve, {seconds} s: {bare}"
+            );
+            bare_rounds.push(bare);
+        }
+    }
     if handling_ms > 0 {
         let handling = Duration::from_millis(handling_ms);
         let (paced, elapsed) = agents_at_work(&store, &scope, agents, seconds, handling).await;
@@ -178,9 +205,136 @@ async fn run(engine: TestEngine, settings: &Settings) {
         );
         taken.extend(paced.taken);
     }
+    let muster = Rate::median(&muster_rounds);
+    let engine_name = match engine {
+        TestEngine::Sqlite => "SQLite",
+        TestEngine::Postgres => "PostgreSQL",
+    };
+    let (yardstick, ratio) = match Rate::median_of(&bare_rounds) {
+        Some(bare) => (
+            format!("bare claim + resolve (pgbench): {bare}"),
+            format!("{:.2}", muster.per_second / bare.per_second),
+        ),
+        None => (
+            "none (SQLite has no SKIP LOCKED)".to_owned(),
+            "-".to_owned(),
+        ),
+    };
+    let verdict = if muster.p99_ms < 20.0 { "PASS" } else { "MISS" };
+    // Tab-separated for bench/all: figure, value, yardstick, ratio, target, verdict.
+    println!(
+        "SUMMARY\ttake-next, {cases} open cases, {agents} agents ({engine_name}), median of {rounds}\t{muster}\t{yardstick}\t{ratio}\tp99 < 20 ms\t{verdict}"
+    );
     let unique: HashSet<i64> = taken.iter().copied().collect();
     println!("[{engine:?}] given twice: {}", taken.len() - unique.len());
     assert_eq!(taken.len(), unique.len(), "a case was given twice");
+}
+
+/// One round's figures: cases taken per second and the p99 of one take.
+#[derive(Debug, Clone, Copy)]
+struct Rate {
+    per_second: f64,
+    p99_ms: f64,
+}
+
+impl Rate {
+    /// The median round by rate and, separately, the median p99.
+    fn median_of(rounds: &[Rate]) -> Option<Rate> {
+        if rounds.is_empty() {
+            return None;
+        }
+        let mut rates: Vec<f64> = rounds.iter().map(|r| r.per_second).collect();
+        let mut p99s: Vec<f64> = rounds.iter().map(|r| r.p99_ms).collect();
+        rates.sort_by(f64::total_cmp);
+        p99s.sort_by(f64::total_cmp);
+        Some(Rate {
+            per_second: rates[rates.len() / 2],
+            p99_ms: p99s[p99s.len() / 2],
+        })
+    }
+
+    fn median(rounds: &[Rate]) -> Rate {
+        Self::median_of(rounds).unwrap_or(Rate {
+            per_second: 0.0,
+            p99_ms: 0.0,
+        })
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "p99 {:.2} ms, {:.0} cases/s",
+            self.p99_ms, self.per_second
+        )
+    }
+}
+
+/// The database's own limit for the claim: the same `UPDATE … SKIP LOCKED` on the same
+/// predicate and order, committed without waiting for the disk as Muster's claim is (the critical slice's, where every seeded case within a week
+/// lands first), then the resolve, in one pgbench transaction per case. Its latency is of
+/// both statements (Muster's take-next figure is of the claim alone), from pgbench's
+/// per-transaction log.
+fn bare_claim_yardstick(url: &str, incident: i64, clients: u64, seconds: u64) -> Rate {
+    let folder =
+        std::env::temp_dir().join(format!("muster-queue-yardstick-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap_or_else(|e| panic!("{e}"));
+    let claim = format!(
+        "UPDATE cases SET claimed_by = :client_id + 1, lease_until = now() + interval '15 minutes', \
+         claimed_at = now() FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit \
+         WHERE id = (SELECT id FROM cases WHERE incident_id = {incident} \
+         AND status = 'open' AND (claimed_by IS NULL OR lease_until < now()) \
+         AND departure_date IS NOT NULL AND team IN ('refunds', 'rebooking', 'general') ORDER BY departure_date, created_at LIMIT 1 \
+         FOR UPDATE SKIP LOCKED) RETURNING id AS case_id \\gset\n"
+    );
+    let resolve =
+        "UPDATE cases SET status = 'resolved', resolved_at = now() WHERE id = :case_id;\n";
+    std::fs::write(folder.join("yardstick.sql"), claim + resolve).unwrap_or_else(|e| panic!("{e}"));
+    let status = std::process::Command::new("pgbench")
+        .current_dir(&folder)
+        .args(["-n", "-M", "prepared", "-l", "--log-prefix=claim"])
+        .args([
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &seconds.to_string(),
+        ])
+        .args(["-f", "yardstick.sql"])
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("pgbench (from postgresql-client) is needed: {e}"));
+    assert!(
+        status.status.success(),
+        "pgbench failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    // Log lines: client transaction_no latency_us script_no epoch epoch_us.
+    let mut claims: Vec<u128> = Vec::new();
+    for entry in std::fs::read_dir(&folder).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("claim."))
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() >= 4 {
+                claims.push(fields[2].parse().unwrap_or(0));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&folder);
+    claims.sort_unstable();
+    Rate {
+        per_second: claims.len() as f64 / seconds as f64,
+        p99_ms: percentile_ms(&claims, 0.99),
+    }
 }
 
 fn main() {
@@ -191,6 +345,7 @@ fn main() {
         pool: u32::try_from(setting("QUEUE_POOL", agents)).unwrap_or(u32::MAX),
         seconds: setting("QUEUE_SECONDS", 20),
         handling_ms: setting("QUEUE_HANDLING_MS", 100),
+        rounds: setting("QUEUE_ROUNDS", 3).max(1),
     };
     let engines = std::env::var("QUEUE_ENGINES").unwrap_or_else(|_| "sqlite,postgres".into());
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -21,6 +21,7 @@ pub mod mail_feedback;
 pub mod mail_queue;
 pub mod mail_thread;
 pub mod mailboxes;
+pub mod merges;
 pub mod password;
 pub mod quarantine;
 pub mod queue;
@@ -34,6 +35,7 @@ pub mod tokens;
 pub mod users;
 pub mod wait_inputs;
 pub mod webhooks;
+pub mod working_view;
 
 pub use db::{Engine, Store};
 pub use error::StoreError;

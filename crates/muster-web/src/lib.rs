@@ -14,6 +14,7 @@ pub mod page_cache;
 pub mod public;
 pub mod publication;
 pub mod rate_limit;
+mod security_headers;
 pub mod server;
 pub mod state;
 mod templates;

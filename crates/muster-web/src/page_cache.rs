@@ -25,9 +25,33 @@ pub struct CachedBody {
     pub identity: Bytes,
     pub gzip: Bytes,
     pub brotli: Bytes,
-    pub etag: String,
-    etag_header: HeaderValue,
+    /// One strong tag per encoding (RFC 9110 §8.8.3: a strong validator names one
+    /// representation, and each encoding is one), the identity's first.
+    tags: [Tag; 3],
     pub content_type: &'static str,
+}
+
+/// An encoding's entity tag, as compared and as sent.
+#[derive(Debug)]
+struct Tag {
+    text: String,
+    header: HeaderValue,
+}
+
+impl Tag {
+    fn new(text: String) -> Self {
+        Self {
+            header: HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("\"\"")),
+            text,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Encoding {
+    Identity = 0,
+    Gzip = 1,
+    Brotli = 2,
 }
 
 fn gzip(data: &[u8]) -> Bytes {
@@ -54,29 +78,45 @@ fn brotli(data: &[u8]) -> Bytes {
 impl CachedBody {
     pub fn new(body: String, content_type: &'static str) -> Self {
         let identity = Bytes::from(body);
-        let digest = Sha256::digest(&identity);
-        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        let digest = hex::encode(&Sha256::digest(&identity)[..12]);
         Self {
             gzip: gzip(&identity),
             brotli: brotli(&identity),
             identity,
-            etag_header: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\"")),
-            etag,
+            tags: [
+                Tag::new(format!("\"{digest}\"")),
+                Tag::new(format!("\"{digest}-gzip\"")),
+                Tag::new(format!("\"{digest}-br\"")),
+            ],
             content_type,
         }
     }
 
-    /// Answers with the best encoding the client accepts, or 304 when it holds this version.
+    /// Answers with the best encoding the client accepts, or 304 when it holds this version
+    /// in that encoding.
     pub fn respond(&self, req: &HttpRequest, vary_language: bool) -> HttpResponse {
-        let not_modified = if_none_match(req, &self.etag);
+        let accepted = req
+            .headers()
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let encoding = if accepts(accepted, "br") {
+            Encoding::Brotli
+        } else if accepts(accepted, "gzip") {
+            Encoding::Gzip
+        } else {
+            Encoding::Identity
+        };
+        let tag = &self.tags[encoding as usize];
+        let not_modified = if_none_match(req, &tag.text);
         let mut builder = if not_modified {
             HttpResponse::NotModified()
         } else {
             HttpResponse::Ok()
         };
-        // Static header values and a shared ETag: no copying or validation per request.
+        // Static header values: no copying or validation per request.
         builder
-            .insert_header((header::ETAG, self.etag_header.clone()))
+            .insert_header((header::ETAG, tag.header.clone()))
             .insert_header((
                 header::CACHE_CONTROL,
                 HeaderValue::from_static(PUBLIC_CACHE_CONTROL),
@@ -92,24 +132,17 @@ impl CachedBody {
         if not_modified {
             return builder.finish();
         }
-        let accepted = req
-            .headers()
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let (body, encoding) = if accepts(accepted, "br") {
-            (self.brotli.clone(), Some("br"))
-        } else if accepts(accepted, "gzip") {
-            (self.gzip.clone(), Some("gzip"))
-        } else {
-            (self.identity.clone(), None)
+        let (body, coding) = match encoding {
+            Encoding::Brotli => (self.brotli.clone(), Some("br")),
+            Encoding::Gzip => (self.gzip.clone(), Some("gzip")),
+            Encoding::Identity => (self.identity.clone(), None),
         };
         builder.insert_header((
             header::CONTENT_TYPE,
             HeaderValue::from_static(self.content_type),
         ));
-        if let Some(encoding) = encoding {
-            builder.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static(encoding)));
+        if let Some(coding) = coding {
+            builder.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static(coding)));
         }
         builder.body(body)
     }

@@ -124,12 +124,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(console::queue::list)
     .service(console::dashboard::dashboard)
     .service(console::queue::take)
+    .service(console::queue::list_fragment)
+    .service(console::live::feed)
+    .service(console::assets::style)
+    .service(console::assets::script)
     .service(console::case_view::show)
     .service(console::case_view::add_note)
     .service(console::case_view::send_reply)
     .service(console::case_view::set_status)
     .service(console::case_view::move_team)
-    .service(console::case_view::merge_into)
+    .service(console::merge::merge_into)
+    .service(console::merge::undo)
     .service(console::case_view::log_call)
     .service(console::incidents::show)
     .service(console::incidents::edit)
@@ -197,6 +202,7 @@ pub fn run(
         10,
         state.config.intake_window,
     )));
+    let base_url = state.base_url.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -204,6 +210,7 @@ pub fn run(
             .app_data(signups.clone())
             .app_data(case_links.clone())
             .wrap(ErrorHandlers::new().handler(StatusCode::NOT_FOUND, public::not_found::replace))
+            .wrap(crate::security_headers::middleware(&base_url))
             // Inside `observe`, which logs a HEAD as a HEAD.
             .wrap(from_fn(crate::head::head_as_get))
             .wrap(from_fn(crate::observe::observe))

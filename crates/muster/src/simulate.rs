@@ -536,7 +536,7 @@ mod tests {
     #[test]
     fn a_missed_target_is_an_error_and_so_a_non_zero_exit() {
         // The first crisis of family 7 has handling times spread at sigma 0.43: its critical
-        // tier cannot be within 25% (BENCHMARKS.md), so the family of one misses.
+        // tier cannot be within 25% (docs/benchmark-history.md), so the family of one misses.
         let missed = run_family(1, 7, None);
         assert!(
             missed.is_err_and(|e| e.to_string().contains("meets every target")),

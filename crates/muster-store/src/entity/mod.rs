@@ -6,6 +6,7 @@ pub mod audit_entry;
 pub mod campaign;
 pub mod case;
 pub mod case_address;
+pub mod case_merge;
 pub mod case_token;
 pub mod channel;
 pub mod contact;
