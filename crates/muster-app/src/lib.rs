@@ -12,6 +12,8 @@ pub mod campaigns;
 pub mod canned;
 pub mod case_work;
 pub mod error;
+pub mod group_reply;
+pub mod groups;
 pub mod i18n;
 pub mod incident_input;
 pub mod incidents;
@@ -54,6 +56,8 @@ pub struct AppSettings {
     pub mail: Option<MailSettings>,
     /// Shifts Muster's idea of now, for drills and for tests of tiers that rise with the days.
     pub clock_offset: time::Duration,
+    /// How long a group reply waits, to be undone, before it goes (60 s).
+    pub group_reply_hold: time::Duration,
 }
 
 /// The use cases over one store; cheap to clone.

@@ -44,6 +44,7 @@ pub fn app_settings(config: &Config, mail: Option<muster_app::MailSettings>) -> 
         claim_lease: time::Duration::minutes(config.queue.claim_minutes),
         mail,
         clock_offset: time::Duration::hours(config.clock.offset_hours),
+        group_reply_hold: time::Duration::seconds(config.queue.group_reply_hold_secs),
     }
 }
 

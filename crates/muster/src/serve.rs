@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::commands::connect;
 use crate::config::Config;
 use crate::worker::{Pace, Round, Worker, runner};
-use crate::{mail_worker, sla_worker, webhook_worker};
+use crate::{group_reply_worker, mail_worker, sla_worker, webhook_worker};
 use muster_mail::Mailer;
 
 /// SMTP connections the transactional mail worker keeps open.
@@ -147,6 +147,13 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let mail = tokio::spawn(mail_worker::worker(state.store.clone(), mailer).run(stop.clone()));
     let sla_interval = Duration::from_secs(config.queue.sla_scan_secs);
     let sla = tokio::spawn(sla_worker::worker(state.app.clone(), sla_interval).run(stop.clone()));
+    let group_replies = tokio::spawn(
+        group_reply_worker::worker(
+            state.app.clone(),
+            time::Duration::seconds(config.queue.group_reply_lease_secs),
+        )
+        .run(stop.clone()),
+    );
     let webhooks = tokio::spawn(
         webhook_worker::worker(
             state.store.clone(),
@@ -186,6 +193,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let _ = waits.await;
     let _ = mail.await;
     let _ = sla.await;
+    let _ = group_replies.await;
     let _ = webhooks.await;
     // In-flight sends finish and every outcome is written before the store closes.
     let _ = dispatch.await;

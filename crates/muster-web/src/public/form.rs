@@ -356,6 +356,7 @@ pub async fn submit(
         booking_ref: Some(valid.booking_ref.as_str().to_owned()),
         handle: None,
         departure_date: Some(valid.departure_date),
+        trip: valid.trip.as_ref().map(|t| t.as_str().to_owned()),
         request_type: valid.request_type.clone(),
         team: None,
         language: valid.language.as_str().to_owned(),
