@@ -8,6 +8,7 @@ mod support;
 
 mod bulk_mail;
 mod console_auth;
+mod groups;
 mod http_methods;
 mod intake;
 mod landing;

@@ -2,7 +2,7 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 17] = [
+const TEMPLATES: [(&str, &str); 19] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
@@ -52,6 +52,14 @@ const TEMPLATES: [(&str, &str); 17] = [
     (
         "console_webhook",
         include_str!("../templates/console/webhook.hbs"),
+    ),
+    (
+        "console_groups",
+        include_str!("../templates/console/groups.hbs"),
+    ),
+    (
+        "console_group",
+        include_str!("../templates/console/group.hbs"),
     ),
 ];
 

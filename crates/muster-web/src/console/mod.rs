@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod case_view;
 pub mod dashboard;
+pub mod groups;
 pub mod home;
 pub mod incidents;
 pub mod login;
