@@ -167,9 +167,24 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for statement in [
-            index("case_groups", "idx_case_groups_incident", &["incident_id", "id"], false),
-            index("group_replies", "idx_group_replies_group", &["group_id", "id"], false),
-            index("group_replies", "idx_group_replies_status", &["status", "send_at"], false),
+            index(
+                "case_groups",
+                "idx_case_groups_incident",
+                &["incident_id", "id"],
+                false,
+            ),
+            index(
+                "group_replies",
+                "idx_group_replies_group",
+                &["group_id", "id"],
+                false,
+            ),
+            index(
+                "group_replies",
+                "idx_group_replies_status",
+                &["status", "send_at"],
+                false,
+            ),
             // One answer per case and reply: a target written twice is refused.
             index(
                 "group_reply_targets",
@@ -210,16 +225,29 @@ impl MigrationTrait for Migration {
                 .drop_table(Table::drop().table(Alias::new(table)).to_owned())
                 .await?;
         }
-        for (table, name) in [("audience_members", "idx_audience_booking"), ("cases", "idx_cases_trip")] {
+        for (table, name) in [
+            ("audience_members", "idx_audience_booking"),
+            ("cases", "idx_cases_trip"),
+        ] {
             manager
                 .drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
                 .await?;
         }
         manager
-            .alter_table(Table::alter().table(AudienceMembers::Table).drop_column(AudienceMembers::Trip).take())
+            .alter_table(
+                Table::alter()
+                    .table(AudienceMembers::Table)
+                    .drop_column(AudienceMembers::Trip)
+                    .take(),
+            )
             .await?;
         manager
-            .alter_table(Table::alter().table(Cases::Table).drop_column(Cases::Trip).take())
+            .alter_table(
+                Table::alter()
+                    .table(Cases::Table)
+                    .drop_column(Cases::Trip)
+                    .take(),
+            )
             .await
     }
 }

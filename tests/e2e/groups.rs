@@ -30,10 +30,11 @@ fn settings(smtp: &str) -> Vec<(&'static str, String)> {
         ("MUSTER__INTAKE__MAX_PER_ADDRESS", "100000".to_owned()),
         ("MUSTER__QUEUE__GROUP_REPLY_HOLD_SECS", "1".to_owned()),
         ("MUSTER__QUEUE__GROUP_REPLY_LEASE_SECS", "2".to_owned()),
+        ("MUSTER__MAIL__LEASE_SECS", "2".to_owned()),
     ]
 }
 
-fn env(settings: &[(&'static str, String)]) -> Vec<(&'static str, &str)> {
+fn env<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     settings.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
@@ -42,7 +43,14 @@ async fn ready(app: &TestApp) {
     app.add_user_in(AGENT_EMAIL, "agent", "refunds");
     let (ok, _, err) = app.muster(
         &[
-            "incident", "open", "--slug", SLUG, "--title", "MS Aurora", "--languages", "en,nb,fa",
+            "incident",
+            "open",
+            "--slug",
+            SLUG,
+            "--title",
+            "MS Aurora",
+            "--languages",
+            "en,nb,fa",
         ],
         &[],
     );
@@ -72,7 +80,11 @@ async fn submit(app: &TestApp, key: &str, lang: &str, trip: Option<&str>) {
 /// Signs in and saves a group on the trip; returns the signed-in client and the group id.
 async fn save_group(app: &TestApp, email: &str, trip: &str) -> (reqwest::Client, i64) {
     let client = app.login(email).await;
-    let page = text_of(&client, &app.at(&format!("/console/groups?incident={SLUG}"))).await;
+    let page = text_of(
+        &client,
+        &app.at(&format!("/console/groups?incident={SLUG}")),
+    )
+    .await;
     let response = client
         .post(app.at("/console/groups"))
         .form(&[
@@ -133,7 +145,10 @@ fn group_mail(smtp: &SmtpRecorder) -> HashMap<String, Vec<(String, String)>> {
             .and_then(|to| to.first())
             .and_then(|m| m.address().map(str::to_owned))
             .unwrap_or_default();
-        let text = message.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+        let text = message
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default();
         by_recipient.entry(to).or_default().push((id, text));
     }
     by_recipient
@@ -159,9 +174,15 @@ async fn a_group_reply_reaches_every_case_once_across_a_kill(engine: TestEngine)
     submit(&app, "other", "en", Some("BOREALIS-1204")).await;
     let (client, group) = save_group(&app, AGENT_EMAIL, TRIP).await;
     let page = text_of(&client, &app.at(&format!("/console/groups/{group}"))).await;
-    assert!(page.contains(&format!("<span id=\"count\">{CASES}</span>")), "{page}");
+    assert!(
+        page.contains(&format!("<span id=\"count\">{CASES}</span>")),
+        "{page}"
+    );
     for lang in ["en", "nb", "fa"] {
-        assert!(page.contains(&format!("name=\"body_{lang}\"")), "a text per language");
+        assert!(
+            page.contains(&format!("name=\"body_{lang}\"")),
+            "a text per language"
+        );
     }
     let response = post_reply(
         &app,
@@ -179,12 +200,19 @@ async fn a_group_reply_reaches_every_case_once_across_a_kill(engine: TestEngine)
     wait_for_group_mail(&smtp, 10, Duration::from_secs(30)).await;
     app.kill().await;
     let at_kill = group_mail(&smtp).len();
-    assert!(at_kill >= 10, "some replies went before the kill ({at_kill})");
+    assert!(
+        at_kill >= 10,
+        "some replies went before the kill ({at_kill})"
+    );
     app.restart(&env(&settings)).await;
     wait_for_group_mail(&smtp, CASES, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mail = group_mail(&smtp);
-    assert_eq!(mail.len(), CASES, "every customer of the trip got the reply, no one else");
+    assert_eq!(
+        mail.len(),
+        CASES,
+        "every customer of the trip got the reply, no one else"
+    );
     for (to, copies) in &mail {
         assert!(
             copies.iter().all(|(id, _)| *id == copies[0].0),
@@ -192,10 +220,19 @@ async fn a_group_reply_reaches_every_case_once_across_a_kill(engine: TestEngine)
         );
     }
     let (_, text) = &mail["cg0@example.com"][0];
-    assert!(text.starts_with("Dear Customer g0, sailing AURORA-1204 is cancelled. Booking BKG0"), "{text}");
+    assert!(
+        text.starts_with("Dear Customer g0, sailing AURORA-1204 is cancelled. Booking BKG0"),
+        "{text}"
+    );
     assert!(text.contains("/c/MX-"), "the customer's own link: {text}");
-    assert!(mail["cg2@example.com"][0].1.contains("عزیز"), "Persian for a Persian case");
-    assert!(mail["cg1@example.com"][0].1.starts_with("Kjære"), "Norwegian for a Norwegian case");
+    assert!(
+        mail["cg2@example.com"][0].1.contains("عزیز"),
+        "Persian for a Persian case"
+    );
+    assert!(
+        mail["cg1@example.com"][0].1.starts_with("Kjære"),
+        "Norwegian for a Norwegian case"
+    );
     // Exactly once on every timeline, audited once, each case waiting on the customer.
     let store = app.db.store().await;
     let incident = store
@@ -212,7 +249,10 @@ async fn a_group_reply_reaches_every_case_once_across_a_kill(engine: TestEngine)
         departure_from: None,
         departure_to: None,
     };
-    assert_eq!(store.group_count(&scope).await.expect("counted"), CASES as u64);
+    assert_eq!(
+        store.group_count(&scope).await.expect("counted"),
+        CASES as u64
+    );
     for case in store.group_cases(&scope, 500).await.expect("listed") {
         let replies = store
             .timeline(case.id)
@@ -222,7 +262,10 @@ async fn a_group_reply_reaches_every_case_once_across_a_kill(engine: TestEngine)
             .filter(|e| e.direction == muster_core::case::Direction::Outbound)
             .count();
         assert_eq!(replies, 1, "{} answered once", case.reference);
-        assert_eq!(case.status, muster_core::case::CaseStatus::WaitingOnCustomer);
+        assert_eq!(
+            case.status,
+            muster_core::case::CaseStatus::WaitingOnCustomer
+        );
     }
     let audited = store
         .recent_audit(1000)
@@ -234,7 +277,9 @@ async fn a_group_reply_reaches_every_case_once_across_a_kill(engine: TestEngine)
     assert_eq!(audited, CASES);
     let page = text_of(&client, &app.at(&format!("/console/groups/{group}"))).await;
     assert!(
-        page.contains(&format!("<strong class=\"replied\">{CASES}</strong> of {CASES} cases answered")),
+        page.contains(&format!(
+            "<strong class=\"replied\">{CASES}</strong> of {CASES} cases answered"
+        )),
         "{page}"
     );
 }
@@ -257,7 +302,12 @@ async fn inbound_email(app: &TestApp, from: &str, subject: &str, body: &str) {
         .send()
         .await
         .expect("the request reaches the server");
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+    assert_eq!(
+        response.status(),
+        201,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
 }
 
 async fn trips_come_from_the_form_the_audience_file_and_inbound_email(engine: TestEngine) {
@@ -289,7 +339,13 @@ async fn trips_come_from_the_form_the_audience_file_and_inbound_email(engine: Te
         "Hello, my flight DY1234 tomorrow, is it cancelled?",
     )
     .await;
-    inbound_email(&app, "Per <per@example.com>", "Hello", "My flight was cancelled").await;
+    inbound_email(
+        &app,
+        "Per <per@example.com>",
+        "Hello",
+        "My flight was cancelled",
+    )
+    .await;
     let (client, group) = save_group(&app, MANAGER_EMAIL, "DY1234").await;
     let page = text_of(&client, &app.at(&format!("/console/groups/{group}"))).await;
     assert!(page.contains("<span id=\"count\">4</span>"), "{page}");
@@ -297,8 +353,15 @@ async fn trips_come_from_the_form_the_audience_file_and_inbound_email(engine: Te
         assert!(page.contains(who), "{who} is in the group: {page}");
     }
     assert!(!page.contains("Per"), "a text naming no trip is not");
-    let list = text_of(&client, &app.at(&format!("/console/groups?incident={SLUG}"))).await;
-    assert!(list.contains("trip DY1234") && list.contains("<td>4</td>"), "{list}");
+    let list = text_of(
+        &client,
+        &app.at(&format!("/console/groups?incident={SLUG}")),
+    )
+    .await;
+    assert!(
+        list.contains("trip DY1234") && list.contains("<td>4</td>"),
+        "{list}"
+    );
     // A bad trip on the form comes back beside its field, with what was typed.
     let mut form: Vec<(&str, String)> = intake_form("bad").into_iter().collect();
     form.push(("trip", "DY<1234>".to_owned()));
@@ -311,7 +374,10 @@ async fn trips_come_from_the_form_the_audience_file_and_inbound_email(engine: Te
     assert_eq!(response.status(), 422);
     let body = response.text().await.unwrap_or_default();
     assert!(body.contains("id=\"trip-error\""), "{body}");
-    assert!(body.contains("DY&lt;1234&gt;"), "what was typed is kept, escaped");
+    assert!(
+        body.contains("DY&lt;1234&gt;"),
+        "what was typed is kept, escaped"
+    );
 }
 
 async fn a_held_reply_is_undone_and_bad_input_comes_back_beside_its_field(engine: TestEngine) {
@@ -332,8 +398,18 @@ async fn a_held_reply_is_undone_and_bad_input_comes_back_beside_its_field(engine
     assert!(page.contains("Hi {{#if}}"), "what was typed is kept");
     let response = post_reply(&app, &client, group, &[("body_en", "  ")]).await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap_or_default().contains("at least one language"));
-    let list = text_of(&client, &app.at(&format!("/console/groups?incident={SLUG}"))).await;
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("at least one language")
+    );
+    let list = text_of(
+        &client,
+        &app.at(&format!("/console/groups?incident={SLUG}")),
+    )
+    .await;
     let response = client
         .post(app.at("/console/groups"))
         .form(&[
@@ -349,13 +425,19 @@ async fn a_held_reply_is_undone_and_bad_input_comes_back_beside_its_field(engine
         .expect("posted");
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap_or_default();
-    assert!(page.contains("id=\"trip-error\"") && page.contains("id=\"departure_to-error\""), "{page}");
+    assert!(
+        page.contains("id=\"trip-error\"") && page.contains("id=\"departure_to-error\""),
+        "{page}"
+    );
     assert!(page.contains("value=\"no;trip\""), "kept");
     // Held with the default 60 seconds: undone, nothing goes.
     let response = post_reply(&app, &client, group, &[("body_en", "Sent by mistake")]).await;
     assert_eq!(response.status(), 303);
     let page = text_of(&client, &app.at(&format!("/console/groups/{group}?held=1"))).await;
-    assert!(page.contains("Reply held") && page.contains("Undo this reply"), "{page}");
+    assert!(
+        page.contains("Reply held") && page.contains("Undo this reply"),
+        "{page}"
+    );
     let undo = page
         .split("action=\"/console/groups/")
         .find_map(|rest| rest.split('"').next().filter(|a| a.ends_with("/undo")))
@@ -368,8 +450,15 @@ async fn a_held_reply_is_undone_and_bad_input_comes_back_beside_its_field(engine
         .await
         .expect("undone");
     assert_eq!(response.status(), 303);
-    let page = text_of(&client, &app.at(&format!("/console/groups/{group}?undone=1"))).await;
-    assert!(page.contains("Reply undone") && page.contains("cancelled"), "{page}");
+    let page = text_of(
+        &client,
+        &app.at(&format!("/console/groups/{group}?undone=1")),
+    )
+    .await;
+    assert!(
+        page.contains("Reply undone") && page.contains("cancelled"),
+        "{page}"
+    );
     // Closing the problem resolves the group's cases.
     let response = client
         .post(app.at(&format!("/console/groups/{group}/close")))
@@ -378,8 +467,18 @@ async fn a_held_reply_is_undone_and_bad_input_comes_back_beside_its_field(engine
         .await
         .expect("closed");
     assert_eq!(response.status(), 303);
-    let page = text_of(&client, &app.at(&format!("/console/groups/{group}?closed=3"))).await;
-    assert!(page.contains("<span id=\"count\">0</span>") && page.contains("closed"), "{page}");
+    let page = text_of(
+        &client,
+        &app.at(&format!("/console/groups/{group}?closed=3")),
+    )
+    .await;
+    assert!(
+        page.contains("<span id=\"count\">0</span>") && page.contains("closed"),
+        "{page}"
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(group_mail(&smtp).is_empty(), "an undone reply sends nothing");
+    assert!(
+        group_mail(&smtp).is_empty(),
+        "an undone reply sends nothing"
+    );
 }

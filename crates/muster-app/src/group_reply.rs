@@ -156,7 +156,12 @@ impl App {
             let group = self.store.group(reply.group_id).await?;
             let incident = self.store.incident_by_id(group.incident_id).await?;
             let scope = self.group_scope(&incident, &group);
-            if self.store.start_group_reply(reply.id, &scope).await?.is_some() {
+            if self
+                .store
+                .start_group_reply(reply.id, &scope)
+                .await?
+                .is_some()
+            {
                 started += 1;
             }
         }
@@ -240,7 +245,9 @@ impl App {
         };
         TargetAnswer::Reply {
             body: rendered.text,
-            channel: muster_core::incident::ChannelKind::Email.as_str().to_owned(),
+            channel: muster_core::incident::ChannelKind::Email
+                .as_str()
+                .to_owned(),
             mail: crate::mail_job::queued("group_reply", &message),
             token_hash: hash_token(&token),
         }

@@ -79,7 +79,11 @@ impl App {
         }
         let request_type = optional(&input.request_type);
         if let Some(key) = &request_type
-            && !incident.settings.request_types.iter().any(|t| &t.key == key)
+            && !incident
+                .settings
+                .request_types
+                .iter()
+                .any(|t| &t.key == key)
         {
             errors.insert("request_type".into(), Problem::of("err_request_type"));
         }

@@ -18,7 +18,11 @@ pub struct Trip(String);
 
 impl Trip {
     pub fn parse(raw: &str) -> Result<Trip, Problem> {
-        let code = raw.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
+        let code = raw
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_uppercase();
         if code.chars().count() > TRIP_MAX {
             return Err(Problem::too_long(TRIP_MAX));
         }

@@ -116,12 +116,17 @@ impl Store {
     }
 
     /// The plans of a group's count and of its first page, as the group page runs them.
-    pub async fn explain_group(&self, scope: &GroupScope, limit: u64) -> StoreResult<(String, String)> {
+    pub async fn explain_group(
+        &self,
+        scope: &GroupScope,
+        limit: u64,
+    ) -> StoreResult<(String, String)> {
         let (condition, values) = group_condition(scope);
         let count = format!("SELECT COUNT(*) AS n FROM cases WHERE {condition}");
         let mut page_values = values.clone();
         page_values.push(i64::try_from(limit).unwrap_or(50).into());
-        let page = format!("SELECT * FROM cases WHERE {condition} ORDER BY departure_date, id LIMIT ?");
+        let page =
+            format!("SELECT * FROM cases WHERE {condition} ORDER BY departure_date, id LIMIT ?");
         Ok((
             self.explain(&count, values).await?,
             self.explain(&page, page_values).await?,
@@ -135,7 +140,11 @@ impl Store {
         };
         let rows = self
             .db
-            .query_all_raw(statement(self.backend(), &format!("{prefix} {sql}"), values))
+            .query_all_raw(statement(
+                self.backend(),
+                &format!("{prefix} {sql}"),
+                values,
+            ))
             .await?;
         Ok(rows
             .iter()

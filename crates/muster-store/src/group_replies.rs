@@ -124,7 +124,11 @@ async fn answered_since(
 
 impl Store {
     /// Writes a reply held until `hold` from now, audited.
-    pub async fn draft_group_reply(&self, new: NewGroupReply, actor: &str) -> StoreResult<GroupReply> {
+    pub async fn draft_group_reply(
+        &self,
+        new: NewGroupReply,
+        actor: &str,
+    ) -> StoreResult<GroupReply> {
         let drafted = now();
         let tx = self.db.begin().await?;
         let saved = group_reply::ActiveModel {
@@ -179,7 +183,10 @@ impl Store {
     pub async fn undo_group_reply(&self, id: i64, actor: &str) -> StoreResult<GroupReply> {
         let tx = self.db.begin().await?;
         let changed = group_reply::Entity::update_many()
-            .col_expr(group_reply::Column::Status, Expr::value(ReplyStatus::Cancelled.as_str()))
+            .col_expr(
+                group_reply::Column::Status,
+                Expr::value(ReplyStatus::Cancelled.as_str()),
+            )
             .col_expr(group_reply::Column::FinishedAt, Expr::value(Some(now())))
             .filter(group_reply::Column::Id.eq(id))
             .filter(group_reply::Column::Status.eq(ReplyStatus::Held.as_str()))
@@ -224,7 +231,10 @@ impl Store {
         let at = now();
         let tx = self.db.begin().await?;
         let taken = group_reply::Entity::update_many()
-            .col_expr(group_reply::Column::Status, Expr::value(ReplyStatus::Sending.as_str()))
+            .col_expr(
+                group_reply::Column::Status,
+                Expr::value(ReplyStatus::Sending.as_str()),
+            )
             .col_expr(group_reply::Column::StartedAt, Expr::value(Some(at)))
             .filter(group_reply::Column::Id.eq(id))
             .filter(group_reply::Column::Status.eq(ReplyStatus::Held.as_str()))
@@ -360,7 +370,10 @@ impl Store {
                 TargetAnswer::Skip(reason) => (TargetStatus::Skipped, Some(reason.as_str())),
             };
             let mine = group_reply_target::Entity::update_many()
-                .col_expr(group_reply_target::Column::Status, Expr::value(status.as_str()))
+                .col_expr(
+                    group_reply_target::Column::Status,
+                    Expr::value(status.as_str()),
+                )
                 .col_expr(group_reply_target::Column::Reason, Expr::value(reason))
                 .col_expr(group_reply_target::Column::DoneAt, Expr::value(Some(at)))
                 .col_expr(
@@ -384,7 +397,17 @@ impl Store {
             else {
                 continue;
             };
-            answer_case(&tx, reply, &target.case, body, channel, mail, token_hash, at).await?;
+            answer_case(
+                &tx,
+                reply,
+                &target.case,
+                body,
+                channel,
+                mail,
+                token_hash,
+                at,
+            )
+            .await?;
             answered += 1;
         }
         tx.commit().await?;
@@ -411,7 +434,10 @@ impl Store {
                 continue;
             }
             let changed = group_reply::Entity::update_many()
-                .col_expr(group_reply::Column::Status, Expr::value(ReplyStatus::Done.as_str()))
+                .col_expr(
+                    group_reply::Column::Status,
+                    Expr::value(ReplyStatus::Done.as_str()),
+                )
                 .col_expr(group_reply::Column::FinishedAt, Expr::value(Some(now())))
                 .filter(group_reply::Column::Id.eq(reply.id))
                 .filter(group_reply::Column::Status.eq(ReplyStatus::Sending.as_str()))

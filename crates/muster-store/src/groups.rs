@@ -183,9 +183,8 @@ impl Store {
     pub async fn group_cases(&self, scope: &GroupScope, limit: u64) -> StoreResult<Vec<Case>> {
         let (condition, mut values) = group_condition(scope);
         values.push(i64::try_from(limit).unwrap_or(50).into());
-        let sql = format!(
-            "SELECT * FROM cases WHERE {condition} ORDER BY departure_date, id LIMIT ?"
-        );
+        let sql =
+            format!("SELECT * FROM cases WHERE {condition} ORDER BY departure_date, id LIMIT ?");
         case::Entity::find()
             .from_raw_sql(statement(self.backend(), &sql, values))
             .all(&self.db)
@@ -198,7 +197,8 @@ impl Store {
     /// The languages of the group's cases, for the reply form: one text per language.
     pub async fn group_languages(&self, scope: &GroupScope) -> StoreResult<Vec<String>> {
         let (condition, values) = group_condition(scope);
-        let sql = format!("SELECT DISTINCT language FROM cases WHERE {condition} ORDER BY language");
+        let sql =
+            format!("SELECT DISTINCT language FROM cases WHERE {condition} ORDER BY language");
         let rows = self
             .db
             .query_all_raw(statement(self.backend(), &sql, values))
@@ -251,11 +251,8 @@ impl Store {
             );
             tx.execute_raw(statement(self.backend(), &audit, audit_values))
                 .await?;
-            let mut update_values: Vec<Value> = vec![
-                CaseStatus::Resolved.as_str().into(),
-                at.into(),
-                at.into(),
-            ];
+            let mut update_values: Vec<Value> =
+                vec![CaseStatus::Resolved.as_str().into(), at.into(), at.into()];
             update_values.extend(values);
             let update = format!(
                 "UPDATE cases SET status = ?, updated_at = ?, resolved_at = ?, \

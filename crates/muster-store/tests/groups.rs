@@ -79,7 +79,13 @@ async fn contacts_of(store: &Store, case_id: i64) -> usize {
 /// A reply to the trip's group, due at once, started; returns its id.
 async fn started_reply(store: &Store, scope: &GroupScope, author: i64) -> (i64, u64) {
     let group = store
-        .create_group(scope.incident_id, "Aurora 4 Dec", &scope.filter, "test", None)
+        .create_group(
+            scope.incident_id,
+            "Aurora 4 Dec",
+            &scope.filter,
+            "test",
+            None,
+        )
         .await
         .expect("the group is saved");
     let reply = store
@@ -146,7 +152,10 @@ async fn a_group_holds_its_trip_and_the_cases_that_arrive_later(engine: TestEngi
     );
     let page = store.group_cases(&scope, 4).await.expect("listed");
     assert_eq!(page.len(), 4);
-    assert!(page.iter().all(|c| c.trip.as_deref() == Some("AURORA-1204")));
+    assert!(
+        page.iter()
+            .all(|c| c.trip.as_deref() == Some("AURORA-1204"))
+    );
     // A tier narrows it: the later case departs in 9 days, beyond high (7).
     let filter = GroupFilter {
         tier: Some(Tier::Critical),
@@ -179,7 +188,10 @@ async fn the_group_count_and_page_are_index_range_scans(engine: TestEngine) {
     let (count, page) = store.explain_group(&scope, 50).await.expect("explained");
     for plan in [&count, &page] {
         assert!(plan.contains("idx_cases_trip"), "{plan}");
-        assert!(!plan.contains("Seq Scan") && !plan.contains("SCAN cases"), "{plan}");
+        assert!(
+            !plan.contains("Seq Scan") && !plan.contains("SCAN cases"),
+            "{plan}"
+        );
     }
     assert!(
         !page.contains("TEMP B-TREE") && !page.contains("Sort"),
@@ -229,9 +241,16 @@ async fn a_reply_is_written_once_when_a_lease_runs_out_mid_batch(engine: TestEng
         0
     );
     for case_id in &cases {
-        assert_eq!(contacts_of(&store, *case_id).await, 2, "the message and one reply");
+        assert_eq!(
+            contacts_of(&store, *case_id).await,
+            2,
+            "the message and one reply"
+        );
     }
-    let progress = store.group_reply_progress(reply_id).await.expect("progress");
+    let progress = store
+        .group_reply_progress(reply_id)
+        .await
+        .expect("progress");
     assert_eq!((progress.replied, progress.pending), (30, 0));
     assert_eq!(
         store.finish_group_replies().await.expect("finished"),
@@ -279,7 +298,13 @@ async fn a_case_answered_since_the_draft_is_skipped(engine: TestEngine) {
         .await
         .expect("drafted");
     store
-        .reply(second, author, "I answered this one myself", "user:colleague", |_| None)
+        .reply(
+            second,
+            author,
+            "I answered this one myself",
+            "user:colleague",
+            |_| None,
+        )
         .await
         .expect("a colleague answers");
     store
@@ -292,11 +317,18 @@ async fn a_case_answered_since_the_draft_is_skipped(engine: TestEngine) {
         .expect("claimed");
     let answers = claimed.iter().map(|t| (t.clone(), answer(t))).collect();
     assert_eq!(
-        store.answer_group_targets("w", answers).await.expect("answered"),
+        store
+            .answer_group_targets("w", answers)
+            .await
+            .expect("answered"),
         1
     );
     assert_eq!(contacts_of(&store, first).await, 2);
-    assert_eq!(contacts_of(&store, second).await, 2, "only the colleague's answer");
+    assert_eq!(
+        contacts_of(&store, second).await,
+        2,
+        "only the colleague's answer"
+    );
     let skipped = store.group_reply_skips(reply.id, 10).await.expect("listed");
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].reason, SkipReason::AnsweredSince);
@@ -328,11 +360,26 @@ async fn an_undone_reply_never_starts(engine: TestEngine) {
         )
         .await
         .expect("drafted");
-    assert!(store.due_group_replies().await.expect("read").is_empty(), "held");
-    let undone = store.undo_group_reply(reply.id, "test").await.expect("undone");
+    assert!(
+        store.due_group_replies().await.expect("read").is_empty(),
+        "held"
+    );
+    let undone = store
+        .undo_group_reply(reply.id, "test")
+        .await
+        .expect("undone");
     assert_eq!(undone.status, ReplyStatus::Cancelled);
-    assert!(store.start_group_reply(reply.id, &scope).await.expect("tried").is_none());
-    assert!(store.undo_group_reply(reply.id, "test").await.is_err(), "undone once");
+    assert!(
+        store
+            .start_group_reply(reply.id, &scope)
+            .await
+            .expect("tried")
+            .is_none()
+    );
+    assert!(
+        store.undo_group_reply(reply.id, "test").await.is_err(),
+        "undone once"
+    );
 }
 
 async fn closing_the_problem_resolves_the_cases(engine: TestEngine) {
@@ -356,8 +403,20 @@ async fn closing_the_problem_resolves_the_cases(engine: TestEngine) {
         4
     );
     assert_eq!(store.group_count(&scope).await.expect("counted"), 0);
-    assert!(store.group(group.id).await.expect("read").closed_at.is_some());
-    assert!(store.close_group(group.id, &scope, true, "test").await.is_err());
+    assert!(
+        store
+            .group(group.id)
+            .await
+            .expect("read")
+            .closed_at
+            .is_some()
+    );
+    assert!(
+        store
+            .close_group(group.id, &scope, true, "test")
+            .await
+            .is_err()
+    );
     let audit = store.recent_audit(20).await.expect("read");
     assert_eq!(
         audit.iter().filter(|e| e.action == "case.status").count(),
@@ -365,7 +424,10 @@ async fn closing_the_problem_resolves_the_cases(engine: TestEngine) {
         "each resolved case is audited"
     );
     assert_eq!(
-        store.group_count(&trip_scope(incident_id, "DY9999")).await.expect("counted"),
+        store
+            .group_count(&trip_scope(incident_id, "DY9999"))
+            .await
+            .expect("counted"),
         1
     );
     let _ = other;

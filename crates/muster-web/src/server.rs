@@ -121,7 +121,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(console::groups::list)
     .service(console::groups::create)
     .service(console::groups::show)
-    .service(console::groups::reply)
+    .service(console::groups::send_reply)
     .service(console::groups::undo)
     .service(console::groups::close)
     .service(console::case_view::show)

@@ -144,7 +144,11 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
         .run(stop.clone()),
     );
     let mailer = Mailer::from_url(&config.mail.url, MAIL_POOL_SIZE)?;
-    let mail = tokio::spawn(mail_worker::worker(state.store.clone(), mailer).run(stop.clone()));
+    let mail_lease =
+        time::Duration::seconds(i64::try_from(config.mail.lease_secs).unwrap_or(i64::MAX));
+    let mail = tokio::spawn(
+        mail_worker::worker(state.store.clone(), mailer, mail_lease).run(stop.clone()),
+    );
     let sla_interval = Duration::from_secs(config.queue.sla_scan_secs);
     let sla = tokio::spawn(sla_worker::worker(state.app.clone(), sla_interval).run(stop.clone()));
     let group_replies = tokio::spawn(

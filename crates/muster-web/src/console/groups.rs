@@ -252,7 +252,9 @@ impl GroupQuery {
         if self.saved.is_some() {
             Some("Group saved. Cases that arrive later and match it join it.")
         } else if self.held.is_some() {
-            Some("Reply held: it goes to every case of the group in 60 seconds. Undo it below until then.")
+            Some(
+                "Reply held: nothing is sent until the time shown below, and you can undo it until then.",
+            )
         } else if self.undone.is_some() {
             Some("Reply undone: nothing was sent.")
         } else if self.late.is_some() {
@@ -273,7 +275,11 @@ fn skip_reason(reason: SkipReason) -> &'static str {
     }
 }
 
-async fn reply_row(state: &AppState, incident: &Incident, reply: GroupReply) -> WebResult<ReplyRow> {
+async fn reply_row(
+    state: &AppState,
+    incident: &Incident,
+    reply: GroupReply,
+) -> WebResult<ReplyRow> {
     let progress = state.store.group_reply_progress(reply.id).await?;
     let skipped = state
         .store
@@ -378,7 +384,11 @@ async fn group_page(
 }
 
 async fn load(state: &AppState, id: i64) -> WebResult<(Group, Incident)> {
-    let group = state.store.group(id).await.map_err(|_| WebError::NotFound)?;
+    let group = state
+        .store
+        .group(id)
+        .await
+        .map_err(|_| WebError::NotFound)?;
     let incident = state.store.incident_by_id(group.incident_id).await?;
     Ok((group, incident))
 }
@@ -408,7 +418,7 @@ pub async fn show(
 }
 
 #[post("/console/groups/{id}/reply")]
-pub async fn reply(
+pub async fn send_reply(
     state: Data<AppState>,
     user: ConsoleUser,
     id: Path<i64>,
@@ -477,9 +487,7 @@ pub async fn undo(
         .await
     {
         Ok(_) => Ok(see_other(&format!("/console/groups/{group_id}?undone=1"))),
-        Err(AppError::Conflict(_)) => {
-            Ok(see_other(&format!("/console/groups/{group_id}?late=1")))
-        }
+        Err(AppError::Conflict(_)) => Ok(see_other(&format!("/console/groups/{group_id}?late=1"))),
         Err(other) => Err(other.into()),
     }
 }
