@@ -343,8 +343,9 @@ impl Store {
     ) -> StoreResult<u64> {
         let mut replies: BTreeMap<i64, GroupReply> = BTreeMap::new();
         for (target, _) in &answers {
-            if !replies.contains_key(&target.reply_id) {
-                replies.insert(target.reply_id, self.group_reply(target.reply_id).await?);
+            if let std::collections::btree_map::Entry::Vacant(slot) = replies.entry(target.reply_id)
+            {
+                slot.insert(self.group_reply(target.reply_id).await?);
             }
         }
         let tx = self.db.begin().await?;

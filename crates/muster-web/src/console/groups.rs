@@ -532,7 +532,15 @@ mod tests {
                 closed: false,
             }],
             form: &form,
-            errors: BTreeMap::from([("name".to_owned(), "Required".to_owned())]),
+            errors: strict::errors_on(&[
+                "name",
+                "trip",
+                "departure_from",
+                "departure_to",
+                "request_type",
+                "team",
+                "tier",
+            ]),
             request_types: &[],
             teams: vec![],
         };

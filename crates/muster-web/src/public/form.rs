@@ -424,6 +424,7 @@ mod tests {
                 "phone",
                 "booking_ref",
                 "departure_date",
+                "trip",
                 "request_type",
                 "message",
                 "language",
