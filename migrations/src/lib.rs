@@ -12,6 +12,7 @@ mod m20261130_000001_live_wait_inputs;
 mod m20261130_100000_channel_wait_override;
 mod m20261130_200000_partial_case_indexes;
 mod m20261203_000001_subscription_resend;
+mod m20261204_200000_mail_feedback;
 mod m20261204_500000_disruption_groups;
 
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_100000_channel_wait_override::Migration),
             Box::new(m20261130_200000_partial_case_indexes::Migration),
             Box::new(m20261203_000001_subscription_resend::Migration),
+            Box::new(m20261204_200000_mail_feedback::Migration),
             Box::new(m20261204_500000_disruption_groups::Migration),
         ]
     }

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod bounces;
 mod bulk_mail;
 mod console_auth;
 mod groups;
@@ -19,6 +20,7 @@ mod postgres_restart;
 mod queue;
 mod resilience;
 mod security;
+mod threads;
 mod waits;
 mod webhook_receiver;
 mod webhooks;

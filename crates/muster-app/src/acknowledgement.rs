@@ -1,10 +1,13 @@
 //! The acknowledgement email a customer gets for every submission, in their language:
 //! reference, case link, the relevant policy standard and the wait. Marked
-//! `Auto-Submitted: auto-replied` (RFC 3834) so other robots do not answer it.
+//! `Auto-Submitted: auto-replied` (RFC 3834) so other robots do not answer it. An email is
+//! answered in its own thread: `In-Reply-To` and `References` name it, and the subject is
+//! the case's (`Re: <its subject> [MX-…]`).
 
 use muster_core::case::Case;
 use muster_core::incident::{Incident, PolicyKind};
 use muster_core::language::Lang;
+use muster_core::mail_thread::{case_subject, references};
 use muster_mail::OutgoingMessage;
 use muster_store::cases::{IntakeOutcome, MailJob};
 
@@ -21,12 +24,38 @@ pub fn policy_for(incident: &Incident, request_type: &str) -> Option<PolicyKind>
     incident.policy(kind).map(|p| p.kind)
 }
 
+/// The customer's email being acknowledged, as its door read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerMessage {
+    /// Without angle brackets.
+    pub message_id: Option<String>,
+    pub subject: Option<String>,
+}
+
+impl CustomerMessage {
+    /// What an inbound email contact's `meta` recorded (see `muster_store::mail_thread`).
+    pub fn from_meta(meta: &serde_json::Value) -> Self {
+        let text = |key: &str| {
+            meta.get(key)
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        Self {
+            message_id: text(muster_store::mail_thread::META_MESSAGE_ID),
+            subject: text(muster_store::mail_thread::META_SUBJECT),
+        }
+    }
+}
+
 pub struct Acknowledger<'a> {
     pub translations: &'a Translations,
     pub base_url: &'a str,
     pub from: &'a str,
     /// The domain Message-IDs are minted in.
     pub domain: &'a str,
+    /// The email acknowledged, answered in its thread; empty for other channels.
+    pub answering: CustomerMessage,
 }
 
 impl Acknowledger<'_> {
@@ -40,6 +69,7 @@ impl Acknowledger<'_> {
         contact_key: &str,
         wait: Option<String>,
     ) -> Option<MailJob> {
+        let answering = &self.answering;
         if outcome == IntakeOutcome::Replayed {
             return None;
         }
@@ -86,11 +116,11 @@ impl Acknowledger<'_> {
         lines.push(format!("{}/i/{}", self.base_url, incident.slug));
         lines.push(String::new());
         lines.push(format!("-- \n{}", t("ack_footer")));
-        let subject = if outcome == IntakeOutcome::Joined {
-            fill("ack_joined_subject")
-        } else {
-            fill("ack_subject")
-        };
+        let subject = case_subject(
+            answering.subject.as_deref(),
+            incident.title.get(&lang, &incident.default_language),
+            &case.reference,
+        );
         let message = OutgoingMessage {
             from: self.from.to_owned(),
             to: email.to_owned(),
@@ -98,8 +128,11 @@ impl Acknowledger<'_> {
             subject,
             text: lines.join("\n"),
             html: None,
-            message_id: format!("ack.{contact_key}@{}", self.domain),
-            in_reply_to: None,
+            message_id: format!("ack.{contact_key}.{reference}@{}", self.domain),
+            in_reply_to: answering.message_id.clone(),
+            references: references(answering.message_id.clone()),
+            // Acknowledgements are not tracked: a bounce goes to the From address.
+            return_path: None,
             auto_submitted: true,
             list_unsubscribe: None,
         };

@@ -157,6 +157,8 @@ impl App {
                 self.settings.id_domain
             ),
             in_reply_to: None,
+            references: Vec::new(),
+            return_path: None,
             auto_submitted: false,
             list_unsubscribe: None,
         };

@@ -161,12 +161,7 @@ impl App {
         let token = self.store.issue_case_token(case.id).await?;
         let case_url = format!("{}/c/{}?t={token}", self.settings.base_url, case.reference);
         let body = template.replace("{{case_url}}", &case_url);
-        let lang = incident.pick_language(Lang::parse(&case.language).ok().as_ref());
-        let subject = format!(
-            "{} ({})",
-            incident.title.get(&lang, &incident.default_language),
-            case.reference
-        );
+        let thread = self.thread_headers(case, case, incident).await?;
         let from = &self.settings.mail_from;
         let reply_to = reply_address(from, case.reference.as_str());
         let domain = &self.settings.id_domain;
@@ -181,11 +176,13 @@ impl App {
                         from: from.clone(),
                         to: email,
                         reply_to,
-                        subject,
+                        subject: thread.subject,
                         text: body.clone(),
                         html: None,
                         message_id: format!("reply.{contact_id}.{}@{domain}", case.reference),
-                        in_reply_to: None,
+                        in_reply_to: thread.in_reply_to,
+                        references: thread.references,
+                        return_path: self.reply_return_path(contact_id),
                         auto_submitted: false,
                         list_unsubscribe: None,
                     };
@@ -238,6 +235,7 @@ impl App {
             .case_by_reference(&target)
             .await?
             .ok_or_else(no_such_case)?;
+        let thread = self.thread_headers(case, &target, incident).await?;
         let from = &self.settings.mail_from;
         let domain = &self.settings.id_domain;
         Ok(self
@@ -253,15 +251,13 @@ impl App {
                     from: from.clone(),
                     to: email,
                     reply_to: None,
-                    subject: format!(
-                        "{} ({})",
-                        incident.title.get(&lang, &incident.default_language),
-                        merged.reference
-                    ),
+                    subject: thread.subject,
                     text,
                     html: None,
                     message_id: format!("merge.{}.{}@{domain}", case.reference, merged.reference),
-                    in_reply_to: None,
+                    in_reply_to: thread.in_reply_to,
+                    references: thread.references,
+                    return_path: None,
                     auto_submitted: true,
                     list_unsubscribe: None,
                 };

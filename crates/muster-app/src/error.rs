@@ -19,6 +19,10 @@ pub enum AppError {
     /// A bad request that is no single field's fault (e.g. a template that cannot render).
     #[error("{0}")]
     Refused(String),
+    /// What arrived from outside (an email) cannot be read: kept by its door, never retried
+    /// as it is.
+    #[error("{0}")]
+    Unreadable(String),
     /// Mail cannot be sent from here now (no mailer configured, or the relay refused).
     #[error("mail cannot be sent now")]
     MailUnavailable,

@@ -21,9 +21,8 @@ use muster_store::tokens::{hash_token, random_token};
 
 use crate::{Actor, App, AppError, AppResult, FieldErrors};
 
-/// The subject of every reply: the incident's title and the case's reference, as an
-/// agent's own reply has.
-const SUBJECT: &str = "{{title}} ({{reference}})";
+/// The subject is the case's thread subject (see `threads`): the template renders the text.
+const SUBJECT: &str = "";
 
 /// What an agent typed: a text per language (empty ones are ignored) and the status to
 /// set after.
@@ -203,10 +202,14 @@ impl App {
     /// outbox. The channel connectors add their own arm here (an SMS, a WhatsApp or a
     /// Telegram message for a case that came in on one); until then a case with no email
     /// address is skipped and listed as having no channel.
-    pub fn group_answer(&self, prepared: &PreparedReply, case: &Case) -> TargetAnswer {
+    pub async fn group_answer(
+        &self,
+        prepared: &PreparedReply,
+        case: &Case,
+    ) -> AppResult<TargetAnswer> {
         let incident = &prepared.incident;
         let Some(email) = case.email.clone() else {
-            return TargetAnswer::Skip(SkipReason::NoChannel);
+            return Ok(TargetAnswer::Skip(SkipReason::NoChannel));
         };
         let lang = incident.pick_language(Lang::parse(&case.language).ok().as_ref());
         let templates = prepared
@@ -215,7 +218,7 @@ impl App {
             .or_else(|| prepared.templates.get(incident.default_language.as_str()))
             .or_else(|| prepared.templates.values().next());
         let Some(templates) = templates else {
-            return TargetAnswer::Skip(SkipReason::NoChannel);
+            return Ok(TargetAnswer::Skip(SkipReason::NoChannel));
         };
         let token = random_token();
         let base_url = &self.settings.base_url;
@@ -226,31 +229,37 @@ impl App {
             &case_url,
         );
         let Ok(rendered) = templates.render(vars) else {
-            return TargetAnswer::Skip(SkipReason::NoChannel);
+            return Ok(TargetAnswer::Skip(SkipReason::NoChannel));
         };
+        // In the customer's thread, as an agent's own reply is.
+        let thread = self.thread_headers(case, case, incident).await?;
         let domain = &self.settings.id_domain;
         let from = &self.settings.mail_from;
         let message = OutgoingMessage {
             from: from.clone(),
             to: email,
             reply_to: reply_address(from, case.reference.as_str()),
-            subject: rendered.subject,
+            subject: thread.subject,
             text: rendered.text.clone(),
             html: None,
             // Stable across a retried batch: the same reply to the same case is one message.
             message_id: format!("group.{}.{}@{domain}", prepared.reply.id, case.reference),
-            in_reply_to: None,
+            in_reply_to: thread.in_reply_to,
+            references: thread.references,
+            // Bounces go to the From address: the contact's id, which a reply's return path
+            // names, is known only once the batch is written.
+            return_path: None,
             auto_submitted: false,
             list_unsubscribe: None,
         };
-        TargetAnswer::Reply {
+        Ok(TargetAnswer::Reply {
             body: rendered.text,
             channel: muster_core::incident::ChannelKind::Email
                 .as_str()
                 .to_owned(),
             mail: crate::mail_job::queued("group_reply", &message),
             token_hash: hash_token(&token),
-        }
+        })
     }
 
     /// Answers a batch of claimed targets in one transaction; returns how many got the reply.
@@ -263,7 +272,7 @@ impl App {
         let mut answers = Vec::with_capacity(claimed.len());
         for target in claimed {
             let prepared = self.prepared_reply(cache, target.reply_id).await?;
-            let answer = self.group_answer(&prepared, &target.case);
+            let answer = self.group_answer(&prepared, &target.case).await?;
             answers.push((target, answer));
         }
         Ok(self.store.answer_group_targets(worker, answers).await?)

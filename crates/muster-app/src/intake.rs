@@ -7,7 +7,9 @@ use muster_core::incident::{ChannelKind, Incident};
 use muster_core::language::Lang;
 use muster_store::cases::{Intake, Receipt};
 
-use crate::acknowledgement::Acknowledger;
+use sha2::{Digest, Sha256};
+
+use crate::acknowledgement::{Acknowledger, CustomerMessage};
 use crate::{App, AppResult};
 
 /// A contact as its door parsed it.
@@ -21,13 +23,19 @@ pub struct Arrival {
     pub acknowledge_by_email: bool,
 }
 
+/// A short, stable key for the contact, used in Message-IDs.
+pub fn contact_key(external_id: &str) -> String {
+    hex::encode(&Sha256::digest(external_id.as_bytes())[..12])
+}
+
 impl App {
-    fn acknowledger(&self) -> Acknowledger<'_> {
+    fn acknowledger(&self, answering: CustomerMessage) -> Acknowledger<'_> {
         Acknowledger {
             translations: crate::i18n::shared(),
             base_url: &self.settings.base_url,
             from: &self.settings.mail_from,
             domain: &self.settings.id_domain,
+            answering,
         }
     }
 
@@ -68,7 +76,10 @@ impl App {
             &intake.request_type,
             &lang,
         );
-        let acknowledger = self.acknowledger();
+        let acknowledger = self.acknowledger(match channel {
+            ChannelKind::Email => CustomerMessage::from_meta(&intake.meta),
+            _ => CustomerMessage::default(),
+        });
         Ok(self
             .store
             .take_in(intake, &token, |case, outcome| {

@@ -15,14 +15,17 @@ pub mod error;
 pub mod group_reply;
 pub mod groups;
 pub mod i18n;
+pub mod inbound_email;
 pub mod incident_input;
 pub mod incidents;
 pub mod intake;
+pub mod mail_feedback;
 pub mod mail_job;
 pub mod overdue;
 pub mod publisher;
 pub mod staffing;
 pub mod subscriptions;
+pub mod threads;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -50,12 +53,16 @@ pub struct AppSettings {
     pub id_domain: String,
     /// `Name <address>` that customer mail comes from.
     pub mail_from: String,
+    /// The domain of the VERP return paths (`bounce+r7@…`); `None`: bounces go to `mail_from`.
+    pub bounce_domain: Option<String>,
     /// How long a taken case stays with an idle agent before it returns to the queue.
     pub claim_lease: time::Duration,
     /// `None` where nothing is sent from a use case directly (the CLI, static exports).
     pub mail: Option<MailSettings>,
     /// Shifts Muster's idea of now, for drills and for tests of tiers that rise with the days.
     pub clock_offset: time::Duration,
+    /// What a booking reference looks like in free text (`inbound.booking_ref_pattern`).
+    pub booking_pattern: regex_lite::Regex,
     /// How long a group reply waits, to be undone, before it goes (60 s).
     pub group_reply_hold: time::Duration,
 }

@@ -40,6 +40,8 @@ impl App {
                         settings.id_domain
                     ),
                     in_reply_to: None,
+                    references: Vec::new(),
+                    return_path: None,
                     auto_submitted: true,
                     list_unsubscribe: None,
                 };

@@ -98,6 +98,8 @@ pub struct Progress {
     pub failed: u64,
     pub suppressed: u64,
     pub cancelled: u64,
+    /// Sent, then bounced for good (a DSN came back).
+    pub bounced: u64,
     /// Not yet sent: waiting, in flight or waiting for a retry.
     pub pending: u64,
     /// Messages per second since the campaign started.

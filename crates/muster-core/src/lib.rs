@@ -17,6 +17,8 @@ pub mod intake;
 pub mod language;
 pub mod localized;
 pub mod login_delay;
+pub mod mail_feedback;
+pub mod mail_thread;
 pub mod markdown;
 pub mod on_duty;
 pub mod priority;

@@ -19,6 +19,7 @@ use lettre::message::Mailbox;
 use lettre::message::dkim::DkimConfig;
 use muster_core::backoff::Backoff;
 use muster_core::incident::Incident;
+use muster_core::mail_feedback::ReturnTag;
 use muster_store::dispatch::{ClaimedDelivery, Outcome};
 use muster_store::{Store, StoreError};
 use serde_json::Value;
@@ -56,6 +57,8 @@ pub struct DispatchConfig {
     pub base_url: String,
     /// Ends every Message-ID, e.g. the sender's domain.
     pub id_domain: String,
+    /// The domain of each delivery's return path (`bounce+c42@…`); `None`: `from`.
+    pub bounce_domain: Option<String>,
     pub concurrency: usize,
     /// 0 means no limit.
     pub rate_per_second: u32,
@@ -229,6 +232,12 @@ impl Dispatcher {
             html: rendered.html,
             message_id: claim.message_id,
             in_reply_to: None,
+            references: Vec::new(),
+            return_path: self
+                .config
+                .bounce_domain
+                .as_deref()
+                .map(|domain| ReturnTag::Delivery(claim.id).address(domain)),
             auto_submitted: false,
             list_unsubscribe: Some(unsubscribe_url(base_url, &r.unsubscribe_token)),
         };

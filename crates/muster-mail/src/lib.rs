@@ -5,6 +5,7 @@ mod body;
 pub mod direct;
 pub mod dispatcher;
 pub mod dkim;
+pub mod feedback;
 pub mod mailer;
 pub mod message;
 pub mod rate;

@@ -171,6 +171,8 @@ mod tests {
             html: None,
             message_id: "m1@example.com".into(),
             in_reply_to: None,
+            references: Vec::new(),
+            return_path: None,
             auto_submitted: false,
             list_unsubscribe: None,
         };

@@ -25,7 +25,16 @@ pub struct MessageParts<A> {
     /// Without angle brackets, e.g. `case-MX-7K3Q9P-1@muster.example.com`. The same message
     /// always keeps the same id, so a re-send after a crash is recognisable as a duplicate.
     pub message_id: String,
+    /// The message this one answers (the customer's), without angle brackets.
     pub in_reply_to: Option<String>,
+    /// The thread's Message-IDs, oldest first, without angle brackets (RFC 5322 3.6.4);
+    /// empty means just `in_reply_to`.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// The envelope sender (`MAIL FROM`), where bounces go: a VERP address naming this
+    /// message (`bounce+c42@…`), or the From address when `None`.
+    #[serde(default)]
+    pub return_path: Option<String>,
     /// RFC 3834: marks automatic replies so other robots do not answer them.
     pub auto_submitted: bool,
     /// RFC 8058 one-click unsubscribe address (HTTPS), if the message is a bulk one.
@@ -80,6 +89,8 @@ impl OutgoingMessage {
             html: self.html.clone(),
             message_id: self.message_id.clone(),
             in_reply_to: self.in_reply_to.clone(),
+            references: self.references.clone(),
+            return_path: self.return_path.clone(),
             auto_submitted: self.auto_submitted,
             list_unsubscribe: self.list_unsubscribe.clone(),
         }
@@ -107,12 +118,23 @@ impl ParsedMessage {
             "In-Reply-To",
             self.in_reply_to.as_deref().unwrap_or_default(),
         )?;
+        for id in &self.references {
+            one_line("References", id)?;
+        }
+        one_line(
+            "return path",
+            self.return_path.as_deref().unwrap_or_default(),
+        )?;
         one_line(
             "unsubscribe address",
             self.list_unsubscribe.as_deref().unwrap_or_default(),
         )?;
         // Given here, so that lettre does not parse it back out of the headers just written.
-        let envelope = Envelope::new(Some(self.from.email.clone()), vec![self.to.email.clone()])
+        let sender = match &self.return_path {
+            Some(path) => mailbox(path)?.email,
+            None => self.from.email.clone(),
+        };
+        let envelope = Envelope::new(Some(sender), vec![self.to.email.clone()])
             .map_err(|e| MessageError::Build(e.to_string()))?;
         let mut builder = Message::builder()
             .envelope(envelope)
@@ -124,9 +146,18 @@ impl ParsedMessage {
             builder = builder.reply_to(reply_to);
         }
         if let Some(parent) = &self.in_reply_to {
+            let thread = match self.references.is_empty() {
+                true => format!("<{parent}>"),
+                false => self
+                    .references
+                    .iter()
+                    .map(|id| format!("<{id}>"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            };
             builder = builder
                 .in_reply_to(format!("<{parent}>"))
-                .references(format!("<{parent}>"));
+                .references(thread);
         }
         if self.auto_submitted {
             builder = builder.raw_header(raw("Auto-Submitted", "auto-replied".to_owned()));
@@ -170,6 +201,8 @@ mod tests {
             html: Some("<p>Hei Kari</p>".into()),
             message_id: "case-MX-7K3Q9P-ack@example.com".into(),
             in_reply_to: None,
+            references: Vec::new(),
+            return_path: None,
             auto_submitted: true,
             list_unsubscribe: Some("https://example.com/u/abc".into()),
         }
@@ -216,6 +249,8 @@ mod tests {
             html: None,
             message_id: outgoing.message_id.clone(),
             in_reply_to: None,
+            references: Vec::new(),
+            return_path: None,
             auto_submitted: false,
             list_unsubscribe: None,
         };
@@ -235,6 +270,28 @@ mod tests {
             message.build(),
             Err(MessageError::ControlCharacter { header: "subject" })
         ));
+    }
+
+    #[test]
+    fn a_threaded_message_names_its_thread_and_its_return_path() {
+        let mut message = sample();
+        message.in_reply_to = Some("m2@customer.example".into());
+        message.references = vec!["m1@customer.example".into(), "m2@customer.example".into()];
+        message.return_path = Some("bounce+r7@bounces.example.com".into());
+        let built = message.build().unwrap_or_else(|e| panic!("{e}"));
+        let wire = String::from_utf8_lossy(&built.formatted()).into_owned();
+        assert!(
+            wire.contains("In-Reply-To: <m2@customer.example>"),
+            "{wire}"
+        );
+        assert!(
+            wire.contains("References: <m1@customer.example> <m2@customer.example>"),
+            "{wire}"
+        );
+        assert_eq!(
+            built.envelope().from().map(ToString::to_string),
+            Some("bounce+r7@bounces.example.com".to_owned())
+        );
     }
 
     #[test]

@@ -84,7 +84,8 @@ async fn write_deliveries<C: ConnectionTrait>(
          WHERE a.incident_id = ? AND a.unsubscribed_at IS NULL AND a.bounced_at IS NULL \
          AND (a.source <> ? OR a.confirmed_at IS NOT NULL) \
          AND NOT EXISTS (SELECT 1 FROM audience_members s WHERE s.email = a.email \
-             AND (s.unsubscribed_at IS NOT NULL OR s.bounced_at IS NOT NULL)){filters} \
+             AND (s.unsubscribed_at IS NOT NULL OR s.bounced_at IS NOT NULL)) \
+         AND NOT EXISTS (SELECT 1 FROM mail_suppressions x WHERE x.email = a.email){filters} \
          ORDER BY a.id"
     );
     let result = conn
@@ -335,6 +336,7 @@ impl Store {
                 DELIVERY_FAILED => progress.failed += n,
                 DELIVERY_SUPPRESSED => progress.suppressed += n,
                 DELIVERY_CANCELLED => progress.cancelled += n,
+                DELIVERY_BOUNCED => progress.bounced += n,
                 _ => progress.pending += n,
             }
         }
@@ -389,3 +391,5 @@ pub(crate) const DELIVERY_SENT: &str = "sent";
 pub(crate) const DELIVERY_FAILED: &str = "failed";
 pub(crate) const DELIVERY_SUPPRESSED: &str = "suppressed";
 pub(crate) const DELIVERY_CANCELLED: &str = "cancelled";
+/// Sent, then returned by the receiving side with a permanent failure (a DSN).
+pub(crate) const DELIVERY_BOUNCED: &str = "bounced";

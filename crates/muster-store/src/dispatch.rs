@@ -94,6 +94,12 @@ impl Store {
                 members.insert(m.id, to_recipient(m));
             }
         }
+        // An address suppressed since the campaign started (a bounce, a complaint) is skipped.
+        let emails: Vec<&str> = members.values().map(|m| m.email.as_str()).collect();
+        let suppressed = crate::mail_feedback::suppressed_among(&tx, &emails).await?;
+        for member in members.values_mut() {
+            member.suppressed |= suppressed.contains(&member.email);
+        }
         tx.commit().await?;
         let mut out: Vec<ClaimedDelivery> = claimed
             .into_iter()

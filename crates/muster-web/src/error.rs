@@ -60,6 +60,7 @@ impl From<AppError> for WebError {
             AppError::Forbidden => WebError::Forbidden,
             AppError::Conflict(message) => WebError::Conflict(message),
             AppError::Refused(message) => WebError::BadRequest(message),
+            AppError::Unreadable(message) => WebError::Unprocessable(message),
             AppError::MailUnavailable => WebError::Unavailable,
             AppError::Publish(detail) => WebError::Internal(detail),
             AppError::Store(err) => err.into(),

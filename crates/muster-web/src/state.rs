@@ -21,8 +21,6 @@ pub struct WebConfig {
     pub login_window: Duration,
     /// Shared HMAC-SHA256 secret of inbound webhooks; empty refuses them all.
     pub inbound_secret: String,
-    /// Finds booking references in free text (emails, posts, call notes).
-    pub booking_pattern: regex_lite::Regex,
     /// `Name <address>` that customer mail comes from.
     pub mail_from: String,
     /// Form submissions allowed per address within `intake_window`.

@@ -50,7 +50,11 @@ pub async fn audience(command: AudienceCommand, config: Config) -> anyhow::Resul
 
 fn bar(progress: &Progress) -> String {
     const WIDTH: u64 = 30;
-    let done = progress.sent + progress.failed + progress.suppressed + progress.cancelled;
+    let done = progress.sent
+        + progress.failed
+        + progress.suppressed
+        + progress.cancelled
+        + progress.bounced;
     let filled = (done * WIDTH).checked_div(progress.total).unwrap_or(WIDTH);
     let eta = progress
         .estimated_finish

@@ -36,16 +36,21 @@ pub async fn connect(config: &Config) -> anyhow::Result<Store> {
 }
 
 /// The application's settings as `config` gives them.
-pub fn app_settings(config: &Config, mail: Option<muster_app::MailSettings>) -> AppSettings {
-    AppSettings {
+pub fn app_settings(
+    config: &Config,
+    mail: Option<muster_app::MailSettings>,
+) -> anyhow::Result<AppSettings> {
+    Ok(AppSettings {
         base_url: config.base_url(),
         id_domain: config.mail_domain(),
         mail_from: config.mail.from.clone(),
+        bounce_domain: Some(config.mail.bounce_domain.trim().to_owned()).filter(|d| !d.is_empty()),
         claim_lease: time::Duration::minutes(config.queue.claim_minutes),
         mail,
         clock_offset: time::Duration::hours(config.clock.offset_hours),
+        booking_pattern: config.booking_pattern()?,
         group_reply_hold: time::Duration::seconds(config.queue.group_reply_hold_secs),
-    }
+    })
 }
 
 /// The use cases for a command: no pages are served here, so the servers pick every change
@@ -54,7 +59,7 @@ pub async fn cli_app(config: &Config) -> anyhow::Result<App> {
     let store = connect(config).await?;
     Ok(App::new(
         store,
-        app_settings(config, None),
+        app_settings(config, None)?,
         Arc::new(LeftToServers),
     ))
 }

@@ -125,6 +125,8 @@ pub struct MailConfig {
     pub dkim_key_file: String,
     pub dkim_selector: String,
     pub dkim_domain: String,
+    /// Where bounces go: `bounce+<message>@bounce_domain` (VERP); empty, to the From address.
+    pub bounce_domain: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

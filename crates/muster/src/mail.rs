@@ -38,6 +38,7 @@ pub fn dispatcher(
         from: mail.from.clone(),
         base_url: config.base_url(),
         id_domain: config.mail_domain(),
+        bounce_domain: Some(mail.bounce_domain.trim().to_owned()).filter(|d| !d.is_empty()),
         concurrency: usize::try_from(mail.concurrency).unwrap_or(1),
         rate_per_second: mail.rate_per_second,
         lease: Duration::from_secs(mail.lease_secs),

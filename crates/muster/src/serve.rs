@@ -71,7 +71,6 @@ fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<AppS
         login_max_failures: config.security.login_max_failures,
         login_window: time::Duration::minutes(config.security.login_window_minutes),
         inbound_secret: config.inbound.secret.clone(),
-        booking_pattern: config.booking_pattern()?,
         mail_from: config.mail.from.clone(),
         intake_limit: config.intake.max_per_address,
         intake_window: Duration::from_secs(config.intake.window_secs),
@@ -80,7 +79,7 @@ fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<AppS
         mailer: crate::mail::mailer(config)?,
         from: config.mail.from.clone(),
     };
-    let settings = crate::commands::app_settings(config, Some(mail));
+    let settings = crate::commands::app_settings(config, Some(mail))?;
     AppState::new(store, settings, web_config).context("loading templates and translations")
 }
 

@@ -4,17 +4,14 @@
 use actix_web::http::header;
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
-use mail_parser::{HeaderValue, MessageParser};
-use muster_app::intake::Arrival;
-use muster_core::case_ref::CaseRef;
+use muster_app::inbound_email::{EmailOutcome, TakenIn};
+use muster_app::intake::{Arrival, contact_key};
 use muster_core::contact_info::{BookingRef, EmailAddress, PhoneNumber};
 use muster_core::inbound_text::{find_booking_ref, find_departure_date, guess_request_type};
 use muster_core::incident::{ChannelKind, Incident};
 use muster_core::intake::{MESSAGE_MAX, check_departure, parse_date};
 use muster_core::language::Lang;
-use muster_core::text_rule::{
-    TextError, long_text, single_line, strip_controls, strip_to_one_line,
-};
+use muster_core::text_rule::{TextError, long_text, single_line};
 use muster_store::cases::{Intake, IntakeOutcome};
 use muster_store::tokens::random_token;
 use serde::Deserialize;
@@ -22,17 +19,8 @@ use serde_json::json;
 
 use crate::api::signature;
 use crate::error::{WebError, WebResult};
-use crate::public::form::{contact_key, public_incident};
+use crate::public::form::public_incident;
 use crate::state::AppState;
-
-/// What the edge understood of one inbound message.
-struct Parsed {
-    intake: Intake,
-    /// The case this message answers, when it is a reply to one of ours.
-    thread: Option<CaseRef>,
-    /// Robots, bounces and mailing lists get no automatic reply.
-    may_auto_reply: bool,
-}
 
 fn clip(text: &str) -> String {
     text.chars().take(MESSAGE_MAX).collect()
@@ -67,8 +55,8 @@ fn base_intake(
 /// Fills what free text can tell: booking reference, departure date, request type.
 fn read_text(state: &AppState, incident: &Incident, intake: &mut Intake, text: &str) {
     if intake.booking_ref.is_none() {
-        intake.booking_ref =
-            find_booking_ref(&state.config.booking_pattern, text).map(|b| b.as_str().to_owned());
+        intake.booking_ref = find_booking_ref(&state.app.settings.booking_pattern, text)
+            .map(|b| b.as_str().to_owned());
     }
     if intake.departure_date.is_none() {
         intake.departure_date = find_departure_date(text, incident.today(state.app.now()));
@@ -76,101 +64,6 @@ fn read_text(state: &AppState, incident: &Incident, intake: &mut Intake, text: &
     if intake.trip.is_none() {
         intake.trip = muster_core::trip::find_trip(text).map(|t| t.as_str().to_owned());
     }
-}
-
-fn is_automatic(message: &mail_parser::Message<'_>) -> bool {
-    let text_header = |name: &str| {
-        message
-            .header(name)
-            .and_then(|h| match h {
-                HeaderValue::Text(t) => Some(t.to_lowercase()),
-                HeaderValue::Address(_) => Some(String::new()),
-                _ => None,
-            })
-            .unwrap_or_default()
-    };
-    let auto_submitted = text_header("Auto-Submitted");
-    let precedence = text_header("Precedence");
-    let return_path = message.header_raw("Return-Path").map(str::trim);
-    let sender = message
-        .from()
-        .and_then(|f| f.first())
-        .and_then(|a| a.address())
-        .unwrap_or("")
-        .to_lowercase();
-    (!auto_submitted.is_empty() && auto_submitted != "no")
-        || matches!(precedence.as_str(), "bulk" | "junk" | "list" | "auto_reply")
-        || message.header("List-Id").is_some()
-        || return_path == Some("<>")
-        || sender.starts_with("mailer-daemon@")
-        || sender.starts_with("postmaster@")
-}
-
-fn parse_email(state: &AppState, incident: &Incident, raw: &[u8]) -> WebResult<Parsed> {
-    let message = MessageParser::default()
-        .parse(raw)
-        .ok_or_else(|| WebError::Unprocessable("the body is not an RFC 5322 message".into()))?;
-    let from = message
-        .from()
-        .and_then(|f| f.first())
-        .ok_or_else(|| WebError::Unprocessable("the message has no From address".into()))?;
-    let address = from
-        .address()
-        .and_then(|a| EmailAddress::parse(a).ok())
-        .ok_or_else(|| {
-            WebError::Unprocessable("the From address is not a valid email address".into())
-        })?;
-    // A decoded body cannot be sent back to be fixed: what nobody can read is dropped.
-    let subject = strip_to_one_line(message.subject().unwrap_or(""));
-    let text = message
-        .body_text(0)
-        .map(|t| strip_controls(&t).into_owned())
-        .unwrap_or_default();
-    let body = if subject.is_empty() {
-        text.clone()
-    } else {
-        format!("{subject}\n\n{text}")
-    };
-    let external_id = message
-        .message_id()
-        .map(strip_to_one_line)
-        .unwrap_or_else(|| {
-            hex::encode(sha2::Digest::finalize(
-                <sha2::Sha256 as sha2::Digest>::new_with_prefix(raw),
-            ))
-        });
-    let mut intake = base_intake(incident, ChannelKind::Email, body.clone(), external_id);
-    intake.customer_name = from
-        .name()
-        .map(strip_to_one_line)
-        .unwrap_or_else(|| address.as_str().to_owned());
-    intake.email = Some(address.as_str().to_owned());
-    if let Some(lang) = message
-        .header_raw("Content-Language")
-        .and_then(|l| Lang::parse(l).ok())
-    {
-        intake.language = incident.pick_language(Some(&lang)).as_str().to_owned();
-    }
-    read_text(state, incident, &mut intake, &body);
-    Ok(Parsed {
-        may_auto_reply: !is_automatic(&message),
-        thread: threaded_reference(&message),
-        intake,
-    })
-}
-
-/// The case an email answers: our Message-IDs (`reply.{n}.MX-…@`) in In-Reply-To or
-/// References, or the case's reply address (`crisis+MX-…@`) among the recipients.
-fn threaded_reference(message: &mail_parser::Message<'_>) -> Option<CaseRef> {
-    ["In-Reply-To", "References", "To", "Cc"]
-        .iter()
-        .filter_map(|name| message.header_raw(*name))
-        .flat_map(|raw| raw.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')))
-        .find_map(|word| {
-            word.starts_with("MX-")
-                .then(|| CaseRef::parse(word).ok())
-                .flatten()
-        })
 }
 
 /// A post or message on a social network or in a chat.
@@ -249,7 +142,7 @@ fn parse_social(
     incident: &Incident,
     channel: ChannelKind,
     message: SocialMessage,
-) -> WebResult<Parsed> {
+) -> WebResult<Intake> {
     required(&message.network, "network")?;
     required(&message.handle, "handle")?;
     required(&message.external_id, "external_id")?;
@@ -292,14 +185,10 @@ fn parse_social(
     }
     intake.meta = json!({ "network": message.network, "link": message.link });
     read_text(state, incident, &mut intake, &message.text);
-    Ok(Parsed {
-        intake,
-        may_auto_reply: true,
-        thread: None,
-    })
+    Ok(intake)
 }
 
-fn parse_call(state: &AppState, incident: &Incident, call: CallRecord) -> WebResult<Parsed> {
+fn parse_call(state: &AppState, incident: &Incident, call: CallRecord) -> WebResult<Intake> {
     required(&call.external_id, "external_id")?;
     check_text("external_id", &call.external_id, single_line)?;
     check_text("name", call.name.as_deref().unwrap_or(""), single_line)?;
@@ -363,11 +252,7 @@ fn parse_call(state: &AppState, incident: &Incident, call: CallRecord) -> WebRes
         intake.language = incident.pick_language(Some(&lang)).as_str().to_owned();
     }
     read_text(state, incident, &mut intake, &notes);
-    Ok(Parsed {
-        intake,
-        may_auto_reply: true,
-        thread: None,
-    })
+    Ok(intake)
 }
 
 /// Channel and incident come from the path: `/api/v1/inbound/{channel}?incident={slug}`,
@@ -408,31 +293,64 @@ pub async fn receive(
         })?,
     };
     let incident = public_incident(&state, &slug).await?;
-    let mut parsed = match channel {
-        ChannelKind::Email => parse_email(&state, &incident, &body)?,
-        ChannelKind::Phone => parse_call(&state, &incident, json_body(&req, &body)?)?,
-        _ => parse_social(&state, &incident, channel, json_body(&req, &body)?)?,
+    let taken = match channel {
+        ChannelKind::Email => match state.app.take_in_email(&incident, &body).await? {
+            EmailOutcome::Taken(taken) => *taken,
+            EmailOutcome::Report(report, outcome) => {
+                return Ok(HttpResponse::Ok().json(json!({
+                    "outcome": "report",
+                    "kind": report.kind,
+                    "recorded": outcome.recorded,
+                    "ours": outcome.ours,
+                    "suppressed": outcome.suppressed.len(),
+                })));
+            }
+        },
+        ChannelKind::Phone => {
+            let intake = parse_call(&state, &incident, json_body(&req, &body)?)?;
+            take_in(&state, &incident, channel, intake).await?
+        }
+        _ => {
+            let intake = parse_social(&state, &incident, channel, json_body(&req, &body)?)?;
+            take_in(&state, &incident, channel, intake).await?
+        }
     };
-    if let Some(reference) = &parsed.thread
-        && let Some(case) = state.store.case_by_reference(reference).await?
-        && case.incident_id == incident.id
-    {
-        parsed.intake.into_case = Some(case.id);
-    }
+    state.metrics.count_intake(channel, taken.receipt.outcome);
+    Ok(answer(&state, &incident, &taken))
+}
+
+/// A post, chat message or call: its reply text goes back to the integration to post.
+async fn take_in(
+    state: &AppState,
+    incident: &Incident,
+    channel: ChannelKind,
+    intake: Intake,
+) -> WebResult<TakenIn> {
     let token = random_token();
-    let lang =
-        Lang::parse(&parsed.intake.language).unwrap_or_else(|_| incident.default_language.clone());
+    let lang = Lang::parse(&intake.language).unwrap_or_else(|_| incident.default_language.clone());
     let arrival = Arrival {
-        contact_key: contact_key(parsed.intake.external_id.as_deref().unwrap_or("")),
-        intake: parsed.intake,
+        contact_key: contact_key(intake.external_id.as_deref().unwrap_or("")),
+        intake,
         token: token.clone(),
-        // Email is answered by email; the other channels get the reply text back to post.
-        acknowledge_by_email: parsed.may_auto_reply
-            && channel == ChannelKind::Email
-            && parsed.thread.is_none(),
+        acknowledge_by_email: false,
     };
-    let receipt = state.app.take_in(&incident, channel, arrival).await?;
-    state.metrics.count_intake(channel, receipt.outcome);
+    let receipt = state.app.take_in(incident, channel, arrival).await?;
+    Ok(TakenIn {
+        receipt,
+        token,
+        lang,
+        may_auto_reply: true,
+    })
+}
+
+/// The JSON answer: the case, its links, and the reply to send back where no email went.
+fn answer(state: &AppState, incident: &Incident, taken: &TakenIn) -> HttpResponse {
+    let TakenIn {
+        receipt,
+        token,
+        lang,
+        may_auto_reply,
+    } = taken;
     let case = &receipt.case;
     let base = &state.base_url;
     let needs_date = case.departure_date.is_none();
@@ -448,7 +366,7 @@ pub async fn receive(
     let t = |key: &str| {
         state
             .translations
-            .text(&lang, key)
+            .text(lang, key)
             .replace("{reference}", case.reference.as_str())
     };
     let mut reply = vec![if receipt.outcome == IntakeOutcome::Joined {
@@ -464,74 +382,13 @@ pub async fn receive(
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status).json(json!({
+    HttpResponse::build(status).json(json!({
         "reference": case.reference.as_str(),
         "outcome": receipt.outcome,
         "needs_date": needs_date,
         "case_url": case_link,
         "form_url": form_link,
-        "auto_reply": parsed.may_auto_reply,
-        "reply": if parsed.may_auto_reply { Some(reply.join("\n")) } else { None },
-    })))
-}
-
-#[cfg(test)]
-mod tests {
-    use mail_parser::MessageParser;
-    use proptest::prelude::*;
-
-    use super::{is_automatic, threaded_reference};
-
-    #[test]
-    fn robots_and_threads_are_recognised() {
-        let parse = |raw: &str| {
-            MessageParser::default().parse(raw.as_bytes()).map(|m| {
-                (
-                    is_automatic(&m),
-                    threaded_reference(&m).map(|r| r.to_string()),
-                )
-            })
-        };
-        assert_eq!(
-            parse("From: a@b.no\r\nAuto-Submitted: auto-replied\r\n\r\nx"),
-            Some((true, None))
-        );
-        assert_eq!(
-            parse("From: a@b.no\r\nAuto-Submitted: no\r\n\r\nx"),
-            Some((false, None))
-        );
-        assert_eq!(
-            parse("From: MAILER-DAEMON@b.no\r\n\r\nx"),
-            Some((true, None))
-        );
-        assert_eq!(
-            parse("From: a@b.no\r\nIn-Reply-To: <reply.7.MX-7K3Q9P@example.com>\r\n\r\nx"),
-            Some((false, Some("MX-7K3Q9P".to_owned())))
-        );
-        assert_eq!(
-            parse("From: a@b.no\r\nTo: crisis+MX-7K3Q9P@example.com\r\n\r\nx").and_then(|p| p.1),
-            Some("MX-7K3Q9P".to_owned())
-        );
-    }
-
-    proptest! {
-        /// Whatever arrives as an email, reading it never panics.
-        #[test]
-        fn any_bytes_are_read_without_panicking(raw in proptest::collection::vec(any::<u8>(), 0..2000)) {
-            if let Some(message) = MessageParser::default().parse(&raw) {
-                let _ = is_automatic(&message);
-                let _ = threaded_reference(&message);
-                let _ = message.body_text(0);
-            }
-        }
-
-        #[test]
-        fn headers_of_any_text_are_read_without_panicking(headers in "[ -~\r\n]{0,400}", body in "\\PC{0,200}") {
-            let raw = format!("{headers}\r\n\r\n{body}");
-            if let Some(message) = MessageParser::default().parse(raw.as_bytes()) {
-                let _ = is_automatic(&message);
-                let _ = threaded_reference(&message);
-            }
-        }
-    }
+        "auto_reply": may_auto_reply,
+        "reply": if *may_auto_reply { Some(reply.join("\n")) } else { None },
+    }))
 }

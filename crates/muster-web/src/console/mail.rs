@@ -15,7 +15,10 @@ use muster_core::campaign::{CampaignStatus, Progress};
 use muster_core::contact_info::EmailAddress;
 use muster_core::incident::Incident;
 use muster_core::language::Lang;
+use muster_core::mail_feedback::FeedbackKind;
 use muster_store::audience::{AudienceCounts, ImportReport};
+use muster_store::campaigns::DeliveryFailure;
+use muster_store::mail_feedback::FeedbackEntry;
 use serde::Serialize;
 
 use crate::api::audience::{MAX_CSV_BYTES, read_limited};
@@ -59,6 +62,41 @@ struct CampaignRow {
     eta: Option<String>,
     progress: Progress,
     actions: Vec<&'static str>,
+    /// Bounces and complaints that came back, newest first.
+    feedback: Vec<FeedbackShown>,
+    /// Deliveries that failed for good when sending, with the relay's reason.
+    failures: Vec<DeliveryFailure>,
+}
+
+/// One bounce or complaint, as the manager reads it.
+#[derive(Serialize)]
+struct FeedbackShown {
+    email: String,
+    what: &'static str,
+    status: String,
+    reason: String,
+    received: String,
+}
+
+/// Rows of each list shown per campaign; the API has them all.
+const PROBLEMS_SHOWN: u64 = 50;
+
+fn feedback_shown(incident: &Incident, entry: FeedbackEntry) -> FeedbackShown {
+    FeedbackShown {
+        what: match (entry.kind, entry.permanent) {
+            (FeedbackKind::Complaint, _) => "complaint: unsubscribed",
+            (FeedbackKind::Bounce, true) => "bounce: address suppressed",
+            (FeedbackKind::Bounce, false) => "temporary: still being retried",
+        },
+        status: [entry.status, entry.action]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+        reason: entry.detail,
+        received: muster_core::incident::local_time_label(&incident.time_zone, entry.received_at),
+        email: entry.email,
+    }
 }
 
 /// What the page shows besides the defaults: a report, a preview, errors, typed input.
@@ -118,6 +156,17 @@ async fn page(
                 .estimated_finish
                 .map(|at| muster_core::incident::local_time_label(&incident.time_zone, at)),
             actions: actions(campaign.status),
+            feedback: state
+                .store
+                .campaign_feedback(campaign.id, PROBLEMS_SHOWN)
+                .await?
+                .into_iter()
+                .map(|entry| feedback_shown(incident, entry))
+                .collect(),
+            failures: state
+                .store
+                .campaign_failures(campaign.id, PROBLEMS_SHOWN)
+                .await?,
             subject: campaign.content.subject,
             progress,
         });
@@ -379,6 +428,17 @@ mod tests {
                 eta: Some("1 Jan 11:00".into()),
                 progress: Progress::default(),
                 actions: actions(CampaignStatus::Sending),
+                feedback: vec![FeedbackShown {
+                    email: "ola@example.com".into(),
+                    what: "bounce: address suppressed",
+                    status: "5.1.1 failed".into(),
+                    reason: "unknown user".into(),
+                    received: "1 Jan 11:00".into(),
+                }],
+                failures: vec![DeliveryFailure {
+                    email: "per@example.com".into(),
+                    error: "550 no such user".into(),
+                }],
             }],
             shown: Shown {
                 report: Some(ImportReport {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
-use muster_app::intake::Arrival;
+use muster_app::intake::{Arrival, contact_key};
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::{ChannelKind, Incident};
 use muster_core::intake::{IntakeErrors, IntakeForm, validate};
@@ -31,11 +31,6 @@ pub fn token_for(idempotency_key: &str) -> String {
     hex::encode(Sha256::digest(
         format!("muster-case-access:{idempotency_key}").as_bytes(),
     ))
-}
-
-/// A short, stable key for the contact, used in Message-IDs.
-pub fn contact_key(external_id: &str) -> String {
-    hex::encode(&Sha256::digest(external_id.as_bytes())[..12])
 }
 
 fn valid_key(raw: &str) -> bool {
