@@ -53,10 +53,11 @@ impl std::fmt::Display for Trip {
 }
 
 /// The pattern on inbound text: a trip word (flight, sailing, route, trip, voyage, and
-/// their Norwegian, Russian, Latvian and Persian words), then a code of 2 to 20 letters,
-/// digits and hyphens that holds a digit: "flight DY1234", "sailing: AUR-1204",
-/// "рейс SU2150". "My flight was cancelled" names no trip.
-pub const TRIP_PATTERN: &str = r"(?i)\b(?:flight|sailing|route|trip|voyage|flyvning|flight\s+no|avgang|seiling|rute|рейс|reiss|lidojums|پرواز)\b[\s:#.\-]*(?:no\.?|nr\.?|number)?[\s:#.\-]*([A-Z0-9][A-Z0-9\-]{1,19})\b";
+/// their Norwegian, Russian, Latvian and Persian words), a separator, then a code of 2 to
+/// 20 letters, digits and hyphens that holds a digit: "flight DY1234", "sailing:
+/// AUR-1204", "рейс SU2150". "My flight was cancelled" names no trip. The word boundaries
+/// are spelt out: regex-lite's `\b` knows only ASCII words, and "рейс" is not one.
+pub const TRIP_PATTERN: &str = r"(?i)(?:^|[^A-Za-z0-9])(?:flight\s+no|flight|sailing|route|trip|voyage|flyvning|avgang|seiling|rute|рейс|reiss|lidojums|پرواز)[\s:#.\-]+(?:(?:no|nr|number)\.?[\s:#.\-]+)?([A-Z0-9][A-Z0-9\-]{1,19})\b";
 
 static PATTERN: std::sync::LazyLock<Option<Regex>> =
     std::sync::LazyLock::new(|| Regex::new(TRIP_PATTERN).ok());
@@ -109,6 +110,13 @@ mod tests {
         assert_eq!(found("мой рейс SU2150 отменён").as_deref(), Some("SU2150"));
         assert_eq!(found("My flight was cancelled"), None);
         assert_eq!(found("a trip to Oslo"), None);
+        assert_eq!(
+            found("sailing NORDLYS-1204").as_deref(),
+            Some("NORDLYS-1204"),
+            "a code that begins with NO is not cut"
+        );
+        assert_eq!(found("flight no. DY1234").as_deref(), Some("DY1234"));
+        assert_eq!(found("the airoute X1234 is fine"), None);
     }
 
     proptest! {
