@@ -12,7 +12,9 @@ mod m20261130_000001_live_wait_inputs;
 mod m20261130_100000_channel_wait_override;
 mod m20261130_200000_partial_case_indexes;
 mod m20261203_000001_subscription_resend;
+mod m20261204_100000_mailboxes;
 mod m20261204_200000_mail_feedback;
+mod m20261204_400000_case_merges;
 mod m20261204_500000_disruption_groups;
 
 pub struct Migrator;
@@ -31,7 +33,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_100000_channel_wait_override::Migration),
             Box::new(m20261130_200000_partial_case_indexes::Migration),
             Box::new(m20261203_000001_subscription_resend::Migration),
+            Box::new(m20261204_100000_mailboxes::Migration),
             Box::new(m20261204_200000_mail_feedback::Migration),
+            Box::new(m20261204_400000_case_merges::Migration),
             Box::new(m20261204_500000_disruption_groups::Migration),
         ]
     }

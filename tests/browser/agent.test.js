@@ -8,7 +8,7 @@ const { journey, SLUG, AGENT, inDays, unique } = require('./support');
 
 /** The references listed in the queue table. */
 async function queued(page) {
-  return page.locator('table tbody tr td:first-child a').allInnerTexts();
+  return page.locator('ol.cases li.case .case-head a').allInnerTexts();
 }
 
 test('an agent takes the next case, replies, resolves it and the queue shrinks', journey('agent', async (j) => {

@@ -28,9 +28,10 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A Postfix instance of the test's own: it takes mail on `port`, delivers
-/// `customers.test` locally (where no user exists, so it bounces) and relays everything
-/// else, its DSNs included, to `relay_port`. Stopped when dropped.
+/// A Postfix instance of the test's own: it takes mail on `port`, refuses `refused.test`
+/// outright (554), delivers `customers.test` locally (where no user exists, so it bounces
+/// later) and relays everything else, its DSNs included, to `relay_port`. Stopped when
+/// dropped.
 struct Postfix {
     port: u16,
     dir: PathBuf,
@@ -68,6 +69,7 @@ impl Postfix {
              myhostname = mx.muster.test\nmydomain = muster.test\nmydestination = customers.test\n\
              inet_interfaces = 127.0.0.1\ninet_protocols = ipv4\nmynetworks = 127.0.0.0/8\n\
              local_recipient_maps =\nalias_maps =\nalias_database =\n\
+             smtpd_recipient_restrictions = check_recipient_access inline:{{ {{ refused.test = REJECT no such mailbox }} }}, permit_mynetworks, reject_unauth_destination\n\
              relayhost = [127.0.0.1]:{relay_port}\nsmtp_tls_security_level = none\n\
              maillog_file = {d}/maillog\nmaillog_file_prefixes = /tmp, {d}\n\
              queue_run_delay = 1s\nminimal_backoff_time = 1s\nmaximal_backoff_time = 2s\n\
@@ -229,7 +231,7 @@ async fn a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes(en
         &[],
     );
     assert!(ok, "incident open: {err}");
-    let csv = "email,name\nnosuchuser@customers.test,Nobody\nkari@example.com,Kari\nola@example.com,Ola\n";
+    let csv = "email,name\nnosuchuser@customers.test,Nobody\nkari@example.com,Kari\nola@example.com,Ola\nper@refused.test,Per\n";
     let imported = browser()
         .post(app.at(&format!("/api/v1/incidents/{SLUG}/audience")))
         .bearer_auth(&token)
@@ -242,8 +244,9 @@ async fn a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes(en
 
     let first = campaign(&app, &token).await;
     assert_eq!(
-        first["progress"]["sent"], 3,
-        "Postfix took all three: {first}"
+        (&first["progress"]["sent"], &first["progress"]["failed"]),
+        (&json!(3), &json!(1)),
+        "Postfix took three and refused one: {first}"
     );
     let first_id = first["campaign"]["id"].as_i64().unwrap_or_default();
     // Two campaign messages relayed on, and Postfix's DSN for the unknown user.
@@ -349,6 +352,9 @@ async fn a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes(en
         "unknown user",
         "kari@example.com",
         "abuse",
+        "deliveries that failed",
+        "per@refused.test",
+        "no such mailbox",
     ] {
         assert!(
             page.contains(expected),

@@ -151,7 +151,11 @@ async fn merging_keeps_every_contact_and_tells_the_customer_once(engine: TestEng
         .unwrap_or_default();
     let merged = manager
         .post(app.at(&format!("/console/cases/{second}/merge")))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("into", first.as_str())])
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("into", first.as_str()),
+            ("confirmed", "1"),
+        ])
         .send()
         .await
         .expect("the request reaches the server");

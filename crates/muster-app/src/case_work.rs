@@ -1,6 +1,6 @@
 //! An agent's use cases on the queue and on one case: take the next, keep the claim, note,
 //! reply (to the customer by email, with the case's link), set the status, move the team,
-//! merge into another case, log a phone call.
+//! log a phone call. Merging is in `merging`.
 
 use muster_core::case::{Case, CaseStatus};
 use muster_core::case_ref::CaseRef;
@@ -14,6 +14,7 @@ use muster_store::queue::QueueScope;
 use muster_store::tokens::random_token;
 use serde_json::json;
 
+use crate::live::CaseChange;
 use crate::{Actor, App, AppError, AppResult};
 
 /// A note, reply or call log: trimmed, 1 to [`MESSAGE_MAX`] characters.
@@ -42,12 +43,21 @@ fn reply_address(from: &str, reference: &str) -> Option<String> {
 
 impl Actor {
     /// The signed-in user a case action is recorded against.
-    fn agent_id(&self) -> AppResult<i64> {
+    pub(crate) fn agent_id(&self) -> AppResult<i64> {
         self.user_id.ok_or(AppError::Forbidden)
     }
 }
 
 impl App {
+    /// Tells the working views that `case` changed.
+    fn changed(&self, case: &Case) {
+        self.live.announce(
+            case.incident_id,
+            case.reference.as_str(),
+            CaseChange::Changed,
+        );
+    }
+
     /// The case with this reference and its incident.
     pub async fn case(&self, reference: &str) -> AppResult<(Case, Incident)> {
         let missing = || AppError::NotFound(format!("case \"{reference}\""));
@@ -89,6 +99,7 @@ impl App {
             )
             .await?;
         if let Some(case) = &taken {
+            self.changed(case);
             self.store
                 .audit(
                     &actor.label,
@@ -190,6 +201,7 @@ impl App {
                 },
             )
             .await?;
+        self.changed(case);
         match then.filter(|status| *status != case.status) {
             Some(status) => self.set_case_status(actor, case, status).await,
             None => Ok(()),
@@ -202,10 +214,11 @@ impl App {
         case: &Case,
         status: CaseStatus,
     ) -> AppResult<()> {
-        Ok(self
-            .store
+        self.store
             .set_case_status(case.id, status, &actor.label)
-            .await?)
+            .await?;
+        self.changed(case);
+        Ok(())
     }
 
     pub async fn move_team(&self, actor: &Actor, case: &Case, team: &str) -> AppResult<()> {
@@ -216,54 +229,9 @@ impl App {
                 Problem::of("err_no_such_team").with("team", team),
             ));
         }
-        Ok(self.store.move_team(case.id, team, &actor.label).await?)
-    }
-
-    /// Folds `case` into the case `into`; the customer of the merged-away case is told, in
-    /// their language, where their request now lives. Returns the case that remains.
-    pub async fn merge_cases(
-        &self,
-        actor: &Actor,
-        case: &Case,
-        incident: &Incident,
-        into: &str,
-    ) -> AppResult<Case> {
-        let no_such_case = || AppError::field("into", Problem::of("err_no_such_case"));
-        let target = CaseRef::parse(into.trim()).map_err(|_| no_such_case())?;
-        let target = self
-            .store
-            .case_by_reference(&target)
-            .await?
-            .ok_or_else(no_such_case)?;
-        let thread = self.thread_headers(case, &target, incident).await?;
-        let from = &self.settings.mail_from;
-        let domain = &self.settings.id_domain;
-        Ok(self
-            .store
-            .merge_cases(case.id, target.id, &actor.label, |merged| {
-                let email = merged.email.clone()?;
-                let lang = incident.pick_language(Lang::parse(&merged.language).ok().as_ref());
-                let text = crate::i18n::shared()
-                    .text(&lang, "merged_notice")
-                    .replace("{reference}", merged.reference.as_str())
-                    .replace("{old}", case.reference.as_str());
-                let message = OutgoingMessage {
-                    from: from.clone(),
-                    to: email,
-                    reply_to: None,
-                    subject: thread.subject,
-                    text,
-                    html: None,
-                    message_id: format!("merge.{}.{}@{domain}", case.reference, merged.reference),
-                    in_reply_to: thread.in_reply_to,
-                    references: thread.references,
-                    return_path: None,
-                    auto_submitted: true,
-                    list_unsubscribe: None,
-                };
-                crate::mail_job::queued("merge", &message)
-            })
-            .await?)
+        self.store.move_team(case.id, team, &actor.label).await?;
+        self.changed(case);
+        Ok(())
     }
 
     /// Records a phone call with the customer as an inbound contact on the case.

@@ -197,6 +197,16 @@ impl App {
     }
 }
 
+/// Whether `err`, from [`App::take_in_email`], is the message's own fault (it is kept
+/// aside, and those behind it go on) rather than one of the database or the mail queue,
+/// which may pass (a locked or restarting database), so the same message is tried again.
+pub fn is_the_message_at_fault(err: &AppError) -> bool {
+    !matches!(
+        err,
+        AppError::Store(_) | AppError::MailUnavailable | AppError::Publish(_)
+    )
+}
+
 /// Auto-replies, bounces and list mail (RFC 3834's signs), which must not be answered.
 fn is_automatic(message: &Message<'_>) -> bool {
     let text_header = |name: &str| {

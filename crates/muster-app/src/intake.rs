@@ -10,6 +10,7 @@ use muster_store::cases::{Intake, Receipt};
 use sha2::{Digest, Sha256};
 
 use crate::acknowledgement::{Acknowledger, CustomerMessage};
+use crate::live::CaseChange;
 use crate::{App, AppResult};
 
 /// A contact as its door parsed it.
@@ -80,7 +81,7 @@ impl App {
             ChannelKind::Email => CustomerMessage::from_meta(&intake.meta),
             _ => CustomerMessage::default(),
         });
-        Ok(self
+        let receipt = self
             .store
             .take_in(intake, &token, |case, outcome| {
                 if acknowledge_by_email {
@@ -89,6 +90,12 @@ impl App {
                     None
                 }
             })
-            .await?)
+            .await?;
+        self.live.announce(
+            incident.id,
+            receipt.case.reference.as_str(),
+            CaseChange::Arrived,
+        );
+        Ok(receipt)
     }
 }

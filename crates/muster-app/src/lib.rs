@@ -19,8 +19,11 @@ pub mod inbound_email;
 pub mod incident_input;
 pub mod incidents;
 pub mod intake;
+pub mod live;
 pub mod mail_feedback;
 pub mod mail_job;
+pub mod mailboxes;
+pub mod merging;
 pub mod overdue;
 pub mod publisher;
 pub mod staffing;
@@ -73,6 +76,7 @@ pub struct App {
     pub store: Store,
     pub settings: AppSettings,
     publisher: Arc<dyn Publisher>,
+    live: live::LiveFeed,
 }
 
 impl App {
@@ -81,6 +85,7 @@ impl App {
             store,
             settings,
             publisher,
+            live: live::LiveFeed::default(),
         }
     }
 

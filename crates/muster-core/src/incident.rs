@@ -221,6 +221,7 @@ pub struct IncidentSettings {
 fn default_canned() -> Vec<CannedResponse> {
     let en = Lang::english;
     let nb = || Lang::parse("nb").unwrap_or_else(|_| en());
+    let fa = || Lang::parse("fa").unwrap_or_else(|_| en());
     vec![
         CannedResponse {
             key: "refund-confirmed".to_owned(),
@@ -232,6 +233,10 @@ fn default_canned() -> Vec<CannedResponse> {
             .with(
                 nb(),
                 "Hei {{name}},\n\nVi har refundert bestilling {{booking_ref}} i sin helhet. Pengene er på kontoen din innen 5 virkedager.\n\nSaken din: {{case_url}}",
+            )
+            .with(
+                fa(),
+                "{{name}} گرامی،\n\nمبلغ رزرو {{booking_ref}} به‌طور کامل به شما بازگردانده شد. این مبلغ ظرف ۵ روز کاری به حساب شما می‌رسد.\n\nپروندهٔ شما: {{case_url}}",
             ),
         },
         CannedResponse {
@@ -240,6 +245,10 @@ fn default_canned() -> Vec<CannedResponse> {
             body: Localized::single(
                 en(),
                 "Dear {{name}},\n\nTo help you quickly we need your departure date. Please add it here: {{case_url}}",
+            )
+            .with(
+                fa(),
+                "{{name}} گرامی،\n\nبرای اینکه زود به شما کمک کنیم، تاریخ حرکت شما را لازم داریم. لطفاً آن را اینجا بیفزایید: {{case_url}}",
             ),
         },
     ]

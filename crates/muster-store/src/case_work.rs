@@ -4,7 +4,7 @@
 use muster_core::case::{Case, CaseStatus, Direction};
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::ChannelKind;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, Set, TransactionTrait, Value,
@@ -302,82 +302,5 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Merges `source` into `target`: every contact and token moves, the source is
-    /// resolved and remembers where it went, and the customer is told once (`notice`).
-    pub async fn merge_cases(
-        &self,
-        source_id: i64,
-        target_id: i64,
-        actor: &str,
-        notice: impl FnOnce(&Case) -> Option<MailJob>,
-    ) -> StoreResult<Case> {
-        if source_id == target_id {
-            return Err(StoreError::Conflict(
-                "a case cannot be merged into itself".into(),
-            ));
-        }
-        let source = self.case_model(source_id).await?;
-        let target = self.case_model(target_id).await?;
-        if source.incident_id != target.incident_id {
-            return Err(StoreError::Conflict(
-                "cases of different incidents cannot be merged".into(),
-            ));
-        }
-        let tx = self.db.begin().await?;
-        contact::Entity::update_many()
-            .col_expr(contact::Column::CaseId, Expr::value(target_id))
-            .filter(contact::Column::CaseId.eq(source_id))
-            .exec(&tx)
-            .await?;
-        case_token::Entity::update_many()
-            .col_expr(case_token::Column::CaseId, Expr::value(target_id))
-            .filter(case_token::Column::CaseId.eq(source_id))
-            .exec(&tx)
-            .await?;
-        case::Entity::update_many()
-            .col_expr(
-                case::Column::ContactCount,
-                Expr::col(case::Column::ContactCount).add(source.contact_count),
-            )
-            .col_expr(case::Column::UpdatedAt, Expr::value(now()))
-            .filter(case::Column::Id.eq(target_id))
-            .exec(&tx)
-            .await?;
-        case::Entity::update_many()
-            .col_expr(
-                case::Column::Status,
-                Expr::value(CaseStatus::Resolved.as_str()),
-            )
-            .col_expr(case::Column::ResolvedAt, Expr::value(now()))
-            .col_expr(
-                case::Column::MergedInto,
-                Expr::value(target.reference.clone()),
-            )
-            .col_expr(case::Column::ContactCount, Expr::value(0))
-            .col_expr(case::Column::ClaimedBy, Expr::value(Option::<i64>::None))
-            .filter(case::Column::Id.eq(source_id))
-            .exec(&tx)
-            .await?;
-        let merged = to_case(
-            case::Entity::find_by_id(target_id)
-                .one(&tx)
-                .await?
-                .ok_or(StoreError::NotFound("case"))?,
-        )?;
-        if let Some(job) = notice(&merged) {
-            enqueue(&tx, target_id, job).await?;
-        }
-        record_on(
-            &tx,
-            actor,
-            "case.merge",
-            &target.reference,
-            serde_json::json!({ "merged": source.reference, "into": target.reference }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(merged)
     }
 }

@@ -532,20 +532,29 @@ impl Store {
         reference: &CaseRef,
         token: &str,
     ) -> StoreResult<Option<(Case, TokenScope)>> {
-        let found = case::Entity::find()
-            .filter(case::Column::Reference.eq(reference.as_str()))
-            .one(&self.db)
-            .await?;
-        let Some(found) = found else { return Ok(None) };
-        let grant = case_token::Entity::find()
-            .filter(case_token::Column::TokenHash.eq(hash_token(token)))
-            .filter(case_token::Column::CaseId.eq(found.id))
-            .one(&self.db)
-            .await?;
-        match grant {
-            Some(grant) => Ok(Some((to_case(found)?, TokenScope::stored(&grant.scope)))),
-            None => Ok(None),
+        let mut reference = reference.as_str().to_owned();
+        // A merged-away case's link leads to the case it went into (its tokens moved
+        // there); a few hops at most, as merged cases can be merged again.
+        for _ in 0..4 {
+            let found = case::Entity::find()
+                .filter(case::Column::Reference.eq(reference.as_str()))
+                .one(&self.db)
+                .await?;
+            let Some(found) = found else { return Ok(None) };
+            let grant = case_token::Entity::find()
+                .filter(case_token::Column::TokenHash.eq(hash_token(token)))
+                .filter(case_token::Column::CaseId.eq(found.id))
+                .one(&self.db)
+                .await?;
+            match (grant, found.merged_into.clone()) {
+                (Some(grant), _) => {
+                    return Ok(Some((to_case(found)?, TokenScope::stored(&grant.scope))));
+                }
+                (None, Some(into)) => reference = into,
+                (None, None) => return Ok(None),
+            }
         }
+        Ok(None)
     }
 
     /// The conversation a customer sees: their messages and the replies, never notes.

@@ -22,7 +22,10 @@ pub mod login_throttle;
 pub mod mail_feedback;
 pub mod mail_queue;
 pub mod mail_thread;
+pub mod mailboxes;
+pub mod merges;
 pub mod password;
+pub mod quarantine;
 pub mod queue;
 mod raw_sql;
 pub mod sessions;
@@ -35,6 +38,7 @@ pub mod trips;
 pub mod users;
 pub mod wait_inputs;
 pub mod webhooks;
+pub mod working_view;
 
 pub use db::{Engine, Store};
 pub use error::StoreError;

@@ -213,3 +213,20 @@ impl Drop for TestDb {
         }
     }
 }
+
+impl Store {
+    /// The external ids of every email contact, one per row: a message taken in twice
+    /// shows twice.
+    pub async fn inbound_email_ids(&self) -> crate::error::StoreResult<Vec<String>> {
+        use crate::entity::contact;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        Ok(contact::Entity::find()
+            .filter(contact::Column::Channel.eq("email"))
+            .filter(contact::Column::Direction.eq("inbound"))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|c| c.external_id)
+            .collect())
+    }
+}

@@ -251,8 +251,9 @@ async fn merging_keeps_every_contact(engine: TestEngine) {
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("a"));
+    let now = time::OffsetDateTime::now_utc();
     let merged = store
-        .merge_cases(source.id, target.id, "test", |c| {
+        .merge_cases(source.id, target.id, "test", None, now, |c| {
             Some(MailJob {
                 kind: "merged".into(),
                 recipient: c.email.clone().unwrap_or_default(),
@@ -261,12 +262,10 @@ async fn merging_keeps_every_contact(engine: TestEngine) {
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(merged.contact_count, 2);
-    assert_eq!(
-        store.timeline(target.id).await.map(|t| t.len()).ok(),
-        Some(2),
-        "every contact kept"
-    );
+    assert_eq!(merged.case.contact_count, 2);
+    let timeline = store.timeline(target.id).await.unwrap_or_default();
+    assert_eq!(timeline.len(), 3, "every contact kept, and the merge noted");
+    assert_eq!(timeline[2].body, format!("Merged from {b}"));
     let gone = store
         .case_by_reference(&find(&b))
         .await
@@ -277,15 +276,16 @@ async fn merging_keeps_every_contact(engine: TestEngine) {
         (gone.status, gone.merged_into.as_deref()),
         (CaseStatus::Resolved, Some(a.as_str()))
     );
-    // The merged customer's token now opens the surviving case.
+    // The merged customer's link (old reference, moved token) opens the surviving case.
     let old = store
         .case_by_token(&find(&b), "token-2")
         .await
         .ok()
         .flatten();
-    assert!(
-        old.is_none(),
-        "the old reference no longer opens with the moved token"
+    assert_eq!(
+        old.map(|(c, _)| c.reference.as_str().to_owned()),
+        Some(a.clone()),
+        "the old link leads to the surviving case"
     );
     let via_target = store
         .case_by_token(&find(&a), "token-2")
@@ -295,6 +295,71 @@ async fn merging_keeps_every_contact(engine: TestEngine) {
     assert!(
         via_target.is_some(),
         "the token moved to the surviving case"
+    );
+    let undoable = store
+        .undoable_merges(target.id, now - time::Duration::minutes(10))
+        .await
+        .unwrap_or_default();
+    assert_eq!(undoable.len(), 1);
+    assert!(
+        store
+            .undo_merge(
+                merged.merge_id,
+                "test",
+                now + time::Duration::seconds(1),
+                now
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none(),
+        "a merge older than the window is not undone"
+    );
+    let (remaining, restored) = store
+        .undo_merge(
+            merged.merge_id,
+            "test",
+            now - time::Duration::minutes(10),
+            now,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the undo"));
+    assert_eq!((remaining.contact_count, restored.contact_count), (1, 1));
+    assert_eq!(
+        (restored.status, restored.merged_into),
+        (source.status, None),
+        "the merged-away case stands as before"
+    );
+    assert_eq!(
+        store.timeline(target.id).await.map(|t| t.len()).ok(),
+        Some(1)
+    );
+    assert_eq!(
+        store.timeline(source.id).await.map(|t| t.len()).ok(),
+        Some(1)
+    );
+    let back = store
+        .case_by_token(&find(&b), "token-2")
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        back.map(|(c, _)| c.id),
+        Some(source.id),
+        "the link is its own again"
+    );
+    assert!(
+        store
+            .undo_merge(
+                merged.merge_id,
+                "test",
+                now - time::Duration::minutes(10),
+                now
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none(),
+        "undone once"
     );
     assert_eq!(
         store.unsent_mail_count().await.ok(),

@@ -49,6 +49,8 @@ pub struct AppState {
     pub publication: Arc<Publication>,
     pub metrics: Metrics,
     pub intake_limiter: RateLimiter,
+    /// Who has which case open in the console, on this replica.
+    pub presence: Arc<crate::console::presence::Presence>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             publication,
             metrics: Metrics::default(),
             intake_limiter,
+            presence: Arc::default(),
         })
     }
 

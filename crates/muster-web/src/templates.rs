@@ -2,7 +2,7 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 19] = [
+const TEMPLATES: [(&str, &str); 24] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
@@ -38,8 +38,24 @@ const TEMPLATES: [(&str, &str); 19] = [
         include_str!("../templates/console/queue.hbs"),
     ),
     (
+        "console_queue_panel",
+        include_str!("../templates/console/queue_panel.hbs"),
+    ),
+    (
+        "console_queue_list",
+        include_str!("../templates/console/queue_list.hbs"),
+    ),
+    (
+        "console_queue_fragment",
+        include_str!("../templates/console/queue_fragment.hbs"),
+    ),
+    (
         "console_case",
         include_str!("../templates/console/case.hbs"),
+    ),
+    (
+        "console_merge",
+        include_str!("../templates/console/merge.hbs"),
     ),
     (
         "console_dashboard",
@@ -52,6 +68,10 @@ const TEMPLATES: [(&str, &str); 19] = [
     (
         "console_webhook",
         include_str!("../templates/console/webhook.hbs"),
+    ),
+    (
+        "console_mailboxes",
+        include_str!("../templates/console/mailboxes.hbs"),
     ),
     (
         "console_groups",

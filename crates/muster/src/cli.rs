@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "muster", version, about = "Crisis-mode incident communication")]
 pub struct Cli {
     /// A TOML file laid over the embedded defaults.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "MUSTER_CONFIG")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,

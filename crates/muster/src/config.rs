@@ -11,6 +11,10 @@ use serde::Deserialize;
 use toml::{Table, Value};
 use url::Url;
 
+mod mailboxes;
+
+pub use mailboxes::{AfterIntake, MailboxAuth, MailboxConfig, MailboxSettings};
+
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 const ENV_PREFIX: &str = "MUSTER__";
 
@@ -78,6 +82,8 @@ pub struct ClockConfig {
 pub struct InboundConfig {
     pub secret: String,
     pub booking_ref_pattern: String,
+    pub mailboxes: Vec<MailboxConfig>,
+    pub mailbox_lease_secs: u64,
 }
 
 /// Never print the secret, even in a debug dump of the configuration.
@@ -85,6 +91,9 @@ impl std::fmt::Debug for InboundConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InboundConfig")
             .field("secret", &"<redacted>")
+            .field("booking_ref_pattern", &self.booking_ref_pattern)
+            .field("mailboxes", &self.mailboxes)
+            .field("mailbox_lease_secs", &self.mailbox_lease_secs)
             .finish()
     }
 }
@@ -345,6 +354,13 @@ impl Config {
             ));
         }
         self.booking_pattern()?;
+        self.mailboxes()?;
+        if !(3..=3600).contains(&self.inbound.mailbox_lease_secs) {
+            return Err(key_error(
+                "inbound.mailbox_lease_secs",
+                "must be between 3 and 3600",
+            ));
+        }
         if self.intake.max_per_address < 1 || self.intake.window_secs < 1 {
             return Err(key_error(
                 "intake.max_per_address",
@@ -446,6 +462,22 @@ impl Config {
                 format!("not a valid regular expression: {e}"),
             )
         })
+    }
+
+    /// The IMAP mailboxes to fetch, checked; two with one name would share a cursor.
+    pub fn mailboxes(&self) -> Result<Vec<MailboxSettings>, ConfigError> {
+        let mut checked: Vec<MailboxSettings> = Vec::new();
+        for (index, mailbox) in self.inbound.mailboxes.iter().enumerate() {
+            let settings = mailbox.settings(index)?;
+            if checked.iter().any(|m| m.name == settings.name) {
+                return Err(key_error(
+                    &format!("inbound.mailboxes[{index}].name"),
+                    format!("\"{}\" names another mailbox too", settings.name),
+                ));
+            }
+            checked.push(settings);
+        }
+        Ok(checked)
     }
 
     /// The public address without its trailing slash.

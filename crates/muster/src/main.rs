@@ -9,6 +9,7 @@ mod group_reply_worker;
 mod logging;
 mod mail;
 mod mail_worker;
+mod mailbox;
 mod serve;
 mod simulate;
 mod sla_worker;

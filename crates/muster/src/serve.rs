@@ -167,6 +167,19 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     );
     let dispatcher = crate::mail::dispatcher(state.store.clone(), &config)?;
     let dispatch = tokio::spawn(dispatcher.run(stop.clone()));
+    // Each mailbox's lease names this replica, so a restarted one waits like any other.
+    let replica = uuid::Uuid::new_v4().simple().to_string();
+    let lease = Duration::from_secs(config.inbound.mailbox_lease_secs);
+    let fetchers: Vec<_> = config
+        .mailboxes()?
+        .into_iter()
+        .map(|mailbox| {
+            tokio::spawn(
+                crate::mailbox::worker(state.app.clone(), mailbox, replica.clone(), lease)
+                    .run(stop.clone()),
+            )
+        })
+        .collect();
 
     let shutdown = shutdown_signal().context("installing the signal handlers")?;
     // Tests and scripts read this line to find the port.
@@ -198,6 +211,10 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let _ = sla.await;
     let _ = group_replies.await;
     let _ = webhooks.await;
+    for fetcher in fetchers {
+        // Each gives its mailbox's lease up, so another replica takes it at once.
+        let _ = fetcher.await;
+    }
     // In-flight sends finish and every outcome is written before the store closes.
     let _ = dispatch.await;
     state.store.clone().close().await.ok();

@@ -1,10 +1,14 @@
-//! One case as an agent works it: the customer, every contact from every channel in one
-//! timeline, notes, replies from canned responses, status, team, merge, a logged call.
+//! One case as an agent works it, beside the queue: the customer, every contact from every
+//! channel in one timeline (each message in its own direction, Persian right to left),
+//! notes, replies from canned responses in the case's language ("send and take next"),
+//! status, team, merge, a logged call. Every action is one request that redirects back with
+//! word that it worked, or shows the page again with what was typed and the problem beside
+//! its field.
 
 use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::{StatusCode, header};
-use actix_web::web::{Data, Form, Path};
+use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpResponse, get, post};
 use muster_app::{AppError, AppResult, FieldErrors};
 use muster_core::case::{Case, CaseStatus};
@@ -14,8 +18,12 @@ use muster_store::teams::Team;
 use serde::Serialize;
 
 use crate::console::auth::ConsoleUser;
+use crate::console::flash;
 use crate::console::page::{Base, render_with_status};
-use crate::console::queue::{CaseRow, case_row};
+use crate::console::queue::{
+    CaseRow, Done, QueuePanel, QueueQuery, RowContext, case_row, panel, panel_cases,
+    take_next_location,
+};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 
@@ -27,7 +35,11 @@ async fn load(state: &AppState, reference: &str) -> WebResult<(Case, Incident)> 
 struct CasePage<'a> {
     #[serde(flatten)]
     base: Base<'a>,
+    queue: QueuePanel<'a>,
     case: CaseRow<'a>,
+    /// The case's language by name ("فارسی"), and whether it reads right to left.
+    language_name: &'static str,
+    rtl: bool,
     email: Option<&'a str>,
     phone: Option<&'a str>,
     booking_ref: Option<&'a str>,
@@ -43,6 +55,27 @@ struct CasePage<'a> {
     errors: BTreeMap<String, String>,
     teams: Vec<Team>,
     statuses: [&'static str; 3],
+    /// Word that the last action worked.
+    done: Option<String>,
+    /// Colleagues who have this case open too, or hold it.
+    others: Vec<String>,
+    /// Cases that look like the same request: the same booking, or name and phone.
+    duplicates: Vec<Duplicate<'a>>,
+    /// Merges into this case that can still be undone.
+    undoable: Vec<Undoable>,
+}
+
+#[derive(Serialize)]
+struct Duplicate<'a> {
+    case: CaseRow<'a>,
+    why: &'static str,
+}
+
+#[derive(Serialize)]
+struct Undoable {
+    id: i64,
+    source: String,
+    until: String,
 }
 
 #[derive(Serialize)]
@@ -59,6 +92,9 @@ struct CannedRow<'a> {
     key: &'a str,
     title: &'a str,
     text: Option<String>,
+    /// The language the text is in: the case's, or the incident's default when the
+    /// response has none in the case's language.
+    lang: String,
 }
 
 /// What the agent typed into the forms that are not the reply, kept when one comes back.
@@ -69,15 +105,34 @@ struct Kept<'a> {
     into: &'a str,
 }
 
+/// What a case page shows besides the case: the query of the queue beside it and the word
+/// of the last action.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CaseQuery {
+    #[serde(flatten)]
+    queue: QueueQuery,
+}
+
+struct Shown<'a> {
+    typed: &'a HashMap<String, String>,
+    errors: &'a FieldErrors,
+    status: StatusCode,
+    query: &'a QueueQuery,
+}
+
 async fn case_page(
     state: &AppState,
     user: &ConsoleUser,
     case: &Case,
     incident: &Incident,
-    typed: &HashMap<String, String>,
-    errors: &FieldErrors,
-    status: StatusCode,
+    shown: Shown<'_>,
 ) -> WebResult<HttpResponse> {
+    let Shown {
+        typed,
+        errors,
+        status,
+        query,
+    } = shown;
     let errors = state.translations.messages(&Lang::english(), errors);
     let timeline = state
         .store
@@ -92,6 +147,7 @@ async fn case_page(
             body: e.body,
         })
         .collect();
+    let lang = incident.pick_language(Lang::parse(&case.language).ok().as_ref());
     let canned = incident
         .settings
         .canned
@@ -100,11 +156,67 @@ async fn case_page(
             key: &c.key,
             title: &c.title,
             text: state.app.fill_canned(incident, case, &c.key),
+            lang: if c.body.languages().any(|l| *l == lang) {
+                lang.as_str().to_owned()
+            } else {
+                incident.default_language.as_str().to_owned()
+            },
+        })
+        .collect();
+    let done = flash::message(state, query.done.as_deref());
+    let query = QueueQuery {
+        incident: Some(incident.slug.as_str().to_owned()),
+        done: None,
+        ..query.clone()
+    };
+    let loaded = panel_cases(state, user, incident, &query).await?;
+    let mut listed = loaded.cases.clone();
+    listed.push(case.clone());
+    let rows = RowContext::load(state, user, &listed).await?;
+    let row = case_row(state, incident, case, &rows);
+    let mut others = state.presence.others(case.reference.as_str(), user.user.id);
+    if let Some(holder) = row.holder.as_ref().filter(|_| !row.held_by_me)
+        && !others.contains(holder)
+    {
+        others.push(holder.clone());
+    }
+    state
+        .presence
+        .saw(case.reference.as_str(), user.user.id, &user.user.name);
+    let case_lang = Lang::parse(&case.language).ok();
+    let duplicates = state.store.likely_duplicates(case).await?;
+    let duplicate_rows = RowContext::load(state, user, &duplicates).await?;
+    let undoable = state
+        .app
+        .undoable_merges(case)
+        .await?
+        .into_iter()
+        .map(|m| Undoable {
+            id: m.id,
+            source: m.source_reference,
+            until: local_time_label(
+                &incident.time_zone,
+                m.merged_at + muster_app::merging::UNDO_WINDOW,
+            ),
         })
         .collect();
     let context = CasePage {
         base: Base::new(user, case.reference.as_str()),
-        case: case_row(state, incident, case),
+        queue: panel(
+            state,
+            incident,
+            &loaded,
+            &rows,
+            &query,
+            case.reference.as_str(),
+        )
+        .await?,
+        case: row,
+        language_name: case_lang
+            .as_ref()
+            .map(muster_app::i18n::endonym)
+            .unwrap_or("—"),
+        rtl: case_lang.as_ref().is_some_and(Lang::is_rtl),
         email: case.email.as_deref(),
         phone: case.phone.as_deref(),
         booking_ref: case.booking_ref.as_deref(),
@@ -129,6 +241,20 @@ async fn case_page(
             CaseStatus::WaitingOnCustomer.as_str(),
             CaseStatus::Resolved.as_str(),
         ],
+        done,
+        others,
+        duplicates: duplicates
+            .iter()
+            .map(|d| Duplicate {
+                why: if d.booking_ref.is_some() && d.booking_ref == case.booking_ref {
+                    "same booking"
+                } else {
+                    "same name and phone"
+                },
+                case: case_row(state, incident, d, &duplicate_rows),
+            })
+            .collect(),
+        undoable,
     };
     render_with_status(state, "console_case", &context, status)
 }
@@ -138,33 +264,33 @@ pub async fn show(
     state: Data<AppState>,
     user: ConsoleUser,
     reference: Path<String>,
+    query: Query<CaseQuery>,
 ) -> WebResult<HttpResponse> {
     let (case, incident) = load(&state, &reference).await?;
-    case_page(
-        &state,
-        &user,
-        &case,
-        &incident,
-        &HashMap::new(),
-        &FieldErrors::new(),
-        StatusCode::OK,
-    )
-    .await
+    let shown = Shown {
+        typed: &HashMap::new(),
+        errors: &FieldErrors::new(),
+        status: StatusCode::OK,
+        query: &query.queue,
+    };
+    case_page(&state, &user, &case, &incident, shown).await
 }
 
 type Fields = Form<HashMap<String, String>>;
 
-fn back(case: &Case) -> HttpResponse {
+/// Back to `case` (or the case named), saying that `done` worked.
+pub(crate) fn back(case: &Case, done: &str) -> HttpResponse {
+    see_other(format!("/console/cases/{}?done={done}", case.reference))
+}
+
+fn see_other(location: String) -> HttpResponse {
     HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/console/cases/{}", case.reference),
-        ))
+        .insert_header((header::LOCATION, location))
         .finish()
 }
 
 /// Checks the CSRF token, loads the case, and keeps the agent's claim alive.
-async fn prepare(
+pub(crate) async fn prepare(
     state: &AppState,
     user: &ConsoleUser,
     reference: &str,
@@ -176,34 +302,45 @@ async fn prepare(
     Ok((case, incident))
 }
 
-/// After an action: back to the case (or to the case it went into, when `Some`), or the
-/// case page again with everything typed and the problem shown.
-async fn done_or_shown(
+/// The case page again with everything typed and the problem beside its field, when the
+/// use case refused what was typed; any other error as it is.
+pub(crate) async fn shown_again(
     state: &AppState,
     user: &ConsoleUser,
     (case, incident): (Case, Incident),
     form: &HashMap<String, String>,
-    outcome: AppResult<Option<Case>>,
+    error: AppError,
 ) -> WebResult<HttpResponse> {
-    match outcome {
-        Ok(moved) => Ok(back(moved.as_ref().unwrap_or(&case))),
-        Err(AppError::Invalid(errors)) => {
-            case_page(
-                state,
-                user,
-                &case,
-                &incident,
-                form,
-                &errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+    match error {
+        AppError::Invalid(errors) => {
+            let shown = Shown {
+                typed: form,
+                errors: &errors,
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                query: &QueueQuery::default(),
+            };
+            case_page(state, user, &case, &incident, shown).await
         }
-        Err(other) => Err(other.into()),
+        other => Err(other.into()),
     }
 }
 
-fn field<'a>(form: &'a HashMap<String, String>, key: &str) -> &'a str {
+/// After an action: back to the case saying `done`, or the case page again.
+async fn done_or_shown(
+    state: &AppState,
+    user: &ConsoleUser,
+    loaded: (Case, Incident),
+    form: &HashMap<String, String>,
+    outcome: AppResult<()>,
+    done: &str,
+) -> WebResult<HttpResponse> {
+    match outcome {
+        Ok(()) => Ok(back(&loaded.0, done)),
+        Err(error) => shown_again(state, user, loaded, form, error).await,
+    }
+}
+
+pub(crate) fn field<'a>(form: &'a HashMap<String, String>, key: &str) -> &'a str {
     form.get(key).map(String::as_str).unwrap_or("")
 }
 
@@ -214,15 +351,20 @@ pub async fn add_note(
     reference: Path<String>,
     form: Fields,
 ) -> WebResult<HttpResponse> {
-    let (case, incident) = prepare(&state, &user, &reference, &form).await?;
+    let loaded = prepare(&state, &user, &reference, &form).await?;
     let outcome = state
         .app
-        .add_note(&user.actor(), &case, field(&form, "note"))
+        .add_note(&user.actor(), &loaded.0, field(&form, "note"))
         .await;
-    let outcome = outcome.map(|()| None);
-    done_or_shown(&state, &user, (case, incident), &form, outcome).await
+    done_or_shown(&state, &user, loaded, &form, outcome, "note").await
 }
 
+const REPLIED: Done = Done {
+    with_next: "reply_next",
+    alone: "reply",
+};
+
+/// Sends the reply; with `next` set ("send and take next") goes on to the next case.
 #[post("/console/cases/{reference}/reply")]
 pub async fn send_reply(
     state: Data<AppState>,
@@ -242,8 +384,14 @@ pub async fn send_reply(
         .app
         .reply(&user.actor(), &case, &incident, body, then)
         .await;
-    let outcome = outcome.map(|()| None);
-    done_or_shown(&state, &user, (case, incident), &form, outcome).await
+    match outcome {
+        Ok(()) if form.get("next").is_some_and(|n| !n.is_empty()) => {
+            let location = take_next_location(&state, &user, &incident, Some(REPLIED)).await?;
+            Ok(see_other(location))
+        }
+        Ok(()) => Ok(back(&case, "reply")),
+        Err(error) => shown_again(&state, &user, (case, incident), &form, error).await,
+    }
 }
 
 #[post("/console/cases/{reference}/status")]
@@ -261,7 +409,12 @@ pub async fn set_status(
         .app
         .set_case_status(&user.actor(), &case, status)
         .await?;
-    Ok(back(&case))
+    let done = if status == CaseStatus::Resolved {
+        "resolved"
+    } else {
+        "status"
+    };
+    Ok(back(&case, done))
 }
 
 #[post("/console/cases/{reference}/team")]
@@ -271,29 +424,12 @@ pub async fn move_team(
     reference: Path<String>,
     form: Fields,
 ) -> WebResult<HttpResponse> {
-    let (case, incident) = prepare(&state, &user, &reference, &form).await?;
+    let loaded = prepare(&state, &user, &reference, &form).await?;
     let outcome = state
         .app
-        .move_team(&user.actor(), &case, field(&form, "team"))
+        .move_team(&user.actor(), &loaded.0, field(&form, "team"))
         .await;
-    let outcome = outcome.map(|()| None);
-    done_or_shown(&state, &user, (case, incident), &form, outcome).await
-}
-
-#[post("/console/cases/{reference}/merge")]
-pub async fn merge_into(
-    state: Data<AppState>,
-    user: ConsoleUser,
-    reference: Path<String>,
-    form: Fields,
-) -> WebResult<HttpResponse> {
-    let (case, incident) = prepare(&state, &user, &reference, &form).await?;
-    let outcome = state
-        .app
-        .merge_cases(&user.actor(), &case, &incident, field(&form, "into"))
-        .await
-        .map(Some);
-    done_or_shown(&state, &user, (case, incident), &form, outcome).await
+    done_or_shown(&state, &user, loaded, &form, outcome, "team").await
 }
 
 #[post("/console/cases/{reference}/call")]
@@ -303,13 +439,17 @@ pub async fn log_call(
     reference: Path<String>,
     form: Fields,
 ) -> WebResult<HttpResponse> {
-    let (case, incident) = prepare(&state, &user, &reference, &form).await?;
+    let loaded = prepare(&state, &user, &reference, &form).await?;
     let outcome = state
         .app
-        .log_call(&user.actor(), &case, &incident, field(&form, "call_notes"))
+        .log_call(
+            &user.actor(),
+            &loaded.0,
+            &loaded.1,
+            field(&form, "call_notes"),
+        )
         .await;
-    let outcome = outcome.map(|()| None);
-    done_or_shown(&state, &user, (case, incident), &form, outcome).await
+    done_or_shown(&state, &user, loaded, &form, outcome, "call").await
 }
 
 #[cfg(test)]
@@ -321,9 +461,13 @@ mod tests {
 
     #[test]
     fn the_template_names_only_what_the_page_has() {
+        let filter = QueueQuery::default();
         let context = CasePage {
             base: sample::base("MU-ABC-123"),
+            queue: queue::sample::panel(&filter),
             case: queue::sample::case_row(),
+            language_name: "فارسی",
+            rtl: true,
             email: Some("ada@example.com"),
             phone: Some("+4712345678"),
             booking_ref: Some("BK1"),
@@ -342,6 +486,7 @@ mod tests {
                 key: "refund",
                 title: "Refund",
                 text: Some("We refund.".into()),
+                lang: "fa".into(),
             }],
             reply: "Hello",
             typed: Kept {
@@ -349,13 +494,24 @@ mod tests {
                 call_notes: "c",
                 into: "MU-DEF-456",
             },
-            errors: strict::errors_on(&["body", "note", "call_notes", "team", "into"]),
+            errors: strict::errors_on(&["body", "note", "call_notes", "team", "into", "undo"]),
             teams: vec![Team {
                 id: 1,
                 key: "refunds".into(),
                 name: "Refunds".into(),
             }],
             statuses: ["open", "waiting_on_customer", "resolved"],
+            done: Some("Reply sent.".into()),
+            others: vec!["Berit Agent".into()],
+            duplicates: vec![Duplicate {
+                case: queue::sample::case_row(),
+                why: "same booking",
+            }],
+            undoable: vec![Undoable {
+                id: 7,
+                source: "MU-DEF-456".into(),
+                until: "1 Jan 10:10".into(),
+            }],
         };
         strict::render("console_case", &context);
     }

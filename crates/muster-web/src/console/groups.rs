@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::console::auth::ConsoleUser;
 use crate::console::page::{Base, render_with_status};
-use crate::console::queue::{CaseRow, case_row, working_incident};
+use crate::console::queue::{CaseRow, RowContext, case_row, working_incident};
 use crate::error::{WebError, WebResult};
 use crate::state::AppState;
 
@@ -353,6 +353,7 @@ async fn group_page(
     }
     let in_flight = replies.iter().any(|r| r.held || r.sending);
     let shown = u64::try_from(overview.first.len()).unwrap_or(0);
+    let rows = RowContext::load(state, user, &overview.first).await?;
     let context = GroupPage {
         base: Base::new(user, &group.name),
         slug: incident.slug.as_str(),
@@ -365,7 +366,7 @@ async fn group_page(
         cases: overview
             .first
             .iter()
-            .map(|c| case_row(state, incident, c))
+            .map(|c| case_row(state, incident, c, &rows))
             .collect(),
         more: overview.count.saturating_sub(shown),
         languages,

@@ -232,6 +232,20 @@ pub async fn show(
     query: Query<CaseQuery>,
 ) -> WebResult<HttpResponse> {
     let (case, scope, incident) = open_case(&state, &reference, &query.t).await?;
+    if case.reference.as_str() != reference.as_str() {
+        // A link to a case that was merged into this one: its address from now on.
+        let mut location = url::form_urlencoded::Serializer::new(String::new());
+        location.append_pair("t", &query.t);
+        if let Some(lang) = &query.lang {
+            location.append_pair("lang", lang);
+        }
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                format!("/c/{}?{}", case.reference, location.finish()),
+            ))
+            .finish());
+    }
     let page = PageState {
         query: &query,
         token: &query.t,
