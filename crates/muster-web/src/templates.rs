@@ -2,7 +2,7 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 22] = [
+const TEMPLATES: [(&str, &str); 24] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
@@ -72,6 +72,14 @@ const TEMPLATES: [(&str, &str); 22] = [
     (
         "console_mailboxes",
         include_str!("../templates/console/mailboxes.hbs"),
+    ),
+    (
+        "console_groups",
+        include_str!("../templates/console/groups.hbs"),
+    ),
+    (
+        "console_group",
+        include_str!("../templates/console/group.hbs"),
     ),
 ];
 
