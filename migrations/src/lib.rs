@@ -15,6 +15,7 @@ mod m20261203_000001_subscription_resend;
 mod m20261204_100000_mailboxes;
 mod m20261204_200000_mail_feedback;
 mod m20261204_400000_case_merges;
+mod m20261204_500000_disruption_groups;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_100000_mailboxes::Migration),
             Box::new(m20261204_200000_mail_feedback::Migration),
             Box::new(m20261204_400000_case_merges::Migration),
+            Box::new(m20261204_500000_disruption_groups::Migration),
         ]
     }
 }

@@ -3,6 +3,8 @@
 # in headless Chromium against `muster demo`, with an axe-core accessibility check on every
 # page they visit. Installs what is missing (Debian's chromium, the npm packages), builds the
 # binary, starts the demo on a free port in a temporary folder, runs `node --test`, stops it.
+# The group journey submits 50 forms from one address (the per-address limit is raised) and
+# waits out a group reply's hold (10 s here instead of 60).
 # Screenshots of every step go to tests/artifacts/browser/. The journeys read the mail the
 # server wrote from MUSTER_OUTBOX. Usage: tests/browser/run.sh
 set -euo pipefail
@@ -63,6 +65,8 @@ mkfifo "$work/stdout"
     MUSTER__SERVER__WORKERS=2 \
     MUSTER__DATABASE__URL="sqlite://$work/muster.db" \
     MUSTER__MAIL__URL="file://$work/outbox" \
+    MUSTER__INTAKE__MAX_PER_ADDRESS=1000 \
+    MUSTER__QUEUE__GROUP_REPLY_HOLD_SECS=10 \
     exec "$binary" demo >"$work/stdout" 2>"$work/server.log"
 ) &
 server_pid=$!

@@ -758,6 +758,7 @@ async fn a_message_that_cannot_be_built_fails_with_its_reason_and_the_campaign_f
         name: evil.to_owned(),
         booking_ref: None,
         departure_date: None,
+        trip: None,
         language: muster_core::language::Lang::english(),
         variables: Default::default(),
     };

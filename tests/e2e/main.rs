@@ -10,6 +10,7 @@ mod bounces;
 mod bulk_mail;
 mod console_auth;
 mod duplicates;
+mod groups;
 mod http_methods;
 mod intake;
 mod journeys;

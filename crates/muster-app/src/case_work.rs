@@ -252,6 +252,7 @@ impl App {
             booking_ref: None,
             handle: None,
             departure_date: None,
+            trip: None,
             request_type: case.request_type.clone(),
             team: case.team.clone(),
             language: case.language.clone(),

@@ -176,6 +176,7 @@ impl App {
             booking_ref,
             handle: None,
             departure_date,
+            trip: muster_core::trip::find_trip(&body).map(|t| t.as_str().to_owned()),
             request_type: guess_request_type(&body).to_owned(),
             team: None,
             language,

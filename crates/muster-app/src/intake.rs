@@ -63,6 +63,11 @@ impl App {
                 .find(|t| t.key == intake.request_type)
                 .and_then(|t| t.team.clone());
         }
+        if intake.trip.is_none()
+            && let Some(booking) = &intake.booking_ref
+        {
+            intake.trip = self.store.trip_of_booking(incident.id, booking).await?;
+        }
         let lang =
             Lang::parse(&intake.language).unwrap_or_else(|_| incident.default_language.clone());
         let wait = self.publisher.posted_wait(

@@ -13,6 +13,8 @@ pub mod canned;
 pub mod case_link;
 pub mod case_work;
 pub mod error;
+pub mod group_reply;
+pub mod groups;
 pub mod i18n;
 pub mod inbound_email;
 pub mod incident_input;
@@ -65,6 +67,8 @@ pub struct AppSettings {
     pub clock_offset: time::Duration,
     /// What a booking reference looks like in free text (`inbound.booking_ref_pattern`).
     pub booking_pattern: regex_lite::Regex,
+    /// How long a group reply waits, to be undone, before it goes (60 s).
+    pub group_reply_hold: time::Duration,
 }
 
 /// The use cases over one store; cheap to clone.

@@ -11,6 +11,7 @@ use crate::contact_info::{BookingRef, EmailAddress};
 use crate::csv::records;
 use crate::language::Lang;
 use crate::text_rule::{long_text, single_line};
+use crate::trip::Trip;
 
 /// One customer to tell. `variables` holds the file's extra columns, for templates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,8 @@ pub struct AudienceRow {
     pub name: String,
     pub booking_ref: Option<BookingRef>,
     pub departure_date: Option<Date>,
+    /// The sailing, flight or route of the booking: its cases join that trip's groups.
+    pub trip: Option<Trip>,
     pub language: Lang,
     pub variables: BTreeMap<String, String>,
 }
@@ -52,6 +55,7 @@ enum Column {
     Name,
     Booking,
     Departure,
+    Trip,
     Language,
     Variable,
 }
@@ -67,6 +71,7 @@ fn column(header: &str) -> Column {
         "name" | "full_name" | "customer_name" => Column::Name,
         "booking_reference" | "booking_ref" | "booking" | "reference" => Column::Booking,
         "departure_date" | "departure" | "travel_date" => Column::Departure,
+        "trip" | "sailing" | "flight" | "route" => Column::Trip,
         "language" | "lang" | "locale" => Column::Language,
         _ => Column::Variable,
     }
@@ -131,6 +136,7 @@ fn parse_row(
     let mut name = String::new();
     let mut booking_ref = None;
     let mut departure_date = None;
+    let mut trip = None;
     let mut language = default_language.clone();
     let mut variables = BTreeMap::new();
     for ((kind, var), value) in columns.iter().zip(fields) {
@@ -162,6 +168,12 @@ fn parse_row(
                     format!("departure date \"{value}\" is not a date like 2026-12-24")
                 })?);
             }
+            Column::Trip if value.is_empty() => {}
+            Column::Trip => {
+                trip = Some(Trip::parse(value).map_err(|_| {
+                    format!("trip \"{value}\" is not a trip code like DY1234 or AURORA-1204")
+                })?);
+            }
             Column::Language if value.is_empty() => {}
             Column::Language => {
                 language = Lang::parse(value).map_err(|e| e.to_string())?;
@@ -177,6 +189,7 @@ fn parse_row(
         name,
         booking_ref,
         departure_date,
+        trip,
         language,
         variables,
     })
@@ -204,6 +217,22 @@ mod tests {
         let lines: Vec<usize> = parsed.rejected.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![3, 4, 5]);
         assert!(parsed.rejected[1].reason.contains("departure date"));
+    }
+
+    #[test]
+    fn a_trip_column_gives_each_booking_its_trip() {
+        let text = "email,booking_reference,departure_date,trip\n\
+                    kari@example.no,AB12CD,2026-12-01,aurora-1201\n\
+                    ola@example.no,AB12CE,2026-12-01,\n\
+                    per@example.no,AB12CF,2026-12-01,no;such\n";
+        let parsed = parse_audience_csv(text, &Lang::english()).unwrap_or_default();
+        assert_eq!(
+            parsed.rows[0].trip.as_ref().map(Trip::as_str),
+            Some("AURORA-1201")
+        );
+        assert_eq!(parsed.rows[1].trip, None);
+        assert_eq!(parsed.rejected.len(), 1);
+        assert!(parsed.rejected[0].reason.contains("trip"), "{parsed:?}");
     }
 
     #[test]

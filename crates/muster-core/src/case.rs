@@ -77,6 +77,8 @@ pub struct Case {
     pub booking_ref: Option<String>,
     pub handle: Option<String>,
     pub departure_date: Option<Date>,
+    /// The sailing, flight or route the booking is on (`trip::Trip`), if known.
+    pub trip: Option<String>,
     pub request_type: String,
     pub team: Option<String>,
     pub language: String,

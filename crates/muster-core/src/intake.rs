@@ -12,6 +12,7 @@ use crate::incident::RequestType;
 use crate::language::Lang;
 use crate::problem::Problem;
 use crate::text_rule::{TextError, long_text, single_line};
+use crate::trip::Trip;
 
 pub const NAME_MAX: usize = 200;
 pub const MESSAGE_MAX: usize = 5_000;
@@ -43,6 +44,8 @@ pub struct IntakeForm {
     pub phone: String,
     pub booking_ref: String,
     pub departure_date: String,
+    /// Optional: the sailing, flight or route (`trip::Trip`).
+    pub trip: String,
     pub request_type: String,
     pub message: String,
     pub language: String,
@@ -55,6 +58,7 @@ pub struct ValidIntake {
     pub phone: Option<PhoneNumber>,
     pub booking_ref: BookingRef,
     pub departure_date: Date,
+    pub trip: Option<Trip>,
     pub request_type: String,
     pub message: String,
     pub language: Lang,
@@ -144,6 +148,9 @@ pub fn validate(
                 .map_err(|problem| errors.insert("departure_date", problem))
                 .ok()
         });
+    let trip = Trip::parse_optional(&form.trip)
+        .map_err(|problem| errors.insert("trip", problem))
+        .ok();
     let request_type = required(&mut errors, "request_type", &form.request_type).and_then(|raw| {
         if request_types.iter().any(|t| t.key == raw) {
             Some(raw.to_owned())
@@ -166,6 +173,7 @@ pub fn validate(
         phone,
         booking_ref,
         departure_date,
+        trip,
         request_type,
         message,
     ) {
@@ -175,6 +183,7 @@ pub fn validate(
             Some(phone),
             Some(booking_ref),
             Some(departure_date),
+            Some(trip),
             Some(request_type),
             Some(message),
         ) if errors.is_empty() => Ok(ValidIntake {
@@ -183,6 +192,7 @@ pub fn validate(
             phone,
             booking_ref,
             departure_date,
+            trip,
             request_type,
             message: message.to_owned(),
             language,
@@ -205,6 +215,7 @@ mod tests {
             phone: String::new(),
             booking_ref: "AB1234".into(),
             departure_date: "2026-11-27".into(),
+            trip: String::new(),
             request_type: "refund".into(),
             message: "Please refund my ticket".into(),
             language: "nb".into(),
@@ -215,6 +226,24 @@ mod tests {
         let types = IncidentSettings::default().request_types;
         let langs = vec![Lang::english()];
         validate(form, &types, &langs, date!(2026 - 11 - 24))
+    }
+
+    #[test]
+    fn a_trip_is_optional_and_checked_when_given() {
+        assert_eq!(check(&good()).map(|v| v.trip), Ok(None));
+        let with_trip = IntakeForm {
+            trip: " dy1234 ".into(),
+            ..good()
+        };
+        assert_eq!(
+            check(&with_trip).map(|v| v.trip.map(|t| t.to_string())),
+            Ok(Some("DY1234".to_owned()))
+        );
+        let bad = IntakeForm {
+            trip: "DY<1234>".into(),
+            ..good()
+        };
+        assert_eq!(error_of(bad, "trip"), Some("err_trip"));
     }
 
     fn error_of(form: IntakeForm, field: &str) -> Option<&'static str> {

@@ -1,6 +1,7 @@
 //! What a campaign template can say: the recipient's own details and links, and the
 //! incident's page, wait times and latest update, in the recipient's language.
 
+use muster_core::case::Case;
 use muster_core::date_format::format_date;
 use muster_core::incident::Incident;
 use muster_core::language::Lang;
@@ -104,6 +105,30 @@ pub fn recipient_vars(incident: &Value, base_url: &str, slug: &str, r: &Recipien
         vars.insert(key.to_owned(), value);
     }
     Value::Object(vars)
+}
+
+/// Every variable of a reply to one case (a group reply): the customer's name, booking
+/// reference, trip, departure date and the link to their case, and the incident's
+/// variables in the case's language.
+pub fn case_vars(incident: &Value, case: &Case, case_url: &str) -> Value {
+    let text = |value: &str| Value::String(value.to_owned());
+    let optional = |value: &Option<String>| value.as_deref().map_or(Value::Null, text);
+    let of_incident = |key: &str| incident.get(key).cloned().unwrap_or(Value::Null);
+    json!({
+        "name": case.customer_name,
+        "reference": case.reference.as_str(),
+        "booking_reference": optional(&case.booking_ref),
+        "trip": optional(&case.trip),
+        "departure_date": case
+            .departure_date
+            .map_or(Value::Null, |d| Value::String(format_date(&case.language, d))),
+        "case_url": case_url,
+        "incident": incident,
+        "title": of_incident("title"),
+        "landing_url": of_incident("landing_url"),
+        "wait_times": of_incident("wait_times"),
+        "latest_update": of_incident("latest_update"),
+    })
 }
 
 pub fn unsubscribe_url(base_url: &str, token: &str) -> String {

@@ -120,6 +120,7 @@ impl Store {
                     name: Set(row.name.clone()),
                     booking_ref: Set(row.booking_ref.as_ref().map(|b| b.as_str().to_owned())),
                     departure_date: Set(row.departure_date),
+                    trip: Set(row.trip.as_ref().map(|t| t.as_str().to_owned())),
                     language: Set(row.language.as_str().to_owned()),
                     variables: Set(to_json(&row.variables)),
                     source: Set(SOURCE_IMPORT.to_owned()),
@@ -139,6 +140,7 @@ impl Store {
                             C::Name,
                             C::BookingRef,
                             C::DepartureDate,
+                            C::Trip,
                             C::Language,
                             C::Variables,
                             C::ConfirmedAt,
@@ -147,6 +149,7 @@ impl Store {
                 )
                 .exec_without_returning(&tx)
                 .await?;
+            crate::trips::fill_case_trips(&tx, incident_id, chunk).await?;
         }
         tx.commit().await?;
         Ok(counts)

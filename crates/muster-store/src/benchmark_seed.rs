@@ -6,6 +6,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use crate::Store;
 use crate::convert::now;
 use crate::error::StoreResult;
+use crate::groups::{GroupScope, group_condition};
 use crate::queue::{QueueScope, claim_in, slices};
 use crate::raw_sql::statement;
 
@@ -71,6 +72,72 @@ impl Store {
         };
         let critical = slices(scope.today, scope.windows)[0];
         let (sql, values) = claim_in(scope, critical, 0, time::Duration::minutes(1), now());
+        let rows = self
+            .db
+            .query_all_raw(statement(
+                self.backend(),
+                &format!("{prefix} {sql}"),
+                values,
+            ))
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| row.try_get::<String>("", column).ok())
+            .map(|line| format!("    {line}"))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    /// Gives every `every`-th case of the incident (by id) the trip `trip`, for the group
+    /// benchmark: a sailing's cases spread through a large queue.
+    pub async fn seed_trip_for_benchmark(
+        &self,
+        incident_id: i64,
+        trip: &str,
+        every: i64,
+    ) -> StoreResult<u64> {
+        let sql = "UPDATE cases SET trip = ? WHERE incident_id = ? AND id % ? = 0";
+        let values: Vec<Value> = vec![trip.into(), incident_id.into(), every.into()];
+        let done = self
+            .db
+            .execute_raw(statement(self.backend(), sql, values))
+            .await?
+            .rows_affected();
+        if self.backend() == DbBackend::Postgres {
+            self.db
+                .execute_raw(Statement::from_string(DbBackend::Postgres, "ANALYZE cases"))
+                .await?;
+        } else {
+            self.db
+                .execute_raw(Statement::from_string(DbBackend::Sqlite, "ANALYZE"))
+                .await?;
+        }
+        Ok(done)
+    }
+
+    /// The plans of a group's count and of its first page, as the group page runs them.
+    pub async fn explain_group(
+        &self,
+        scope: &GroupScope,
+        limit: u64,
+    ) -> StoreResult<(String, String)> {
+        let (condition, values) = group_condition(scope);
+        let count = format!("SELECT COUNT(*) AS n FROM cases WHERE {condition}");
+        let mut page_values = values.clone();
+        page_values.push(i64::try_from(limit).unwrap_or(50).into());
+        let page =
+            format!("SELECT * FROM cases WHERE {condition} ORDER BY departure_date, id LIMIT ?");
+        Ok((
+            self.explain(&count, values).await?,
+            self.explain(&page, page_values).await?,
+        ))
+    }
+
+    async fn explain(&self, sql: &str, values: Vec<Value>) -> StoreResult<String> {
+        let (prefix, column) = match self.backend() {
+            DbBackend::Postgres => ("EXPLAIN", "QUERY PLAN"),
+            _ => ("EXPLAIN QUERY PLAN", "detail"),
+        };
         let rows = self
             .db
             .query_all_raw(statement(

@@ -33,6 +33,8 @@ pub struct Intake {
     /// `network:handle`, lowercased, for social and chat.
     pub handle: Option<String>,
     pub departure_date: Option<Date>,
+    /// The trip code (`muster_core::trip::Trip`), if the contact named one.
+    pub trip: Option<String>,
     pub request_type: String,
     pub team: Option<String>,
     pub language: String,
@@ -111,6 +113,7 @@ pub(crate) fn to_case(m: case::Model) -> StoreResult<Case> {
         booking_ref: m.booking_ref,
         handle: m.handle,
         departure_date: m.departure_date,
+        trip: m.trip,
         request_type: m.request_type,
         team: m.team,
         language: m.language,
@@ -229,6 +232,7 @@ pub(crate) fn new_case_row(
         booking_ref: Set(intake.booking_ref.clone()),
         handle: Set(intake.handle.clone()),
         departure_date: Set(intake.departure_date),
+        trip: Set(intake.trip.clone()),
         request_type: Set(intake.request_type.clone()),
         team: Set(intake.team.clone()),
         language: Set(intake.language.clone()),
@@ -340,6 +344,9 @@ fn merge_into(existing: case::Model, intake: &Intake) -> case::ActiveModel {
     if existing.departure_date.is_none() && intake.departure_date.is_some() {
         active.departure_date = Set(intake.departure_date);
     }
+    if existing.trip.is_none() && intake.trip.is_some() {
+        active.trip = Set(intake.trip.clone());
+    }
     for (slot, current, offered) in [
         (&mut active.email, &existing.email, &intake.email),
         (&mut active.phone, &existing.phone, &intake.phone),
@@ -421,6 +428,7 @@ impl Store {
             booking_ref: intake.booking_ref.clone(),
             handle: intake.handle.clone(),
             departure_date: intake.departure_date,
+            trip: intake.trip.clone(),
             request_type: intake.request_type.clone(),
             team: intake.team.clone(),
             language: intake.language.clone(),

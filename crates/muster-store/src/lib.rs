@@ -14,6 +14,8 @@ pub mod dashboard;
 pub mod db;
 pub mod dispatch;
 pub mod error;
+pub mod group_replies;
+pub mod groups;
 pub mod incidents;
 mod intake_batch;
 pub mod login_throttle;
@@ -32,6 +34,7 @@ pub mod teams;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
+pub mod trips;
 pub mod users;
 pub mod wait_inputs;
 pub mod webhooks;

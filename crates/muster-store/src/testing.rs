@@ -72,6 +72,7 @@ pub fn sample_intake(
         booking_ref: Some(format!("BK{n:06}")),
         handle: None,
         departure_date,
+        trip: None,
         request_type: "refund".into(),
         team: Some("refunds".into()),
         language: "en".into(),

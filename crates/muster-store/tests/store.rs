@@ -238,6 +238,7 @@ fn intake(
         booking_ref: Some("AB1234".into()),
         handle: None,
         departure_date: None,
+        trip: None,
         request_type: "refund".into(),
         team: Some("refunds".into()),
         language: "en".into(),

@@ -75,6 +75,14 @@ const TEMPLATES: [(&str, &str); 24] = [
         "console_mailboxes",
         include_str!("../templates/console/mailboxes.hbs"),
     ),
+    (
+        "console_groups",
+        include_str!("../templates/console/groups.hbs"),
+    ),
+    (
+        "console_group",
+        include_str!("../templates/console/group.hbs"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

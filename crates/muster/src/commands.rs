@@ -49,6 +49,7 @@ pub fn app_settings(
         mail,
         clock_offset: time::Duration::hours(config.clock.offset_hours),
         booking_pattern: config.booking_pattern()?,
+        group_reply_hold: time::Duration::seconds(config.queue.group_reply_hold_secs),
     })
 }
 

@@ -40,6 +40,10 @@ pub struct QueueConfig {
     pub claim_minutes: i64,
     pub sla_scan_secs: u64,
     pub wait_refresh_secs: u64,
+    /// Seconds a group reply is held, to be undone, before it goes.
+    pub group_reply_hold_secs: i64,
+    /// Seconds a group-reply worker holds the cases it claimed before another may take them.
+    pub group_reply_lease_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -367,6 +371,12 @@ impl Config {
             return Err(key_error(
                 "queue.wait_refresh_secs",
                 "must be between 1 and 60: waits are refreshed at least every minute",
+            ));
+        }
+        if self.queue.group_reply_hold_secs < 0 || self.queue.group_reply_lease_secs < 1 {
+            return Err(key_error(
+                "queue.group_reply_lease_secs",
+                "the hold must be 0 or more seconds and the lease at least 1",
             ));
         }
         if self.queue.sla_scan_secs < 1 {

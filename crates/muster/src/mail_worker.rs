@@ -13,7 +13,6 @@ use muster_store::mail_queue::ClaimedMail;
 use crate::worker::{Drain, Pace, Queue, Runner, Unrecorded, runner};
 
 const BATCH: u64 = 32;
-const LEASE: time::Duration = time::Duration::seconds(120);
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// Transient failures are retried after 1 min, 2 min, 4 min, … (about eight and a half
 /// hours over the ten attempts), then given up on.
@@ -26,6 +25,8 @@ const RETRIES: Backoff = Backoff {
 pub struct MailQueue {
     store: Store,
     mailer: Mailer,
+    /// How long a claimed batch holds (`mail.lease_secs`, as the bulk dispatcher's claims).
+    lease: time::Duration,
 }
 
 /// One message's send, to be marked.
@@ -35,11 +36,16 @@ pub struct Sent {
     result: Result<(), SendError>,
 }
 
-pub fn worker(store: Store, mailer: Mailer) -> Runner<impl FnMut() -> Drain<MailQueue>> {
+pub fn worker(
+    store: Store,
+    mailer: Mailer,
+    lease: time::Duration,
+) -> Runner<impl FnMut() -> Drain<MailQueue>> {
     runner("mail", Pace::Poll { idle: IDLE_POLL }, move || {
         Drain(MailQueue {
             store: store.clone(),
             mailer: mailer.clone(),
+            lease,
         })
     })
 }
@@ -50,7 +56,7 @@ impl Queue for MailQueue {
 
     async fn claim(&self) -> anyhow::Result<Vec<ClaimedMail>> {
         self.store
-            .claim_mail(BATCH, LEASE)
+            .claim_mail(BATCH, self.lease)
             .await
             .context("claiming mail")
     }

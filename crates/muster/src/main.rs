@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod config;
 mod demo;
+mod group_reply_worker;
 mod logging;
 mod mail;
 mod mail_worker;

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::commands::connect;
 use crate::config::Config;
 use crate::worker::{Pace, Round, Worker, runner};
-use crate::{mail_worker, sla_worker, webhook_worker};
+use crate::{group_reply_worker, mail_worker, sla_worker, webhook_worker};
 use muster_mail::Mailer;
 
 /// SMTP connections the transactional mail worker keeps open.
@@ -143,9 +143,20 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
         .run(stop.clone()),
     );
     let mailer = Mailer::from_url(&config.mail.url, MAIL_POOL_SIZE)?;
-    let mail = tokio::spawn(mail_worker::worker(state.store.clone(), mailer).run(stop.clone()));
+    let mail_lease =
+        time::Duration::seconds(i64::try_from(config.mail.lease_secs).unwrap_or(i64::MAX));
+    let mail = tokio::spawn(
+        mail_worker::worker(state.store.clone(), mailer, mail_lease).run(stop.clone()),
+    );
     let sla_interval = Duration::from_secs(config.queue.sla_scan_secs);
     let sla = tokio::spawn(sla_worker::worker(state.app.clone(), sla_interval).run(stop.clone()));
+    let group_replies = tokio::spawn(
+        group_reply_worker::worker(
+            state.app.clone(),
+            time::Duration::seconds(config.queue.group_reply_lease_secs),
+        )
+        .run(stop.clone()),
+    );
     let webhooks = tokio::spawn(
         webhook_worker::worker(
             state.store.clone(),
@@ -198,6 +209,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let _ = waits.await;
     let _ = mail.await;
     let _ = sla.await;
+    let _ = group_replies.await;
     let _ = webhooks.await;
     for fetcher in fetchers {
         // Each gives its mailbox's lease up, so another replica takes it at once.

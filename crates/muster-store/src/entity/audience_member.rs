@@ -21,6 +21,8 @@ pub struct Model {
     pub created_at: TimeDateTimeWithTimeZone,
     /// When a pending sign-up's confirmation was last emailed.
     pub confirmation_sent_at: Option<TimeDateTimeWithTimeZone>,
+    /// The trip of the booking, from the file's `trip` column.
+    pub trip: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

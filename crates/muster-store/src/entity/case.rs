@@ -30,6 +30,7 @@ pub struct Model {
     pub merged_into: Option<String>,
     pub claimed_at: Option<TimeDateTimeWithTimeZone>,
     pub handling_seconds: Option<i64>,
+    pub trip: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -41,6 +41,7 @@ fn base_intake(
         booking_ref: None,
         handle: None,
         departure_date: None,
+        trip: None,
         request_type: guess_request_type(&body).to_owned(),
         team: None,
         language: incident.default_language.as_str().to_owned(),
@@ -59,6 +60,9 @@ fn read_text(state: &AppState, incident: &Incident, intake: &mut Intake, text: &
     }
     if intake.departure_date.is_none() {
         intake.departure_date = find_departure_date(text, incident.today(state.app.now()));
+    }
+    if intake.trip.is_none() {
+        intake.trip = muster_core::trip::find_trip(text).map(|t| t.as_str().to_owned());
     }
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod case_view;
 pub mod dashboard;
 pub mod flash;
+pub mod groups;
 pub mod home;
 pub mod incidents;
 pub mod live;

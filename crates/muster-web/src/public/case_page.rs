@@ -385,6 +385,7 @@ pub async fn add(
         booking_ref: None,
         handle: None,
         departure_date: None,
+        trip: None,
         request_type: case.request_type.clone(),
         team: case.team.clone(),
         language: case.language.clone(),

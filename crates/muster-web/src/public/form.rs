@@ -100,12 +100,13 @@ struct FormView<'a> {
 }
 
 /// The form's fields from top to bottom.
-const FIELD_ORDER: [&str; 8] = [
+const FIELD_ORDER: [&str; 9] = [
     "name",
     "email",
     "phone",
     "booking_ref",
     "departure_date",
+    "trip",
     "request_type",
     "message",
     "language",
@@ -371,6 +372,7 @@ pub async fn submit(
         booking_ref: Some(valid.booking_ref.as_str().to_owned()),
         handle: None,
         departure_date: Some(valid.departure_date),
+        trip: valid.trip.as_ref().map(|t| t.as_str().to_owned()),
         request_type: valid.request_type.clone(),
         team: None,
         language: valid.language.as_str().to_owned(),
@@ -438,6 +440,7 @@ mod tests {
                 "phone",
                 "booking_ref",
                 "departure_date",
+                "trip",
                 "request_type",
                 "message",
                 "language",
