@@ -2,7 +2,7 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 24] = [
+const TEMPLATES: [(&str, &str); 26] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
