@@ -59,7 +59,8 @@ test('a manager opens an incident, posts an update and sees it on the public pag
     page.waitForURL((url) => url.pathname === `/console/incidents/${slug}`),
     page.getByRole('button', { name: 'Publish update' }).click(),
   ]);
-  await page.locator('main ul li').filter({ hasText: update }).waitFor();
+  await page.getByRole('status').filter({ hasText: 'Update published' }).waitFor();
+  await page.locator('main .timeline li').filter({ hasText: update }).waitFor();
   await j.shot('incident-update-posted');
 
   const href = await page.getByRole('link', { name: 'View the public page' }).getAttribute('href');

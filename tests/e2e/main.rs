@@ -13,6 +13,7 @@ mod duplicates;
 mod groups;
 mod http_methods;
 mod intake;
+mod journeys;
 mod landing;
 mod mailbox;
 mod nginx;

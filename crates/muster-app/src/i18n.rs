@@ -104,10 +104,11 @@ impl Translations {
 
     /// "2 to 4 hours" in the reader's language.
     pub fn wait(&self, lang: &Lang, phrase: WaitPhrase) -> String {
+        let number = |n: i64| muster_core::date_format::digits(lang.as_str(), &n.to_string());
         let fill = |key: &str, low: i64, high: i64| {
             self.text(lang, key)
-                .replace("{low}", &low.to_string())
-                .replace("{high}", &high.to_string())
+                .replace("{low}", &number(low))
+                .replace("{high}", &number(high))
         };
         match phrase {
             WaitPhrase::Minutes { low, high } => fill("wait_minutes", low, high),

@@ -20,6 +20,8 @@ pub const TEXT_MAX: usize = 20_000;
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewIncident {
+    /// Made from the title when empty.
+    #[serde(default)]
     pub slug: String,
     pub title: String,
     #[serde(default)]
@@ -102,9 +104,18 @@ fn parse_severity(raw: &str) -> Result<Severity, Problem> {
 impl NewIncident {
     pub fn parse(&self) -> Result<IncidentDraft, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let slug = Slug::parse(&self.slug)
-            .map_err(|e| errors.insert("slug".into(), Problem::said(e)))
-            .ok();
+        // Left empty, the slug is made from the title.
+        let slug = if self.slug.trim().is_empty() {
+            let made = Slug::from_title(&self.title);
+            if made.is_none() && !self.title.trim().is_empty() {
+                errors.insert("slug".into(), Problem::of("err_slug_from_title"));
+            }
+            made
+        } else {
+            Slug::parse(&self.slug)
+                .map_err(|e| errors.insert("slug".into(), Problem::said(e)))
+                .ok()
+        };
         if self.title.trim().is_empty() {
             errors.insert("title".into(), Problem::of("err_required"));
         }
@@ -318,7 +329,7 @@ pub fn parse_policies(
     }
 }
 
-/// One channel as typed: its address, label in one language and posted wait in minutes.
+/// One channel as typed: its address, label in one language and posted wait.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct ChannelText {
     pub kind: String,
@@ -326,30 +337,93 @@ pub struct ChannelText {
     pub label: String,
     #[serde(default)]
     pub address: String,
+    /// The shortest posted wait, in `wait_unit` (minutes when it is absent).
     #[serde(default)]
     pub wait_low_minutes: Option<String>,
     #[serde(default)]
     pub wait_high_minutes: Option<String>,
+    /// `minutes`, `hours` or `days`: what the two wait numbers count.
+    #[serde(default)]
+    pub wait_unit: Option<String>,
     /// The posted wait replaces the computed one.
     #[serde(default)]
     pub wait_overrides: bool,
 }
 
-fn parse_minutes(raw: &Option<String>) -> Result<Option<i64>, Problem> {
+/// The unit a posted wait is typed in, as minutes per unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitUnit {
+    Minutes,
+    Hours,
+    Days,
+}
+
+impl WaitUnit {
+    pub const ALL: [WaitUnit; 3] = [WaitUnit::Minutes, WaitUnit::Hours, WaitUnit::Days];
+
+    pub fn parse(raw: Option<&str>) -> Result<Self, Problem> {
+        match raw.map(str::trim).unwrap_or("") {
+            "" | "minutes" => Ok(Self::Minutes),
+            "hours" => Ok(Self::Hours),
+            "days" => Ok(Self::Days),
+            _ => Err(one_of("minutes, hours, days")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Minutes => "minutes",
+            Self::Hours => "hours",
+            Self::Days => "days",
+        }
+    }
+
+    pub fn minutes(self) -> i64 {
+        match self {
+            Self::Minutes => 1,
+            Self::Hours => 60,
+            Self::Days => 24 * 60,
+        }
+    }
+
+    /// The largest unit both ends are whole numbers of, so a stored wait is shown as it was
+    /// typed: 1440 to 2880 minutes is 1 to 2 days.
+    pub fn of(wait: &WaitRange) -> Self {
+        [Self::Days, Self::Hours]
+            .into_iter()
+            .find(|unit| {
+                wait.high_minutes > 0
+                    && wait.low_minutes % unit.minutes() == 0
+                    && wait.high_minutes % unit.minutes() == 0
+            })
+            .unwrap_or(Self::Minutes)
+    }
+}
+
+fn parse_count(raw: &Option<String>, unit: WaitUnit) -> Result<Option<i64>, Problem> {
     match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(text) => text
             .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit.minutes()))
             .map(Some)
-            .map_err(|_| Problem::of("err_minutes").with("text", text)),
+            .ok_or_else(|| {
+                Problem::of("err_wait_count")
+                    .with("text", text)
+                    .with("unit", unit.as_str())
+            }),
     }
 }
 
+/// A posted wait typed as two whole numbers of `unit` (minutes when absent).
 pub fn parse_wait(
     low: &Option<String>,
     high: &Option<String>,
+    unit: Option<&str>,
 ) -> Result<Option<WaitRange>, Problem> {
-    match (parse_minutes(low)?, parse_minutes(high)?) {
+    let unit = WaitUnit::parse(unit)?;
+    match (parse_count(low, unit)?, parse_count(high, unit)?) {
         (None, None) => Ok(None),
         (Some(low), Some(high)) => WaitRange::new(low, high).map(Some).map_err(Problem::said),
         _ => Err(Problem::of("err_wait_both_ends")),
@@ -372,10 +446,14 @@ pub fn parse_channels(
             );
             continue;
         };
-        let posted_wait = parse_wait(&c.wait_low_minutes, &c.wait_high_minutes)
-            .map_err(|e| errors.insert(format!("channels[{i}].wait"), e))
-            .ok()
-            .flatten();
+        let posted_wait = parse_wait(
+            &c.wait_low_minutes,
+            &c.wait_high_minutes,
+            c.wait_unit.as_deref(),
+        )
+        .map_err(|e| errors.insert(format!("channels[{i}].wait"), e))
+        .ok()
+        .flatten();
         check_line(
             &mut errors,
             &format!("channels[{i}].address"),
@@ -389,6 +467,17 @@ pub fn parse_channels(
             TITLE_MAX,
         );
         if c.address.trim().is_empty() {
+            // A channel is removed by clearing it; one with a wait still typed is kept
+            // and refused, so a forgotten address never drops the wait silently.
+            let wait_typed = [&c.wait_low_minutes, &c.wait_high_minutes]
+                .into_iter()
+                .any(|end| end.as_deref().is_some_and(|t| !t.trim().is_empty()));
+            if wait_typed {
+                errors.insert(
+                    format!("channels[{i}].address"),
+                    Problem::of("err_channel_needs_address"),
+                );
+            }
             continue;
         }
         let mut label = current
@@ -437,8 +526,49 @@ mod tests {
 
     #[test]
     fn waits_need_both_ends() {
-        assert!(parse_wait(&Some("10".into()), &None).is_err());
-        assert_eq!(parse_wait(&None, &Some(" ".into())), Ok(None));
-        assert!(parse_wait(&Some("30".into()), &Some("10".into())).is_err());
+        assert!(parse_wait(&Some("10".into()), &None, None).is_err());
+        assert_eq!(parse_wait(&None, &Some(" ".into()), None), Ok(None));
+        assert!(parse_wait(&Some("30".into()), &Some("10".into()), None).is_err());
+    }
+
+    #[test]
+    fn waits_are_typed_in_their_unit_and_shown_back_in_it() {
+        let days = parse_wait(&Some("1".into()), &Some("2".into()), Some("days"));
+        assert_eq!(
+            days,
+            WaitRange::new(1440, 2880).map(Some).map_err(Problem::said)
+        );
+        let Ok(Some(days)) = days else { return };
+        assert_eq!(WaitUnit::of(&days), WaitUnit::Days);
+        let half_hour = WaitRange::new(30, 60).unwrap_or(days);
+        assert_eq!(WaitUnit::of(&half_hour), WaitUnit::Minutes);
+        assert!(parse_wait(&Some("1".into()), &Some("2".into()), Some("weeks")).is_err());
+        assert!(parse_wait(&Some("1.5".into()), &Some("2".into()), Some("hours")).is_err());
+    }
+
+    #[test]
+    fn a_channel_with_a_wait_and_no_address_is_refused_not_dropped() {
+        let typed = [ChannelText {
+            kind: "email".into(),
+            wait_low_minutes: Some("1".into()),
+            wait_high_minutes: Some("2".into()),
+            wait_unit: Some("days".into()),
+            ..Default::default()
+        }];
+        let errors = parse_channels(&Lang::english(), &typed, &[])
+            .err()
+            .unwrap_or_default();
+        assert_eq!(
+            errors.get("channels[0].address").map(|p| p.key),
+            Some("err_channel_needs_address")
+        );
+        let cleared = [ChannelText {
+            kind: "email".into(),
+            ..Default::default()
+        }];
+        assert_eq!(
+            parse_channels(&Lang::english(), &cleared, &[]).map(|c| c.len()),
+            Ok(0)
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod audience;
 pub mod campaign_input;
 pub mod campaigns;
 pub mod canned;
+pub mod case_link;
 pub mod case_work;
 pub mod error;
 pub mod group_reply;

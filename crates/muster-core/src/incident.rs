@@ -319,6 +319,19 @@ pub fn parse_time_zone(raw: &str) -> Result<String, TimeZoneError> {
         .map_err(|_| TimeZoneError(raw.to_owned()))
 }
 
+/// Every time zone name a manager can choose, sorted (the bundled database's, without the
+/// `posix/` and `right/` copies a system zoneinfo folder may add).
+pub fn time_zone_names() -> Vec<String> {
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|name| name.as_str().to_owned())
+        .filter(|name| !name.starts_with("posix") && !name.starts_with("right"))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Today's date in `zone` at instant `now` (UTC when the zone is unknown).
 pub fn local_date(zone: &str, now: OffsetDateTime) -> Date {
     let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);

@@ -46,6 +46,21 @@ impl Localized {
             .unwrap_or("")
     }
 
+    /// The language [`Localized::get`] reads its text from, so a page can mark text shown
+    /// in another language than its own (`lang="en"` on a Persian page).
+    pub fn language_of<'a>(&'a self, lang: &Lang, fallback: &Lang) -> Option<&'a Lang> {
+        [lang, fallback]
+            .into_iter()
+            .find_map(|l| self.0.get_key_value(l).map(|(k, _)| k))
+            .or_else(|| self.0.keys().next())
+    }
+
+    /// The language of the text shown in `lang`, when it is another one.
+    pub fn foreign_in<'a>(&'a self, lang: &Lang, fallback: &Lang) -> Option<&'a Lang> {
+        self.language_of(lang, fallback)
+            .filter(|used| *used != lang)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -70,5 +85,11 @@ mod tests {
         assert_eq!(text.get(&nb, &Lang::english()), "Hei");
         assert_eq!(text.get(&fa, &Lang::english()), "Hello");
         assert_eq!(Localized::new().get(&fa, &nb), "");
+        assert_eq!(
+            text.foreign_in(&fa, &Lang::english()),
+            Some(&Lang::english())
+        );
+        assert_eq!(text.foreign_in(&nb, &Lang::english()), None);
+        assert_eq!(Localized::new().foreign_in(&fa, &nb), None);
     }
 }

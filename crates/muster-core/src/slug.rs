@@ -33,6 +33,42 @@ impl Slug {
         Ok(Self(raw.to_owned()))
     }
 
+    /// A slug made from a title: "MS Aurora: fire on board" becomes `ms-aurora-fire-on-board`.
+    /// Latin letters lose their accents; other scripts drop out, so a title with no Latin
+    /// letters or digits gives none (the manager then types one).
+    pub fn from_title(title: &str) -> Option<Self> {
+        let mut slug = String::new();
+        for c in title.chars().flat_map(char::to_lowercase) {
+            let plain = match c {
+                'a'..='z' | '0'..='9' => Some(c),
+                'à'..='å' | 'ā' => Some('a'),
+                'æ' => Some('a'),
+                'ç' | 'č' => Some('c'),
+                'è'..='ë' | 'ē' => Some('e'),
+                'ì'..='ï' | 'ī' => Some('i'),
+                'ñ' | 'ņ' => Some('n'),
+                'ò'..='ö' | 'ø' | 'ō' => Some('o'),
+                'ù'..='ü' | 'ū' => Some('u'),
+                'š' => Some('s'),
+                'ž' => Some('z'),
+                'ģ' => Some('g'),
+                'ķ' => Some('k'),
+                'ļ' => Some('l'),
+                _ => None,
+            };
+            match plain {
+                Some(letter) => slug.push(letter),
+                None if !slug.is_empty() && !slug.ends_with('-') => slug.push('-'),
+                None => {}
+            }
+            if slug.len() >= 64 {
+                break;
+            }
+        }
+        let slug = slug.trim_end_matches('-');
+        Self::parse(slug).ok()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -69,5 +105,21 @@ mod tests {
         assert_eq!(Slug::parse("-ferry"), Err(SlugError::Characters));
         assert_eq!(Slug::parse("a--b"), Err(SlugError::Characters));
         assert_eq!(Slug::parse("../etc"), Err(SlugError::Characters));
+    }
+
+    #[test]
+    fn a_title_gives_its_slug() {
+        let made = |t: &str| Slug::from_title(t).map(|s| s.as_str().to_owned());
+        assert_eq!(
+            made("MS Aurora: fire on board").as_deref(),
+            Some("ms-aurora-fire-on-board")
+        );
+        assert_eq!(
+            made("Trikkene står — Oslo").as_deref(),
+            Some("trikkene-star-oslo")
+        );
+        assert_eq!(made("آتش‌سوزی"), None);
+        let long = made(&"word ".repeat(40)).unwrap_or_default();
+        assert!(long.len() <= 64 && Slug::parse(&long).is_ok());
     }
 }

@@ -84,12 +84,19 @@ impl WaitRange {
             return self.rising_phrase();
         }
         let (low, high) = (self.low_minutes, self.high_minutes.max(1));
-        if high < HOUR {
+        // Up to a whole hour is said in minutes: a posted "30 to 60 minutes" stays that.
+        if high <= HOUR {
             let low5 = (low / 5) * 5;
             let high5 = (div_ceil(high, 5) * 5).max(low5 + 5);
             WaitPhrase::Minutes {
                 low: low5,
                 high: high5,
+            }
+        } else if low >= DAY && low % DAY == 0 && high % DAY == 0 {
+            // Posted in whole days ("1 to 2 days"), said in days, not as 24 to 48 hours.
+            WaitPhrase::Days {
+                low: low / DAY,
+                high: (high / DAY).max(low / DAY + 1),
             }
         } else if high <= 2 * DAY {
             let low_h = low / HOUR;
@@ -153,6 +160,12 @@ mod tests {
     fn phrases_round_outwards() {
         assert_eq!(phrase(3, 12), WaitPhrase::Minutes { low: 0, high: 15 });
         assert_eq!(phrase(20, 90), WaitPhrase::UnderHours { high: 2 });
+        assert_eq!(phrase(30, 60), WaitPhrase::Minutes { low: 30, high: 60 });
+        assert_eq!(phrase(DAY, 2 * DAY), WaitPhrase::Days { low: 1, high: 2 });
+        assert_eq!(
+            phrase(DAY - 60, 2 * DAY),
+            WaitPhrase::Hours { low: 23, high: 48 }
+        );
         assert_eq!(phrase(130, 200), WaitPhrase::Hours { low: 2, high: 4 });
         assert_eq!(phrase(120, 120), WaitPhrase::Hours { low: 2, high: 3 });
         assert_eq!(

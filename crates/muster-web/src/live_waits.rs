@@ -444,7 +444,9 @@ mod tests {
         for lang in ["nb", "fa", "lv", "ru"] {
             let lang = Lang::parse(lang).unwrap_or_else(|_| Lang::english());
             let said = words(&translations, &lang, wait).unwrap_or_default();
-            assert!(said.contains('6') && !said.contains("rising"), "{said}");
+            // Persian writes its own digits.
+            let six = said.contains('6') || said.contains('۶');
+            assert!(six && !said.contains("rising"), "{said}");
         }
         // The JSON of a posted wait says so only when it is rising.
         let json = |range: Option<WaitRange>| serde_json::to_string(&range).unwrap_or_default();

@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 use handlebars::Handlebars;
 use muster_app::Publisher;
 use muster_app::i18n::Translations;
-use muster_core::incident::Incident;
+use muster_core::incident::{Incident, IncidentStatus};
 use muster_store::Store;
 
 use crate::error::WebError;
@@ -141,6 +141,25 @@ impl Publication {
 
     pub fn crisis_slug(&self) -> Option<String> {
         self.crisis_slug.read().ok().and_then(|s| s.clone())
+    }
+
+    /// The incidents `/crisis` may lead to: every active one, else every one being
+    /// monitored, newest first. With more than one, the visitor chooses.
+    pub fn crisis_choices(&self) -> Vec<Arc<Incident>> {
+        let all: Vec<Arc<Incident>> = self
+            .incidents
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        for status in [IncidentStatus::Active, IncidentStatus::Monitoring] {
+            let mut chosen: Vec<Arc<Incident>> =
+                all.iter().filter(|i| i.status == status).cloned().collect();
+            if !chosen.is_empty() {
+                chosen.sort_by_key(|i| std::cmp::Reverse((i.opened_at, i.id)));
+                return chosen;
+            }
+        }
+        Vec::new()
     }
 
     /// Brings the page cache in line with the database: re-renders what changed, drops

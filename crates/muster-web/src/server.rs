@@ -11,6 +11,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use serde_json::json;
 
 use crate::error::WebError;
+use crate::public::case_link::CaseLinkLimiter;
 use crate::public::subscribe::SignupLimiter;
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
@@ -70,6 +71,11 @@ fn public_routes(cfg: &mut web::ServiceConfig) {
             resource("/u/{token:[0-9a-f]{16,128}}")
                 .route(get().to(public::unsubscribe::confirm))
                 .route(post().to(public::unsubscribe::unsubscribe)),
+        )
+        .service(
+            resource("/c")
+                .route(get().to(public::case_link::show))
+                .route(post().to(public::case_link::resend)),
         )
         .service(
             resource("/c/{reference}")
@@ -197,12 +203,18 @@ pub fn run(
         state.config.intake_limit,
         state.config.intake_window,
     )));
+    // Ten asks per client and intake window: enough for a family's cases, not for guessing.
+    let case_links = Data::new(CaseLinkLimiter(RateLimiter::new(
+        10,
+        state.config.intake_window,
+    )));
     let base_url = state.base_url.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(proxies.clone())
             .app_data(signups.clone())
+            .app_data(case_links.clone())
             .wrap(ErrorHandlers::new().handler(StatusCode::NOT_FOUND, public::not_found::replace))
             .wrap(crate::security_headers::middleware(&base_url))
             // Inside `observe`, which logs a HEAD as a HEAD.

@@ -2,13 +2,15 @@
 
 use handlebars::Handlebars;
 
-const TEMPLATES: [(&str, &str); 24] = [
+const TEMPLATES: [(&str, &str); 26] = [
     ("layout", include_str!("../templates/layout.hbs")),
     ("landing", include_str!("../templates/landing.hbs")),
     ("not_found", include_str!("../templates/not_found.hbs")),
     ("form", include_str!("../templates/form.hbs")),
     ("case", include_str!("../templates/case.hbs")),
     ("notice", include_str!("../templates/notice.hbs")),
+    ("crisis", include_str!("../templates/crisis.hbs")),
+    ("case_link", include_str!("../templates/case_link.hbs")),
     (
         "console_layout",
         include_str!("../templates/console/layout.hbs"),

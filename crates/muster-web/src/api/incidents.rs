@@ -185,6 +185,7 @@ pub async fn channel_wait(
     let wait = muster_app::incident_input::parse_wait(
         &body.low_minutes.map(|m| m.to_string()),
         &body.high_minutes.map(|m| m.to_string()),
+        None,
     )
     .map_err(|p| {
         let english = muster_core::language::Lang::english();

@@ -3,12 +3,13 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form};
 use actix_web::{HttpResponse, get, post};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use muster_core::language::Lang;
 use serde::Serialize;
 
 use crate::console::auth::{ConsoleUser, Manager};
+use crate::console::incidents::{LanguageChoice, language_choices, ticked_languages, zone_names};
 use crate::console::page::{Base, render_with_status};
 use crate::error::WebResult;
 use crate::state::AppState;
@@ -21,6 +22,9 @@ struct HomePage<'a> {
     base: Base<'a>,
     incidents: Vec<IncidentRow>,
     new: &'a NewIncident,
+    zones: &'static [String],
+    /// Ticked as chosen; `default` marks the one selected as the default.
+    language_choices: Vec<LanguageChoice>,
     errors: BTreeMap<String, String>,
 }
 
@@ -52,10 +56,14 @@ async fn home_page(
             severity: i.severity.as_str(),
         })
         .collect();
+    let chosen = muster_app::incident_input::parse_languages(&typed.languages).unwrap_or_default();
+    let default = chosen.first();
     let context = HomePage {
         base: Base::new(user, "Incidents"),
         incidents,
         new: typed,
+        zones: zone_names(),
+        language_choices: language_choices(&chosen, default),
         errors: state.translations.messages(&en, errors),
     };
     render_with_status(state, "console_home", &context, status)
@@ -73,26 +81,43 @@ pub async fn home(state: Data<AppState>, user: ConsoleUser) -> WebResult<HttpRes
     home_page(&state, &user, &blank, &FieldErrors::new(), StatusCode::OK).await
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub struct NewIncidentForm {
-    csrf: String,
-    #[serde(flatten)]
-    incident: NewIncident,
+/// The home form, as typed: the languages are ticked boxes and a default, which the use case
+/// takes as one list, the default first.
+fn typed_incident(form: &HashMap<String, String>) -> NewIncident {
+    let get = |key: &str| form.get(key).cloned().unwrap_or_default();
+    // A field not sent at all takes the API's default, as a script posting the form expects.
+    let or = |key: &str, default: &str| form.get(key).cloned().unwrap_or_else(|| default.into());
+    let languages = ticked_languages(form, form.get("default_language").map(String::as_str));
+    NewIncident {
+        slug: get("slug"),
+        title: get("title"),
+        summary: get("summary"),
+        time_zone: or("time_zone", "UTC"),
+        languages: if languages.is_empty() {
+            "en".to_owned()
+        } else {
+            languages
+        },
+        severity: or("severity", "major"),
+        status: or("status", "active"),
+        ..Default::default()
+    }
 }
 
 #[post("/console/incidents")]
 pub async fn open_incident(
     state: Data<AppState>,
     Manager(user): Manager,
-    form: Form<NewIncidentForm>,
+    form: Form<HashMap<String, String>>,
 ) -> WebResult<HttpResponse> {
-    user.check_csrf(&form.csrf)?;
-    let (errors, status) = match state.app.open_incident(&user.actor(), &form.incident).await {
+    user.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let typed = typed_incident(&form);
+    let (errors, status) = match state.app.open_incident(&user.actor(), &typed).await {
         Ok(incident) => {
             return Ok(HttpResponse::SeeOther()
                 .insert_header((
                     header::LOCATION,
-                    format!("/console/incidents/{}", incident.slug),
+                    format!("/console/incidents/{}?saved=opened", incident.slug),
                 ))
                 .finish());
         }
@@ -103,7 +128,7 @@ pub async fn open_incident(
         ),
         Err(other) => return Err(other.into()),
     };
-    home_page(&state, &user, &form.incident, &errors, status).await
+    home_page(&state, &user, &typed, &errors, status).await
 }
 
 #[cfg(test)]
@@ -133,6 +158,8 @@ mod tests {
                 severity: "major",
             }],
             new: &new,
+            zones: zone_names(),
+            language_choices: language_choices(&[Lang::english()], Some(&Lang::english())),
             errors: strict::errors_on(&fields),
         };
         strict::render("console_home", &context);

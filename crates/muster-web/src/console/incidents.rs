@@ -6,7 +6,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpResponse, get, post};
 use muster_app::i18n::endonym;
-use muster_app::incident_input::{ChannelText, IncidentTextEdit, PolicyText};
+use muster_app::incident_input::{ChannelText, IncidentTextEdit, PolicyText, WaitUnit};
 use muster_app::staffing::StaffText;
 use muster_app::{AppError, AppResult, FieldErrors};
 use muster_core::incident::{ChannelKind, Incident, PolicyKind};
@@ -21,8 +21,10 @@ use crate::live_waits::COMPUTED_CHANNELS;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
-pub struct LangQuery {
+pub struct PageQuery {
     lang: Option<String>,
+    /// The section just saved, so the page says so beside it.
+    saved: Option<String>,
 }
 
 async fn load(state: &AppState, slug: &str) -> WebResult<Incident> {
@@ -33,6 +35,28 @@ fn editing_language(incident: &Incident, raw: Option<&str>) -> Lang {
     incident.pick_language(raw.and_then(|l| Lang::parse(l).ok()).as_ref())
 }
 
+/// The page's sections, each with its own form: the in-page navigation, the anchor a save
+/// returns to, and what the page says once it is saved.
+const SECTIONS: [(&str, &str, &str); 5] = [
+    (
+        "update",
+        "Post an update",
+        "Update published: it is on the public page now.",
+    ),
+    ("incident", "The incident", "Incident saved."),
+    ("policies", "Policies", "Policies saved."),
+    (
+        "channels",
+        "Channels and waits",
+        "Channels and posted waits saved.",
+    ),
+    ("staffing", "Staffing plan", "Staffing plan saved."),
+];
+
+/// Said at the top once an incident is opened: where to go on from here.
+const OPENED: &str =
+    "Incident opened. Write its text and policies below, then post the first update.";
+
 #[derive(Serialize)]
 struct IncidentPage<'a> {
     #[serde(flatten)]
@@ -41,10 +65,16 @@ struct IncidentPage<'a> {
     /// The language being edited.
     lang: &'a str,
     languages: Vec<LanguageTab<'a>>,
+    sections: Vec<SectionLink>,
+    /// What was just saved, shown in its section.
+    saved: Option<Notice>,
+    /// The section whose form was refused, with a link to each bad field.
+    refused: Option<Refusal>,
     status: String,
     severity: String,
     time_zone: String,
-    language_list: String,
+    zones: &'static [String],
+    language_choices: Vec<LanguageChoice>,
     incident_title: String,
     summary: String,
     letter: String,
@@ -68,24 +98,120 @@ struct LanguageTab<'a> {
 }
 
 #[derive(Serialize)]
+struct SectionLink {
+    id: &'static str,
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+struct Notice {
+    section: &'static str,
+    message: &'static str,
+}
+
+#[derive(Serialize)]
+struct Refusal {
+    section: &'static str,
+    fields: Vec<FieldLink>,
+}
+
+#[derive(Serialize)]
+struct FieldLink {
+    id: String,
+    message: String,
+}
+
+/// A language the incident can be published in, as a checkbox.
+#[derive(Serialize)]
+pub(crate) struct LanguageChoice {
+    pub code: String,
+    pub name: &'static str,
+    pub checked: bool,
+    /// The default language is always offered: it cannot be unticked.
+    pub default: bool,
+}
+
+/// Muster's own languages and any other the incident already has, ticked as `chosen`.
+pub(crate) fn language_choices(chosen: &[Lang], default: Option<&Lang>) -> Vec<LanguageChoice> {
+    let mut codes: Vec<Lang> = ["en", "nb", "ru", "lv", "fa"]
+        .iter()
+        .filter_map(|c| Lang::parse(c).ok())
+        .collect();
+    codes.extend(
+        chosen
+            .iter()
+            .filter(|l| !codes.contains(l))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    codes
+        .into_iter()
+        .map(|lang| LanguageChoice {
+            name: endonym(&lang),
+            checked: chosen.contains(&lang),
+            default: default == Some(&lang),
+            code: lang.as_str().to_owned(),
+        })
+        .collect()
+}
+
+/// The languages ticked in a form (`language_{code}`), the default first, as the use cases
+/// take them: "en, fa".
+/// A form that sends `languages` as one list (a script, an older page) is taken as it is.
+pub(crate) fn ticked_languages(form: &HashMap<String, String>, default: Option<&str>) -> String {
+    if let Some(list) = form.get("languages") {
+        return list.clone();
+    }
+    let mut codes: Vec<&str> = default.into_iter().collect();
+    let mut ticked: Vec<&str> = form
+        .keys()
+        .filter_map(|k| k.strip_prefix("language_"))
+        .filter(|code| Some(*code) != default)
+        .collect();
+    ticked.sort_unstable();
+    codes.extend(ticked);
+    codes.join(", ")
+}
+
+/// Every zone name, read once.
+pub(crate) fn zone_names() -> &'static [String] {
+    static ZONES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    ZONES.get_or_init(muster_core::incident::time_zone_names)
+}
+
+#[derive(Serialize)]
 struct PolicyRow {
     kind: &'static str,
+    name: &'static str,
     title: String,
     body: String,
     standard: String,
+    title_error: Option<String>,
+    body_error: Option<String>,
+    standard_error: Option<String>,
 }
 
 #[derive(Serialize)]
 struct ChannelRow {
     kind: &'static str,
+    name: &'static str,
     label: String,
     address: String,
     wait_low: String,
     wait_high: String,
+    units: Vec<UnitOption>,
     wait_overrides: bool,
     /// Whether the queue computes this channel's wait (the posted one may override it).
     computed: bool,
-    error: Option<String>,
+    address_error: Option<String>,
+    label_error: Option<String>,
+    wait_error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct UnitOption {
+    value: &'static str,
+    selected: bool,
 }
 
 #[derive(Serialize)]
@@ -101,7 +227,77 @@ struct StaffingRow {
 #[derive(Serialize)]
 struct UpdateRow {
     at: String,
-    body: String,
+    body_html: String,
+}
+
+fn policy_name(kind: PolicyKind) -> &'static str {
+    match kind {
+        PolicyKind::Refund => "Refund",
+        PolicyKind::Cancellation => "Cancellation",
+        PolicyKind::Rebooking => "Rebooking",
+        PolicyKind::Other => "Other",
+    }
+}
+
+fn channel_name(kind: ChannelKind) -> &'static str {
+    match kind {
+        ChannelKind::Form => "Online form",
+        ChannelKind::Email => "Email",
+        ChannelKind::Phone => "Phone",
+        ChannelKind::Chat => "Chat",
+        ChannelKind::Social => "Social media",
+    }
+}
+
+/// Where the page is when it renders: as stored, just saved, or refused with what was typed.
+struct Outcome<'a> {
+    typed: &'a HashMap<String, String>,
+    errors: &'a FieldErrors,
+    saved: Option<&'a str>,
+    section: &'static str,
+}
+
+/// The fields of each section in page order, so the refusal lists them as they appear.
+fn field_order(section: &str) -> Vec<String> {
+    match section {
+        "update" => vec!["update_body".to_owned()],
+        "incident" => [
+            "status",
+            "severity",
+            "time_zone",
+            "languages",
+            "title",
+            "summary",
+            "contact_guidance",
+            "letter",
+            "letter_signature",
+        ]
+        .iter()
+        .map(|f| (*f).to_owned())
+        .collect(),
+        "policies" => PolicyKind::ALL
+            .iter()
+            .flat_map(|k| ["title", "body", "standard"].map(|f| format!("{}_{f}", k.as_str())))
+            .collect(),
+        "channels" => ChannelKind::ALL
+            .iter()
+            .flat_map(|k| ["address", "label", "wait"].map(|f| format!("{}_{f}", k.as_str())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The id of the input a field's error belongs to (a wait's error sits on its first box).
+fn input_of(field: &str) -> String {
+    if let Some(row) = field.strip_prefix("staffing[") {
+        return format!("staffing_{}", row.replacen("].", "_", 1));
+    }
+    match field.strip_suffix("_wait") {
+        Some(kind) => format!("{kind}_wait_low"),
+        None if field == "languages" => "languages-first".to_owned(),
+        None if field == "staffing" => "staffing_0_agents".to_owned(),
+        None => field.to_owned(),
+    }
 }
 
 /// Renders the incident page; `typed` overrides stored values so nothing typed is lost.
@@ -110,15 +306,21 @@ fn incident_page(
     user: &ConsoleUser,
     incident: &Incident,
     lang: &Lang,
-    typed: &HashMap<String, String>,
-    errors: &FieldErrors,
+    outcome: Outcome<'_>,
     status: StatusCode,
 ) -> WebResult<HttpResponse> {
+    let Outcome {
+        typed,
+        errors,
+        saved,
+        section,
+    } = outcome;
     // The console speaks English.
     let errors = state.translations.messages(&Lang::english(), errors);
     let fallback = &incident.default_language;
     let own = |l: &Localized| l.get(lang, fallback).to_owned();
     let value = |key: &str, stored: String| typed.get(key).cloned().unwrap_or(stored);
+    let error = |key: String| errors.get(&key).cloned();
     let policy_rows = PolicyKind::ALL
         .iter()
         .map(|kind| {
@@ -132,9 +334,13 @@ fn incident_page(
             };
             PolicyRow {
                 kind: k,
+                name: policy_name(*kind),
                 title: field("title", stored.map(|p| &p.title)),
                 body: field("body", stored.map(|p| &p.body)),
                 standard: field("standard", stored.map(|p| &p.standard)),
+                title_error: error(format!("{k}_title")),
+                body_error: error(format!("{k}_body")),
+                standard_error: error(format!("{k}_standard")),
             }
         })
         .collect();
@@ -147,12 +353,23 @@ fn incident_page(
                 value(&format!("{k}_{suffix}"), stored.unwrap_or_default())
             };
             let wait = stored.and_then(|c| c.posted_wait);
+            let stored_unit = wait.as_ref().map(WaitUnit::of).unwrap_or(WaitUnit::Minutes);
+            let in_unit = |minutes: i64| (minutes / stored_unit.minutes()).to_string();
+            let unit = value(&format!("{k}_wait_unit"), stored_unit.as_str().to_owned());
             ChannelRow {
                 kind: k,
+                name: channel_name(*kind),
                 label: field("label", stored.map(|c| own(&c.label))),
                 address: field("address", stored.map(|c| c.address.clone())),
-                wait_low: field("wait_low", wait.map(|w| w.low_minutes.to_string())),
-                wait_high: field("wait_high", wait.map(|w| w.high_minutes.to_string())),
+                wait_low: field("wait_low", wait.map(|w| in_unit(w.low_minutes))),
+                wait_high: field("wait_high", wait.map(|w| in_unit(w.high_minutes))),
+                units: WaitUnit::ALL
+                    .iter()
+                    .map(|u| UnitOption {
+                        value: u.as_str(),
+                        selected: u.as_str() == unit,
+                    })
+                    .collect(),
                 // An unticked box is not sent: once the channels form came back, it is as typed.
                 wait_overrides: if typed.contains_key(&format!("{k}_address")) {
                     typed.contains_key(&format!("{k}_wait_overrides"))
@@ -160,7 +377,9 @@ fn incident_page(
                     stored.is_some_and(|c| c.posted_wait_overrides)
                 },
                 computed: COMPUTED_CHANNELS.contains(kind),
-                error: errors.get(&format!("{k}_wait")).cloned(),
+                address_error: error(format!("{k}_address")),
+                label_error: error(format!("{k}_label")),
+                wait_error: error(format!("{k}_wait")),
             }
         })
         .collect();
@@ -204,27 +423,76 @@ fn incident_page(
         .iter()
         .map(|u| UpdateRow {
             at: muster_core::incident::local_time_label(&incident.time_zone, u.published_at),
-            body: own(&u.body),
+            body_html: muster_core::markdown::render(&own(&u.body)),
         })
         .collect();
+    // Once the incident form came back, its ticks are as typed.
+    let chosen: Vec<Lang> = if typed.contains_key("title") {
+        ticked_languages(typed, Some(incident.default_language.as_str()))
+            .split(", ")
+            .filter_map(|c| Lang::parse(c).ok())
+            .collect()
+    } else {
+        incident.languages.clone()
+    };
+    let refused = (!errors.is_empty()).then(|| {
+        let mut fields: Vec<FieldLink> = field_order(section)
+            .into_iter()
+            .filter_map(|f| {
+                errors.get(&f).map(|message| FieldLink {
+                    id: input_of(&f),
+                    message: message.clone(),
+                })
+            })
+            .collect();
+        // Anything not placed above (a staffing row, a stray field) still gets said.
+        if fields.is_empty() {
+            fields = errors
+                .iter()
+                .map(|(f, message)| FieldLink {
+                    id: input_of(f),
+                    message: message.clone(),
+                })
+                .collect();
+        }
+        Refusal { section, fields }
+    });
+    let saved = saved.and_then(|name| {
+        if name == "opened" {
+            return Some(Notice {
+                section: "incident",
+                message: OPENED,
+            });
+        }
+        SECTIONS
+            .iter()
+            .find(|(id, _, _)| *id == name)
+            .map(|(id, _, message)| Notice {
+                section: id,
+                message,
+            })
+    });
     let title = own(&incident.title);
     let context = IncidentPage {
         base: Base::new(user, &title),
         slug: incident.slug.as_str(),
         lang: lang.as_str(),
         languages,
+        sections: SECTIONS
+            .iter()
+            .map(|(id, name, _)| SectionLink { id, name })
+            .chain([SectionLink {
+                id: "timeline",
+                name: "Timeline",
+            }])
+            .collect(),
+        saved,
+        refused,
         status: value("status", incident.status.as_str().to_owned()),
         severity: value("severity", incident.severity.as_str().to_owned()),
         time_zone: value("time_zone", incident.time_zone.clone()),
-        language_list: value(
-            "languages",
-            incident
-                .languages
-                .iter()
-                .map(Lang::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
+        zones: zone_names(),
+        language_choices: language_choices(&chosen, Some(&incident.default_language)),
         incident_title: value("title", title.clone()),
         summary: value("summary", own(&incident.summary)),
         letter: value("letter", own(&incident.letter)),
@@ -247,19 +515,17 @@ pub async fn show(
     state: Data<AppState>,
     Manager(user): Manager,
     slug: Path<String>,
-    query: Query<LangQuery>,
+    query: Query<PageQuery>,
 ) -> WebResult<HttpResponse> {
     let incident = load(&state, &slug).await?;
     let lang = editing_language(&incident, query.lang.as_deref());
-    incident_page(
-        &state,
-        &user,
-        &incident,
-        &lang,
-        &HashMap::new(),
-        &FieldErrors::new(),
-        StatusCode::OK,
-    )
+    let outcome = Outcome {
+        typed: &HashMap::new(),
+        errors: &FieldErrors::new(),
+        saved: query.saved.as_deref(),
+        section: "",
+    };
+    incident_page(&state, &user, &incident, &lang, outcome, StatusCode::OK)
 }
 
 type Fields = Form<HashMap<String, String>>;
@@ -281,11 +547,12 @@ async fn prepare(
     Ok((incident, lang))
 }
 
-fn back_to(slug: &str, lang: &Lang) -> HttpResponse {
+/// Back to the saved section, which says it saved.
+fn back_to(slug: &str, lang: &Lang, section: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,
-            format!("/console/incidents/{slug}?lang={lang}"),
+            format!("/console/incidents/{slug}?lang={lang}&saved={section}#{section}"),
         ))
         .finish()
 }
@@ -299,20 +566,26 @@ fn saved_or_shown<T>(
     incident: &Incident,
     lang: &Lang,
     form: &HashMap<String, String>,
+    section: &'static str,
     outcome: AppResult<T>,
     rename: impl Fn(String) -> String,
 ) -> WebResult<HttpResponse> {
     match outcome {
-        Ok(_) => Ok(back_to(incident.slug.as_str(), lang)),
+        Ok(_) => Ok(back_to(incident.slug.as_str(), lang, section)),
         Err(AppError::Invalid(errors)) => {
             let placed: FieldErrors = errors.into_iter().map(|(k, p)| (rename(k), p)).collect();
+            let outcome = Outcome {
+                typed: form,
+                errors: &placed,
+                saved: None,
+                section,
+            };
             incident_page(
                 state,
                 user,
                 incident,
                 lang,
-                form,
-                &placed,
+                outcome,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
         }
@@ -338,10 +611,22 @@ pub async fn edit(
         status: field(&form, "status"),
         severity: field(&form, "severity"),
         time_zone: field(&form, "time_zone"),
-        languages: field(&form, "languages"),
+        languages: Some(ticked_languages(
+            &form,
+            Some(incident.default_language.as_str()),
+        )),
     };
     let outcome = state.app.edit_incident(&user.actor(), &slug, &typed).await;
-    saved_or_shown(&state, &user, &incident, &lang, &form, outcome, |k| k)
+    saved_or_shown(
+        &state,
+        &user,
+        &incident,
+        &lang,
+        &form,
+        "incident",
+        outcome,
+        |k| k,
+    )
 }
 
 #[post("/console/incidents/{slug}/updates")]
@@ -358,13 +643,39 @@ pub async fn post_update(
         .app
         .post_update(&user.actor(), &slug, Some(&lang), body, notify)
         .await;
-    saved_or_shown(&state, &user, &incident, &lang, &form, outcome, |k| {
-        if k == "body" {
-            "update_body".to_owned()
-        } else {
-            k
-        }
-    })
+    saved_or_shown(
+        &state,
+        &user,
+        &incident,
+        &lang,
+        &form,
+        "update",
+        outcome,
+        |k| {
+            if k == "body" {
+                "update_body".to_owned()
+            } else {
+                k
+            }
+        },
+    )
+}
+
+/// A list's errors are keyed `{list}[i].x`, by position in `kinds`; the page has them as
+/// `{kind}_x`, beside their field.
+fn by_kind(list: &str, kinds: &[&'static str], key: String) -> String {
+    let Some(rest) = key.strip_prefix(list).and_then(|k| k.strip_prefix('[')) else {
+        return key;
+    };
+    let mut parts = rest.splitn(2, "].");
+    let kind = parts
+        .next()
+        .and_then(|i| i.parse::<usize>().ok())
+        .and_then(|i| kinds.get(i));
+    match (kind, parts.next()) {
+        (Some(kind), Some(field)) => format!("{kind}_{field}"),
+        _ => key,
+    }
 }
 
 #[post("/console/incidents/{slug}/policies")]
@@ -396,20 +707,17 @@ pub async fn policies(
         .app
         .set_policies(&user.actor(), &slug, Some(&lang), &typed)
         .await;
-    saved_or_shown(&state, &user, &incident, &lang, &form, outcome, |k| k)
-}
-
-/// Channel errors are keyed `channels[i].x`; the page shows them by kind, beside the wait.
-fn channel_field(key: String) -> String {
-    let kind = key
-        .trim_start_matches("channels[")
-        .split(']')
-        .next()
-        .and_then(|i| i.parse::<usize>().ok())
-        .and_then(|i| ChannelKind::ALL.get(i))
-        .map(|k| k.as_str())
-        .unwrap_or("channels");
-    format!("{kind}_wait")
+    let kinds = PolicyKind::ALL.map(PolicyKind::as_str);
+    saved_or_shown(
+        &state,
+        &user,
+        &incident,
+        &lang,
+        &form,
+        "policies",
+        outcome,
+        |k| by_kind("policies", &kinds, k),
+    )
 }
 
 #[post("/console/incidents/{slug}/channels")]
@@ -431,6 +739,7 @@ pub async fn channels(
                 address: get("address").unwrap_or_default(),
                 wait_low_minutes: get("wait_low"),
                 wait_high_minutes: get("wait_high"),
+                wait_unit: get("wait_unit"),
                 wait_overrides: get("wait_overrides").is_some(),
             }
         })
@@ -439,14 +748,16 @@ pub async fn channels(
         .app
         .set_channels(&user.actor(), &slug, Some(&lang), &typed)
         .await;
+    let kinds = ChannelKind::ALL.map(ChannelKind::as_str);
     saved_or_shown(
         &state,
         &user,
         &incident,
         &lang,
         &form,
+        "channels",
         outcome,
-        channel_field,
+        |k| by_kind("channels", &kinds, k),
     )
 }
 
@@ -469,7 +780,16 @@ pub async fn staffing(
         })
         .collect();
     let outcome = state.app.set_staffing(&user.actor(), &slug, &typed).await;
-    saved_or_shown(&state, &user, &incident, &lang, &form, outcome, |k| k)
+    saved_or_shown(
+        &state,
+        &user,
+        &incident,
+        &lang,
+        &form,
+        "staffing",
+        outcome,
+        |k| k,
+    )
 }
 
 #[cfg(test)]
@@ -486,6 +806,7 @@ mod tests {
             "severity",
             "time_zone",
             "languages",
+            "letter_signature",
             "title",
             "summary",
             "contact_guidance",
@@ -496,6 +817,23 @@ mod tests {
             base: sample::base("Storm"),
             slug: "storm",
             lang: "en",
+            sections: vec![SectionLink {
+                id: "update",
+                name: "Post an update",
+            }],
+            saved: Some(Notice {
+                section: "update",
+                message: "Update published.",
+            }),
+            refused: Some(Refusal {
+                section: "channels",
+                fields: vec![FieldLink {
+                    id: text("email_address"),
+                    message: text("wrong"),
+                }],
+            }),
+            zones: zone_names(),
+            language_choices: language_choices(&[Lang::english()], Some(&Lang::english())),
             languages: vec![
                 LanguageTab {
                     code: "en",
@@ -511,7 +849,6 @@ mod tests {
             status: text("active"),
             severity: text("major"),
             time_zone: text("Europe/Oslo"),
-            language_list: text("en, nb"),
             incident_title: text("Storm"),
             summary: text("Flights are cancelled."),
             letter: text("Dear customer"),
@@ -520,19 +857,30 @@ mod tests {
             update_body: text("Still cancelled."),
             policies: vec![PolicyRow {
                 kind: "refund",
+                name: "Refund",
                 title: text("Refunds"),
                 body: text("We refund."),
                 standard: text("5 days"),
+                title_error: Some(text("wrong")),
+                body_error: Some(text("wrong")),
+                standard_error: Some(text("wrong")),
             }],
             channels: vec![ChannelRow {
                 kind: "phone",
+                name: "Phone",
                 label: text("Call us"),
                 address: text("+4712345678"),
                 wait_low: text("5"),
                 wait_high: text("10"),
+                units: vec![UnitOption {
+                    value: "minutes",
+                    selected: true,
+                }],
                 wait_overrides: true,
                 computed: true,
-                error: Some(text("wrong")),
+                address_error: Some(text("wrong")),
+                label_error: Some(text("wrong")),
+                wait_error: Some(text("wrong")),
             }],
             staffing: vec![StaffingRow {
                 i: 0,
@@ -545,11 +893,43 @@ mod tests {
             staffing_error: Some(text("wrong")),
             updates: vec![UpdateRow {
                 at: text("1 Jan 10:00"),
-                body: text("Cancelled."),
+                body_html: text("<p>Cancelled.</p>"),
             }],
             errors: strict::errors_on(&fields),
             public_url: text("/i/storm?lang=en"),
         };
         strict::render("console_incident", &context);
+    }
+}
+
+#[cfg(test)]
+mod placing {
+    use super::*;
+
+    #[test]
+    fn a_list_error_lands_beside_its_kind() {
+        let kinds = ChannelKind::ALL.map(ChannelKind::as_str);
+        assert_eq!(
+            by_kind("channels", &kinds, "channels[1].address".into()),
+            "email_address"
+        );
+        assert_eq!(
+            by_kind("channels", &kinds, "channels[9].wait".into()),
+            "channels[9].wait"
+        );
+        assert_eq!(by_kind("channels", &kinds, "lang".into()), "lang");
+        assert_eq!(input_of("email_wait"), "email_wait_low");
+        assert_eq!(input_of("staffing[2].until"), "staffing_2_until");
+    }
+
+    #[test]
+    fn the_default_language_comes_first() {
+        let form: HashMap<String, String> =
+            [("language_nb", "1"), ("language_fa", "1"), ("title", "x")]
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+        assert_eq!(ticked_languages(&form, Some("nb")), "nb, fa");
+        assert_eq!(ticked_languages(&form, Some("en")), "en, fa, nb");
     }
 }

@@ -5,7 +5,7 @@
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
-use muster_core::case::{Case, Direction};
+use muster_core::case::{Case, CaseStatus, Direction};
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::{ChannelKind, Incident, local_time_label};
 use muster_core::intake::MESSAGE_MAX;
@@ -68,13 +68,13 @@ fn priority_words(
         .priority(case.departure_date, incident.today(state.app.now()));
     let t = |key: &str| state.translations.text(lang, key);
     let label = t(&format!("priority_{}", priority.tier.as_str()));
+    let days = |n: i64| muster_core::date_format::digits(lang.as_str(), &n.to_string());
     let reason = match priority.tier {
-        Tier::Critical => t("prioritised_because").replace(
-            "{days}",
-            &incident.settings.windows.critical_days.to_string(),
-        ),
-        Tier::High => t("prioritised_because")
-            .replace("{days}", &incident.settings.windows.high_days.to_string()),
+        Tier::Critical => t("prioritised_because")
+            .replace("{days}", &days(incident.settings.windows.critical_days)),
+        Tier::High => {
+            t("prioritised_because").replace("{days}", &days(incident.settings.windows.high_days))
+        }
         Tier::Normal => t("not_prioritised"),
     };
     (priority.tier, priority.needs_date, label, reason)
@@ -110,6 +110,20 @@ struct CaseFacts {
     wait_text: Option<String>,
     standard: Option<String>,
     url: String,
+    /// Resolved: the page says so instead of promising a wait.
+    resolved: bool,
+    resolved_on: Option<String>,
+    waiting_on_customer: bool,
+    /// What the customer told us, for the link that may see it.
+    submitted: Vec<Fact>,
+}
+
+#[derive(Serialize)]
+struct Fact {
+    label: String,
+    value: String,
+    /// Booking references and addresses read left to right on a right-to-left page.
+    ltr: bool,
 }
 
 #[derive(Serialize)]
@@ -164,7 +178,10 @@ async fn render_case(
                 } else {
                     t("us")
                 },
-                at: local_time_label(&incident.time_zone, c.created_at),
+                at: muster_core::date_format::digits(
+                    lang.as_str(),
+                    &local_time_label(&incident.time_zone, c.created_at),
+                ),
                 at_iso: c.created_at.format(&Rfc3339).unwrap_or_default(),
                 body: c.body,
             })
@@ -172,6 +189,43 @@ async fn render_case(
     } else {
         Vec::new()
     };
+    let request_label = incident
+        .settings
+        .request_types
+        .iter()
+        .find(|rt| rt.key == case.request_type)
+        .map(|rt| {
+            let translated = t(&format!("request_{}", rt.key));
+            if translated.starts_with("request_") {
+                rt.label.get(&lang, &incident.default_language).to_owned()
+            } else {
+                translated
+            }
+        })
+        .unwrap_or_else(|| case.request_type.clone());
+    let submitted = if full {
+        let date = |d: time::Date| muster_core::date_format::format_date(lang.as_str(), d);
+        [
+            ("field_name", Some(case.customer_name.clone()), false),
+            ("field_email", case.email.clone(), true),
+            ("field_phone", case.phone.clone(), true),
+            ("field_booking_ref", case.booking_ref.clone(), true),
+            ("field_departure_date", case.departure_date.map(date), false),
+            ("field_request_type", Some(request_label), false),
+        ]
+        .into_iter()
+        .filter_map(|(key, value, ltr)| {
+            value.filter(|v| !v.trim().is_empty()).map(|value| Fact {
+                label: t(key),
+                value,
+                ltr,
+            })
+        })
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let resolved = case.status == CaseStatus::Resolved;
     let just_received = page.query.received.is_some();
     let title = if just_received {
         t("received_title")
@@ -205,6 +259,15 @@ async fn render_case(
             ),
             standard,
             url: format!("/c/{}?lang={lang}", case.reference),
+            resolved,
+            resolved_on: case.resolved_at.filter(|_| resolved).map(|at| {
+                muster_core::date_format::digits(
+                    lang.as_str(),
+                    &local_time_label(&incident.time_zone, at),
+                )
+            }),
+            waiting_on_customer: case.status == CaseStatus::WaitingOnCustomer,
+            submitted,
         },
         full,
         just_received,
@@ -376,6 +439,14 @@ mod tests {
                 wait_text: Some(text("about an hour")),
                 standard: Some(text("5 days")),
                 url: text("/c/MU-ABC-123?lang=en"),
+                resolved: true,
+                resolved_on: Some(text("2026-01-02 10:00 CET")),
+                waiting_on_customer: true,
+                submitted: vec![Fact {
+                    label: text("Booking reference"),
+                    value: text("AB123"),
+                    ltr: true,
+                }],
             },
             full: true,
             just_received: true,

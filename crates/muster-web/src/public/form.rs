@@ -99,6 +99,19 @@ struct FormView<'a> {
     prefill: Option<(&'a str, &'a str)>,
 }
 
+/// The form's fields from top to bottom.
+const FIELD_ORDER: [&str; 9] = [
+    "name",
+    "email",
+    "phone",
+    "booking_ref",
+    "departure_date",
+    "trip",
+    "request_type",
+    "message",
+    "language",
+];
+
 fn form_page(
     state: &AppState,
     incident: &Incident,
@@ -117,8 +130,16 @@ fn form_page(
         .iter()
         .map(|(field, problem)| (*field, state.translations.problem(lang, problem)))
         .collect();
-    let error_list = errors
-        .iter()
+    // Listed as the fields stand on the form, so the first one named is the first one met.
+    let mut in_order: Vec<(&&'static str, &String)> = errors.iter().collect();
+    in_order.sort_by_key(|(field, _)| {
+        FIELD_ORDER
+            .iter()
+            .position(|f| f == *field)
+            .unwrap_or(FIELD_ORDER.len())
+    });
+    let error_list = in_order
+        .into_iter()
         .map(|(field, message)| ErrorLine {
             field,
             label: t(&format!("field_{field}")),

@@ -14,9 +14,25 @@ pub struct LangQuery {
     lang: Option<String>,
 }
 
-/// The short address for IVR messages and social posts: follows the current crisis.
-pub async fn crisis(state: Data<AppState>) -> WebResult<HttpResponse> {
-    let slug = state.publication.crisis_slug().ok_or(WebError::NotFound)?;
+/// The short address for IVR messages and social posts: follows the current crisis. With
+/// two incidents active at once, the visitor chooses, so ferry passengers never land on the
+/// tram page.
+pub async fn crisis(state: Data<AppState>, req: HttpRequest) -> WebResult<HttpResponse> {
+    let choices = state.publication.crisis_choices();
+    if choices.len() > 1 {
+        let lang = crate::public::not_found::visitor_language(&req);
+        let html = crate::public::chooser::render(&state, &lang, &choices)?;
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "public, max-age=10"))
+            .insert_header((header::VARY, "Accept-Language"))
+            .body(html));
+    }
+    let slug = choices
+        .first()
+        .map(|i| i.slug.as_str().to_owned())
+        .or_else(|| state.publication.crisis_slug())
+        .ok_or(WebError::NotFound)?;
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, format!("/i/{slug}")))
         .insert_header((header::CACHE_CONTROL, "public, max-age=10"))

@@ -18,7 +18,7 @@ fn is_public(path: &str) -> bool {
 }
 
 /// `?lang=` when given, else the first language of `Accept-Language` Muster speaks.
-fn visitor_language(req: &HttpRequest) -> Lang {
+pub(crate) fn visitor_language(req: &HttpRequest) -> Lang {
     let asked = url::form_urlencoded::parse(req.query_string().as_bytes())
         .find(|(k, _)| k == "lang")
         .map(|(_, v)| v.into_owned());

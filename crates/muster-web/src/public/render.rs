@@ -2,6 +2,7 @@
 //! Atom feed. Done once per publication, never per request.
 
 use handlebars::Handlebars;
+use muster_core::date_format::digits;
 use muster_core::incident::{ChannelKind, Incident, local_time_label};
 use muster_core::language::Lang;
 use muster_core::markdown;
@@ -33,8 +34,22 @@ fn channel_href(kind: ChannelKind, address: &str) -> String {
         }
         ChannelKind::Email if address.contains('@') => format!("mailto:{address}"),
         _ if address.starts_with("https://") => address.to_owned(),
+        // The form's own page, `/i/{slug}/form`: a path on this site.
+        _ if address.starts_with('/') && !address.starts_with("//") => address.to_owned(),
+        // A social handle is an X (Twitter) account, the channel's usual home.
+        ChannelKind::Social if is_handle(address) => {
+            format!("https://x.com/{}", address.trim_start_matches('@'))
+        }
         _ => String::new(),
     }
+}
+
+/// `@name`: letters, digits and underscores, as X allows in a handle.
+fn is_handle(address: &str) -> bool {
+    address.strip_prefix('@').is_some_and(|name| {
+        (1..=15).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
 }
 
 /// Plain text of the first paragraph, for descriptions and feed titles.
@@ -141,10 +156,16 @@ pub struct LandingIncident<'a> {
     pub letter_html: String,
     pub letter_signature: &'a str,
     pub contact_guidance_html: String,
+    /// The language of each text shown in another language than the page's, not yet
+    /// translated: the page marks it with `lang` and says so.
+    pub summary_lang: Option<String>,
+    pub letter_lang: Option<String>,
+    pub contact_guidance_lang: Option<String>,
     pub policies: Vec<PolicyShown>,
     pub channels: Vec<ChannelShown<'a>>,
     pub updates: Vec<UpdateShown>,
     pub form_url: String,
+    pub subscribe_url: String,
     pub json_url: String,
     pub feed_url: String,
 }
@@ -152,6 +173,7 @@ pub struct LandingIncident<'a> {
 #[derive(Debug, Serialize)]
 pub struct PolicyShown {
     pub kind: &'static str,
+    pub lang: Option<String>,
     pub title: String,
     pub body_html: String,
     pub standard: String,
@@ -161,6 +183,7 @@ pub struct PolicyShown {
 pub struct ChannelShown<'a> {
     pub kind: &'static str,
     pub label: String,
+    pub label_lang: Option<String>,
     pub address: &'a str,
     pub href: String,
     pub wait_text: String,
@@ -169,6 +192,7 @@ pub struct ChannelShown<'a> {
 #[derive(Debug, Serialize)]
 pub struct UpdateShown {
     pub id: i64,
+    pub lang: Option<String>,
     pub published_at_iso: String,
     pub published_at_human: String,
     pub body_html: String,
@@ -192,6 +216,9 @@ impl PageRenderer<'_> {
         let fallback = &incident.default_language;
         let text = |l: &muster_core::localized::Localized| l.get(lang, fallback).to_owned();
         let md = |l: &muster_core::localized::Localized| markdown::render(l.get(lang, fallback));
+        let foreign = |l: &muster_core::localized::Localized| {
+            l.foreign_in(lang, fallback).map(|l| l.as_str().to_owned())
+        };
         let page_url = self.page_url(incident);
         let title = text(&incident.title);
         let description = plain_excerpt(incident.summary.get(lang, fallback), 160);
@@ -203,6 +230,7 @@ impl PageRenderer<'_> {
             .iter()
             .map(|p| PolicyShown {
                 kind: p.kind.as_str(),
+                lang: foreign(&p.body).or_else(|| foreign(&p.title)),
                 title: text(&p.title),
                 body_html: md(&p.body),
                 standard: text(&p.standard),
@@ -213,15 +241,18 @@ impl PageRenderer<'_> {
             .channels
             .iter()
             .map(|c| {
-                let label = match text(&c.label) {
-                    empty if empty.is_empty() => self
-                        .translations
-                        .text(lang, &format!("channel_{}", c.kind.as_str())),
-                    label => label,
+                let (label, label_lang) = match text(&c.label) {
+                    empty if empty.is_empty() => (
+                        self.translations
+                            .text(lang, &format!("channel_{}", c.kind.as_str())),
+                        None,
+                    ),
+                    label => (label, foreign(&c.label)),
                 };
                 ChannelShown {
                     kind: c.kind.as_str(),
                     label,
+                    label_lang,
                     address: &c.address,
                     href: channel_href(c.kind, &c.address),
                     wait_text: live
@@ -239,8 +270,12 @@ impl PageRenderer<'_> {
             .iter()
             .map(|u| UpdateShown {
                 id: u.id,
+                lang: foreign(&u.body),
                 published_at_iso: rfc3339(u.published_at),
-                published_at_human: local_time_label(&incident.time_zone, u.published_at),
+                published_at_human: digits(
+                    lang.as_str(),
+                    &local_time_label(&incident.time_zone, u.published_at),
+                ),
                 body_html: md(&u.body),
             })
             .collect();
@@ -276,15 +311,22 @@ impl PageRenderer<'_> {
                 status_label,
                 severity: incident.severity.as_str(),
                 updated_at_iso: rfc3339(incident.updated_at),
-                updated_at_human: local_time_label(&incident.time_zone, incident.updated_at),
+                updated_at_human: digits(
+                    lang.as_str(),
+                    &local_time_label(&incident.time_zone, incident.updated_at),
+                ),
                 summary_html: md(&incident.summary),
                 letter_html: md(&incident.letter),
                 letter_signature: &incident.letter_signature,
                 contact_guidance_html: md(&incident.contact_guidance),
+                summary_lang: foreign(&incident.summary),
+                letter_lang: foreign(&incident.letter),
+                contact_guidance_lang: foreign(&incident.contact_guidance),
                 policies,
                 channels,
                 updates,
                 form_url: format!("/i/{}/form?lang={}", incident.slug, lang),
+                subscribe_url: format!("/i/{}/subscribe?lang={}", incident.slug, lang),
                 json_url: format!("/i/{}.json", incident.slug),
                 feed_url,
             },
@@ -442,6 +484,21 @@ mod tests {
     use crate::templates::strict;
 
     #[test]
+    fn every_channel_a_customer_can_follow_is_a_link() {
+        assert_eq!(
+            channel_href(ChannelKind::Form, "/i/fire/form"),
+            "/i/fire/form"
+        );
+        assert_eq!(
+            channel_href(ChannelKind::Social, "@MSAurora"),
+            "https://x.com/MSAurora"
+        );
+        assert_eq!(channel_href(ChannelKind::Social, "@not a handle"), "");
+        assert_eq!(channel_href(ChannelKind::Chat, "//evil.example"), "");
+        assert_eq!(channel_href(ChannelKind::Phone, "+47 22 00"), "tel:+472200");
+    }
+
+    #[test]
     fn the_landing_template_names_only_what_the_page_has() {
         let lang = Lang::english();
         let text = |s: &str| s.to_owned();
@@ -484,8 +541,12 @@ mod tests {
                 letter_html: text("<p>Dear customer</p>"),
                 letter_signature: "The CEO",
                 contact_guidance_html: text("<p>Use the form.</p>"),
+                summary_lang: Some(text("en")),
+                letter_lang: Some(text("en")),
+                contact_guidance_lang: Some(text("en")),
                 policies: vec![PolicyShown {
                     kind: "refund",
+                    lang: Some(text("en")),
                     title: text("Refunds"),
                     body_html: text("<p>We refund.</p>"),
                     standard: text("5 days"),
@@ -493,17 +554,20 @@ mod tests {
                 channels: vec![ChannelShown {
                     kind: "phone",
                     label: text("Call us"),
+                    label_lang: Some(text("en")),
                     address: "+4712345678",
                     href: text("tel:+4712345678"),
                     wait_text: text("about an hour"),
                 }],
                 updates: vec![UpdateShown {
                     id: 1,
+                    lang: Some(text("en")),
                     published_at_iso: text("2026-01-01T10:00:00Z"),
                     published_at_human: text("1 Jan 10:00"),
                     body_html: text("<p>Still cancelled.</p>"),
                 }],
                 form_url: text("/i/storm/form?lang=en"),
+                subscribe_url: text("/i/storm/subscribe?lang=en"),
                 json_url: text("/i/storm.json"),
                 feed_url: text("/i/storm/feed.atom"),
             },
