@@ -420,7 +420,7 @@ async fn an_overdue_case_alerts_exactly_once() {
         .await
         .unwrap_or_default();
     assert!(
-        html.contains(&reference) && html.contains("overdue</strong>"),
+        html.contains(&reference) && html.contains(r#"class="due overdue""#),
         "{html}"
     );
 }

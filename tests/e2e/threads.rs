@@ -126,6 +126,9 @@ async fn a_case_is_one_thread_from_any_of_the_customers_addresses(engine: TestEn
     assert_eq!(first["outcome"], "created", "{first}");
     let reference = first["reference"].as_str().unwrap_or_default().to_owned();
     let subject = format!("Re: About my trip [{reference}]");
+    // The acknowledgement first: queued together, the two could be sent side by side and
+    // arrive in either order.
+    assert_eq!(smtp.wait_for(1, Duration::from_secs(15)).await.len(), 1);
 
     let agent = app.login(MANAGER_EMAIL).await;
     reply(

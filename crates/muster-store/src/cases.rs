@@ -387,13 +387,19 @@ impl Store {
             return Ok(receipt);
         }
         let mut last_error = None;
-        for _ in 0..4 {
+        // Enough tries to pass the pool's other dead connections after a cut.
+        for _ in 0..8 {
             match self.try_take_in(&intake, token, &ack).await {
                 Ok(receipt) => return Ok(receipt),
                 Err(StoreError::Database(err)) if StoreError::is_unique_violation(&err) => {
                     if let Some(receipt) = self.replayed(&intake, token).await? {
                         return Ok(receipt);
                     }
+                    last_error = Some(err)
+                }
+                // A connection cut under the customer (a failover, a terminated backend):
+                // nothing was committed, so the same transaction goes again on another one.
+                Err(StoreError::Database(err)) if StoreError::is_connection_lost(&err) => {
                     last_error = Some(err)
                 }
                 Err(other) => return Err(other),

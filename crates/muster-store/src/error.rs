@@ -25,6 +25,26 @@ impl StoreError {
 }
 
 impl StoreError {
+    /// True when the connection a statement ran on was lost (the server ended the backend,
+    /// a reset socket): the pool drops that connection, and the same work on another one
+    /// may well succeed.
+    pub fn is_connection_lost(err: &DbErr) -> bool {
+        use sea_orm::{RuntimeErr, sqlx};
+        match err {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+                match e.as_ref() {
+                    sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed => true,
+                    // Class 57: operator intervention (57P01 admin_shutdown: the backend was
+                    // terminated).
+                    sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("57P")),
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
     /// True when the database could not be reached, as opposed to refusing a query.
     pub fn is_unavailable(&self) -> bool {
         matches!(
