@@ -47,15 +47,24 @@ impl Store {
         incident_id: i64,
         booking_ref: &str,
     ) -> StoreResult<Option<String>> {
-        let trip: Option<Option<String>> = audience_member::Entity::find()
-            .select_only()
-            .column(audience_member::Column::Trip)
-            .filter(audience_member::Column::IncidentId.eq(incident_id))
-            .filter(audience_member::Column::BookingRef.eq(booking_ref))
-            .filter(audience_member::Column::Trip.is_not_null())
-            .into_tuple()
-            .one(&self.db)
-            .await?;
+        // On the intake's path before its own transaction: a connection cut under it (a
+        // terminated backend) is passed like the intake's, on another connection.
+        let mut tries = 0;
+        let trip: Option<Option<String>> = loop {
+            let found = audience_member::Entity::find()
+                .select_only()
+                .column(audience_member::Column::Trip)
+                .filter(audience_member::Column::IncidentId.eq(incident_id))
+                .filter(audience_member::Column::BookingRef.eq(booking_ref))
+                .filter(audience_member::Column::Trip.is_not_null())
+                .into_tuple()
+                .one(&self.db)
+                .await;
+            match found {
+                Err(err) if tries < 8 && crate::StoreError::is_connection_lost(&err) => tries += 1,
+                other => break other?,
+            }
+        };
         Ok(trip.flatten())
     }
 }
