@@ -19,7 +19,13 @@ test('a customer in English reads the page, submits the form and adds to the cas
   await j.onPhone('landing');
 
   const formLinks = page.locator(`a[href*="/i/${SLUG}/form"]`);
-  assert.equal(await formLinks.count(), 1, 'the landing page has exactly one link to the form');
+  // One form: the call to action and the "Contact us" channel both lead to it, nowhere else.
+  assert.equal(await formLinks.count(), 2, 'the call to action and the online-form channel');
+  assert.equal(
+    await page.getByRole('link', { name: 'Send us your request' }).count(),
+    1,
+    'one call to action',
+  );
   await Promise.all([
     page.waitForURL((url) => url.pathname === `/i/${SLUG}/form`),
     page.getByRole('link', { name: 'Send us your request' }).click(),

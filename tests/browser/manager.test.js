@@ -150,7 +150,7 @@ test('a manager imports an audience and sends a campaign that reaches every reci
     await new Promise((resolve) => setTimeout(resolve, 500));
     await page.reload();
   }
-  await row.getByText('3 sent · 0 failed · 0 pending of 3').waitFor();
+  await row.getByText('3 sent · 0 failed · 0 bounced · 0 pending of 3').waitFor();
   await j.shot('campaign-sent');
   await j.accessible('console mail page with a sent campaign');
 
