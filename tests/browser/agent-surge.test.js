@@ -80,6 +80,7 @@ test('an agent works twenty cases by keyboard, a colleague sees it live, Persian
   await j.open(`/console/queue?incident=${SLUG}`);
   await page.locator('#queue').waitFor();
   await j.shot('queue');
+  await j.onPhone('console queue');
   await page.keyboard.press('n');
   await page.waitForURL((url) => url.pathname.startsWith('/console/cases/'));
   const answered = [];
@@ -87,6 +88,7 @@ test('an agent works twenty cases by keyboard, a colleague sees it live, Persian
     const reference = openReference(page);
     assert.ok(!answered.includes(reference), `case ${reference} is handed out only once`);
     answered.push(reference);
+    if (n === 1) await j.onPhone('console case');
     await page.keyboard.press('r');
     assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.id), 'body', '"r" puts the cursor in the reply');
     await page.keyboard.type(`Yes, your sailing is cancelled; we refund you in full. (${id}/${n})`);

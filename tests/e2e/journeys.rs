@@ -17,6 +17,7 @@ on_both_engines!(
     a_resolved_case_says_so_and_shows_what_was_submitted,
     a_lost_case_link_is_sent_again_without_telling_who_has_a_case,
     the_form_keeps_an_impossible_date_and_lists_errors_in_field_order,
+    a_commuter_form_asks_no_booking_and_lets_the_date_be_left_empty,
 );
 
 const TITLE: &str = "MS Aurora: fire on board";
@@ -519,5 +520,98 @@ async fn the_form_keeps_an_impossible_date_and_lists_errors_in_field_order(engin
     assert!(
         page.contains(r#"id="errors" autofocus"#),
         "focus goes to the errors"
+    );
+}
+
+/// A tram network down: the manager stops asking for a booking reference, lets the date be
+/// left empty and names it in Persian; the commuter's form is taken in without either.
+async fn a_commuter_form_asks_no_booking_and_lets_the_date_be_left_empty(engine: TestEngine) {
+    let app = TestApp::spawn(engine).await;
+    let (client, csrf) = manager_with_incident(&app).await;
+    let section = app.at(&format!("/console/incidents/{SLUG}/form"));
+    // A rule that doesn't exist is refused beside its field, and the label typed is kept.
+    let (status, _, page) = post(
+        &client,
+        section.clone(),
+        &[
+            ("csrf", csrf.as_str()),
+            ("lang", "fa"),
+            ("form_booking_ref", "sometimes"),
+            ("form_booking_ref_label", ""),
+            ("form_departure_date", "optional"),
+            ("form_departure_date_label", "تاریخ سفر"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains(r#"id="form_booking_ref-error""#), "{page}");
+    assert!(
+        page.contains(r#"value="تاریخ سفر""#),
+        "the label typed is kept: {page}"
+    );
+    let (status, to, page) = post(
+        &client,
+        section,
+        &[
+            ("csrf", csrf.as_str()),
+            ("lang", "fa"),
+            ("form_booking_ref", "hidden"),
+            ("form_booking_ref_label", ""),
+            ("form_departure_date", "optional"),
+            ("form_departure_date_label", "تاریخ سفر"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "{page}");
+    assert!(to.ends_with("saved=form#form"), "{to}");
+    let saved = text_of(&client, &app.at(&to)).await;
+    assert!(saved.contains("Form saved"), "{saved}");
+
+    let customer = browser();
+    let form_url = app.at(&format!("/i/{SLUG}/form?lang=fa"));
+    let form = text_of(&customer, &form_url).await;
+    assert!(
+        !form.contains(r#"name="booking_ref""#),
+        "no booking field: {form}"
+    );
+    assert!(
+        form.contains("تاریخ سفر"),
+        "the manager's Persian label: {form}"
+    );
+    assert!(
+        !form.contains(r#"name="departure_date" type="date" inputmode="numeric" required"#),
+        "the date may be left empty: {form}"
+    );
+    let english = text_of(&customer, &app.at(&format!("/i/{SLUG}/form?lang=en"))).await;
+    assert!(
+        english.contains("Departure date"),
+        "a language without its own label keeps the standard one"
+    );
+
+    let sent = customer
+        .post(&form_url)
+        .form(&[
+            ("name", "Tram Commuter"),
+            ("email", "commuter@example.com"),
+            ("booking_ref", ""),
+            ("departure_date", ""),
+            ("request_type", "question"),
+            ("message", "Will line 11 run tonight?"),
+            ("language", "fa"),
+            ("idempotency_key", &"7".repeat(64)),
+        ])
+        .send()
+        .await
+        .expect("the request reaches the server");
+    assert_eq!(sent.status(), 303, "{:?}", sent.text().await);
+    assert!(location(&sent).starts_with("/c/"), "{}", location(&sent));
+    let queue = text_of(
+        &client,
+        &app.at(&format!("/console/queue?incident={SLUG}&needs_date=1")),
+    )
+    .await;
+    assert!(
+        queue.contains("Tram Commuter"),
+        "the undated case waits under needs a date: {queue}"
     );
 }

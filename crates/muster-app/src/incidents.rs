@@ -44,7 +44,7 @@ pub fn parse_update_body(raw: &str) -> Result<&str, Problem> {
 
 /// The language a manager writes in: one the incident is published in; none given means
 /// its default language.
-fn writing_language(incident: &Incident, lang: Option<&Lang>) -> AppResult<Lang> {
+pub(crate) fn writing_language(incident: &Incident, lang: Option<&Lang>) -> AppResult<Lang> {
     match lang {
         None => Ok(incident.default_language.clone()),
         Some(lang) if incident.languages.contains(lang) => Ok(lang.clone()),
@@ -107,7 +107,12 @@ impl App {
             .await
     }
 
-    async fn save(&self, actor: &Actor, slug: &str, edit: IncidentEdit) -> AppResult<Incident> {
+    pub(crate) async fn save(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        edit: IncidentEdit,
+    ) -> AppResult<Incident> {
         let saved = self.store.edit_incident(slug, edit, &actor.label).await?;
         self.republish(slug).await?;
         Ok(saved)

@@ -13,6 +13,7 @@ pub mod canned;
 pub mod case_link;
 pub mod case_work;
 pub mod error;
+pub mod form_fields;
 pub mod group_reply;
 pub mod groups;
 pub mod i18n;

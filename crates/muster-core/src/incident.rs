@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use crate::form_fields::FormFields;
 use crate::language::Lang;
 use crate::localized::Localized;
 use crate::priority::PriorityWindows;
@@ -216,6 +217,9 @@ pub struct IncidentSettings {
     /// from the moment they are known, not from when the agents start answering.
     #[serde(default)]
     pub staffing: Vec<StaffGroup>,
+    /// Which trip fields the intake form asks for.
+    #[serde(default)]
+    pub form: FormFields,
 }
 
 fn default_canned() -> Vec<CannedResponse> {
@@ -274,6 +278,7 @@ impl Default for IncidentSettings {
             ],
             canned: default_canned(),
             staffing: Vec::new(),
+            form: FormFields::default(),
         }
     }
 }

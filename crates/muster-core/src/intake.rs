@@ -8,6 +8,7 @@ use time::Date;
 use time::macros::format_description;
 
 use crate::contact_info::{BookingRef, EmailAddress, PhoneNumber};
+use crate::form_fields::{FieldRule, FormFields};
 use crate::incident::RequestType;
 use crate::language::Lang;
 use crate::problem::Problem;
@@ -56,8 +57,9 @@ pub struct ValidIntake {
     pub name: String,
     pub email: EmailAddress,
     pub phone: Option<PhoneNumber>,
-    pub booking_ref: BookingRef,
-    pub departure_date: Date,
+    /// `None` where the incident's form doesn't ask for it or lets it be left empty.
+    pub booking_ref: Option<BookingRef>,
+    pub departure_date: Option<Date>,
     pub trip: Option<Trip>,
     pub request_type: String,
     pub message: String,
@@ -78,6 +80,26 @@ fn required<'a>(errors: &mut IntakeErrors, field: &'static str, value: &'a str) 
         None
     } else {
         Some(trimmed)
+    }
+}
+
+/// A field the incident may not require: `Some(None)` when it is left out and may be,
+/// `None` when it is refused (the error is recorded). A hidden field's value is ignored.
+fn asked<'a>(
+    errors: &mut IntakeErrors,
+    field: &'static str,
+    value: &'a str,
+    rule: FieldRule,
+) -> Option<Option<&'a str>> {
+    let trimmed = value.trim();
+    match rule {
+        FieldRule::Hidden => Some(None),
+        _ if !trimmed.is_empty() => Some(Some(trimmed)),
+        FieldRule::Optional => Some(None),
+        FieldRule::Required => {
+            errors.insert(field, Problem::of("err_required"));
+            None
+        }
     }
 }
 
@@ -113,6 +135,7 @@ fn within(errors: &mut IntakeErrors, field: &'static str, value: &str, max: usiz
 
 pub fn validate(
     form: &IntakeForm,
+    fields: &FormFields,
     request_types: &[RequestType],
     languages: &[Lang],
     today: Date,
@@ -133,21 +156,38 @@ pub fn validate(
             .map_err(|_| errors.insert("phone", Problem::of("err_phone")))
             .ok(),
     };
-    let booking_ref = required(&mut errors, "booking_ref", &form.booking_ref).and_then(|raw| {
-        BookingRef::parse(raw)
+    let booking_ref = asked(
+        &mut errors,
+        "booking_ref",
+        &form.booking_ref,
+        fields.booking_ref,
+    )
+    .and_then(|raw| match raw {
+        None => Some(None),
+        Some(raw) => BookingRef::parse(raw)
+            .map(Some)
             .map_err(|_| errors.insert("booking_ref", Problem::of("err_booking_ref")))
-            .ok()
+            .ok(),
     });
-    let departure_date =
-        required(&mut errors, "departure_date", &form.departure_date).and_then(|raw| {
+    let departure_date = asked(
+        &mut errors,
+        "departure_date",
+        &form.departure_date,
+        fields.departure_date,
+    )
+    .and_then(|raw| match raw {
+        None => Some(None),
+        Some(raw) => {
             let Some(date) = parse_date(raw) else {
                 errors.insert("departure_date", Problem::of("err_date"));
                 return None;
             };
             check_departure(date, today)
+                .map(Some)
                 .map_err(|problem| errors.insert("departure_date", problem))
                 .ok()
-        });
+        }
+    });
     let trip = Trip::parse_optional(&form.trip)
         .map_err(|problem| errors.insert("trip", problem))
         .ok();
@@ -225,7 +265,13 @@ mod tests {
     fn check(form: &IntakeForm) -> Result<ValidIntake, IntakeErrors> {
         let types = IncidentSettings::default().request_types;
         let langs = vec![Lang::english()];
-        validate(form, &types, &langs, date!(2026 - 11 - 24))
+        validate(
+            form,
+            &FormFields::default(),
+            &types,
+            &langs,
+            date!(2026 - 11 - 24),
+        )
     }
 
     #[test]
@@ -250,10 +296,66 @@ mod tests {
         check(&form).err().and_then(|e| e.get(field).map(|f| f.key))
     }
 
+    fn check_with(form: &IntakeForm, fields: &FormFields) -> Result<ValidIntake, IntakeErrors> {
+        let types = IncidentSettings::default().request_types;
+        validate(
+            form,
+            fields,
+            &types,
+            &[Lang::english()],
+            date!(2026 - 11 - 24),
+        )
+    }
+
+    #[test]
+    fn a_commuter_form_takes_no_booking_and_an_optional_date() {
+        let tram = FormFields {
+            booking_ref: FieldRule::Hidden,
+            departure_date: FieldRule::Optional,
+            ..FormFields::default()
+        };
+        let commuter = IntakeForm {
+            booking_ref: String::new(),
+            departure_date: String::new(),
+            ..good()
+        };
+        let valid = check_with(&commuter, &tram).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!((valid.booking_ref, valid.departure_date), (None, None));
+        // A hidden field's value is never taken in, not even a bad one.
+        let stray = IntakeForm {
+            booking_ref: "<not a ref>".into(),
+            ..commuter.clone()
+        };
+        assert_eq!(check_with(&stray, &tram).map(|v| v.booking_ref), Ok(None));
+        // An optional field, once typed, is checked like a required one.
+        let bad_date = IntakeForm {
+            departure_date: "2026-02-30".into(),
+            ..commuter.clone()
+        };
+        let refused = check_with(&bad_date, &tram).err();
+        assert_eq!(
+            refused.and_then(|e| e.get("departure_date").map(|p| p.key)),
+            Some("err_date")
+        );
+        // The ferry form still requires both.
+        let errors = check(&commuter).err().unwrap_or_default();
+        assert_eq!(
+            errors.get("booking_ref").map(|p| p.key),
+            Some("err_required")
+        );
+        assert_eq!(
+            errors.get("departure_date").map(|p| p.key),
+            Some("err_required")
+        );
+    }
+
     #[test]
     fn a_good_form_passes() {
         let valid = check(&good()).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(valid.booking_ref.as_str(), "AB1234");
+        assert_eq!(
+            valid.booking_ref.as_ref().map(BookingRef::as_str),
+            Some("AB1234")
+        );
         assert_eq!(
             valid.language,
             Lang::english(),

@@ -10,6 +10,7 @@ pub mod client_identity;
 pub mod contact_info;
 pub mod csv;
 pub mod date_format;
+pub mod form_fields;
 pub mod group;
 pub mod inbound_text;
 pub mod incident;

@@ -148,6 +148,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(console::incidents::policies)
     .service(console::incidents::channels)
     .service(console::incidents::staffing)
+    .service(console::incidents::form_section)
     .service(console::mailboxes::show)
     .service(console::mailboxes::retry)
     .service(console::webhooks::list)

@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpResponse, get, post};
+use muster_app::form_fields::FormFieldsText;
 use muster_app::i18n::endonym;
 use muster_app::incident_input::{ChannelText, IncidentTextEdit, PolicyText, WaitUnit};
 use muster_app::staffing::StaffText;
 use muster_app::{AppError, AppResult, FieldErrors};
+use muster_core::form_fields::FieldRule;
 use muster_core::incident::{ChannelKind, Incident, PolicyKind};
 use muster_core::language::Lang;
 use muster_core::localized::Localized;
@@ -37,7 +39,7 @@ fn editing_language(incident: &Incident, raw: Option<&str>) -> Lang {
 
 /// The page's sections, each with its own form: the in-page navigation, the anchor a save
 /// returns to, and what the page says once it is saved.
-const SECTIONS: [(&str, &str, &str); 5] = [
+const SECTIONS: [(&str, &str, &str); 6] = [
     (
         "update",
         "Post an update",
@@ -51,6 +53,11 @@ const SECTIONS: [(&str, &str, &str); 5] = [
         "Channels and posted waits saved.",
     ),
     ("staffing", "Staffing plan", "Staffing plan saved."),
+    (
+        "form",
+        "The form",
+        "Form saved: the public form asks for these fields now.",
+    ),
 ];
 
 /// Said at the top once an incident is opened: where to go on from here.
@@ -85,9 +92,36 @@ struct IncidentPage<'a> {
     channels: Vec<ChannelRow>,
     staffing: Vec<StaffingRow>,
     staffing_error: Option<String>,
+    form_fields: Vec<FormFieldRow>,
     updates: Vec<UpdateRow>,
     errors: BTreeMap<String, String>,
     public_url: String,
+}
+
+/// One trip field of the public form: how it is asked, and its label in the edited language.
+#[derive(Serialize)]
+struct FormFieldRow {
+    key: &'static str,
+    name: &'static str,
+    rules: Vec<RuleOption>,
+    label: String,
+    rule_error: Option<String>,
+    label_error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RuleOption {
+    value: &'static str,
+    text: &'static str,
+    selected: bool,
+}
+
+fn rule_text(rule: FieldRule) -> &'static str {
+    match rule {
+        FieldRule::Required => "asked, required",
+        FieldRule::Optional => "asked, may be left empty",
+        FieldRule::Hidden => "not asked",
+    }
 }
 
 #[derive(Serialize)]
@@ -283,6 +317,10 @@ fn field_order(section: &str) -> Vec<String> {
             .iter()
             .flat_map(|k| ["address", "label", "wait"].map(|f| format!("{}_{f}", k.as_str())))
             .collect(),
+        "form" => ["booking_ref", "departure_date"]
+            .iter()
+            .flat_map(|k| [format!("form_{k}"), format!("form_{k}_label")])
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -409,6 +447,46 @@ fn incident_page(
             }
         })
         .collect();
+    let form = &incident.settings.form;
+    let form_fields = [
+        (
+            "booking_ref",
+            "Booking reference",
+            form.booking_ref,
+            &form.booking_ref_label,
+        ),
+        (
+            "departure_date",
+            "Departure date",
+            form.departure_date,
+            &form.departure_date_label,
+        ),
+    ]
+    .into_iter()
+    .map(|(key, name, stored, label)| {
+        let chosen = value(&format!("form_{key}"), stored.as_str().to_owned());
+        // Only the label written in this language: another language's would be saved here.
+        let own_label = match label.language_of(lang, lang) {
+            Some(written) if written == lang => label.get(lang, lang).to_owned(),
+            _ => String::new(),
+        };
+        FormFieldRow {
+            key,
+            name,
+            rules: FieldRule::ALL
+                .iter()
+                .map(|rule| RuleOption {
+                    value: rule.as_str(),
+                    text: rule_text(*rule),
+                    selected: rule.as_str() == chosen,
+                })
+                .collect(),
+            label: value(&format!("form_{key}_label"), own_label),
+            rule_error: error(format!("form_{key}")),
+            label_error: error(format!("form_{key}_label")),
+        }
+    })
+    .collect();
     let languages = incident
         .languages
         .iter()
@@ -503,6 +581,7 @@ fn incident_page(
         channels: channel_rows,
         staffing: staffing_rows,
         staffing_error: errors.get("staffing").cloned(),
+        form_fields,
         updates,
         public_url: format!("/i/{}?lang={}", incident.slug, lang),
         errors,
@@ -792,6 +871,36 @@ pub async fn staffing(
     )
 }
 
+#[post("/console/incidents/{slug}/form")]
+pub async fn form_section(
+    state: Data<AppState>,
+    Manager(user): Manager,
+    slug: Path<String>,
+    form: Fields,
+) -> WebResult<HttpResponse> {
+    let (incident, lang) = prepare(&state, &user, &slug, &form).await?;
+    let typed = FormFieldsText {
+        booking_ref: field(&form, "form_booking_ref").unwrap_or_default(),
+        booking_ref_label: field(&form, "form_booking_ref_label").unwrap_or_default(),
+        departure_date: field(&form, "form_departure_date").unwrap_or_default(),
+        departure_date_label: field(&form, "form_departure_date_label").unwrap_or_default(),
+    };
+    let outcome = state
+        .app
+        .set_form_fields(&user.actor(), &slug, Some(&lang), &typed)
+        .await;
+    saved_or_shown(
+        &state,
+        &user,
+        &incident,
+        &lang,
+        &form,
+        "form",
+        outcome,
+        |k| k,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -881,6 +990,18 @@ mod tests {
                 address_error: Some(text("wrong")),
                 label_error: Some(text("wrong")),
                 wait_error: Some(text("wrong")),
+            }],
+            form_fields: vec![FormFieldRow {
+                key: "booking_ref",
+                name: "Booking reference",
+                rules: vec![RuleOption {
+                    value: "hidden",
+                    text: "not asked",
+                    selected: true,
+                }],
+                label: text("Ticket"),
+                rule_error: Some(text("wrong")),
+                label_error: Some(text("wrong")),
             }],
             staffing: vec![StaffingRow {
                 i: 0,

@@ -10,6 +10,7 @@ use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use muster_app::intake::{Arrival, contact_key};
 use muster_core::case_ref::CaseRef;
+use muster_core::form_fields::FieldRule;
 use muster_core::incident::{ChannelKind, Incident};
 use muster_core::intake::{IntakeErrors, IntakeForm, validate};
 use muster_core::language::Lang;
@@ -60,6 +61,9 @@ struct FormPage<'a> {
     /// The same, in field order with each field's label, for the summary at the top.
     error_list: Vec<ErrorLine>,
     request_types: Vec<Choice<'a>>,
+    /// The booking reference and departure date as this incident asks for them.
+    booking_ref: AskedField,
+    departure_date: AskedField,
     /// The answer languages offered (not the frame's `languages`, its alternate links).
     language_choices: Vec<LanguageChoice<'a>>,
     banner: Option<String>,
@@ -67,6 +71,28 @@ struct FormPage<'a> {
     form_action: String,
     case_reference: Option<&'a str>,
     case_token: Option<&'a str>,
+}
+
+/// A field the incident may ask for or not, required or not, in its own words.
+#[derive(Serialize)]
+struct AskedField {
+    asked: bool,
+    required: bool,
+    label: String,
+}
+
+impl AskedField {
+    fn new(rule: FieldRule, own_label: &str, standard_label: String) -> Self {
+        Self {
+            asked: rule.is_asked(),
+            required: rule == FieldRule::Required,
+            label: if own_label.trim().is_empty() {
+                standard_label
+            } else {
+                own_label.to_owned()
+            },
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -126,6 +152,23 @@ fn form_page(
         prefill,
     } = view;
     let t = |key: &str| state.translations.text(lang, key);
+    let fields = &incident.settings.form;
+    // The manager's label where it is written in the page's language; else the standard
+    // one, which is translated.
+    let own = |label: &'_ muster_core::localized::Localized| match label.language_of(lang, lang) {
+        Some(written) if written == lang => label.get(lang, lang).to_owned(),
+        _ => String::new(),
+    };
+    let booking_ref = AskedField::new(
+        fields.booking_ref,
+        &own(&fields.booking_ref_label),
+        t("field_booking_ref"),
+    );
+    let departure_date = AskedField::new(
+        fields.departure_date,
+        &own(&fields.departure_date_label),
+        t("field_departure_date"),
+    );
     let errors: BTreeMap<&'static str, String> = errors
         .iter()
         .map(|(field, problem)| (*field, state.translations.problem(lang, problem)))
@@ -142,7 +185,11 @@ fn form_page(
         .into_iter()
         .map(|(field, message)| ErrorLine {
             field,
-            label: t(&format!("field_{field}")),
+            label: match *field {
+                "booking_ref" => booking_ref.label.clone(),
+                "departure_date" => departure_date.label.clone(),
+                _ => t(&format!("field_{field}")),
+            },
             message: message.clone(),
         })
         .collect();
@@ -186,6 +233,8 @@ fn form_page(
         errors,
         error_list,
         request_types,
+        booking_ref,
+        departure_date,
         language_choices,
         banner,
         idempotency_key: random_token(),
@@ -330,6 +379,7 @@ pub async fn submit(
     let today = incident.today(state.app.now());
     let valid = match validate(
         &submission.form,
+        &incident.settings.form,
         &incident.settings.request_types,
         &incident.languages,
         today,
@@ -369,9 +419,9 @@ pub async fn submit(
         customer_name: valid.name.clone(),
         email: Some(valid.email.as_str().to_owned()),
         phone: valid.phone.as_ref().map(|p| p.as_str().to_owned()),
-        booking_ref: Some(valid.booking_ref.as_str().to_owned()),
+        booking_ref: valid.booking_ref.as_ref().map(|b| b.as_str().to_owned()),
         handle: None,
-        departure_date: Some(valid.departure_date),
+        departure_date: valid.departure_date,
         trip: valid.trip.as_ref().map(|t| t.as_str().to_owned()),
         request_type: valid.request_type.clone(),
         team: None,
@@ -458,6 +508,8 @@ mod tests {
                 label: "Refund".into(),
                 selected: true,
             }],
+            booking_ref: AskedField::new(FieldRule::Optional, "", "Booking reference".into()),
+            departure_date: AskedField::new(FieldRule::Required, "Date", "Departure".into()),
             language_choices: vec![LanguageChoice {
                 code: "en",
                 name: "English",
