@@ -6,9 +6,11 @@
 
 mod support;
 
+mod ascii_forms;
 mod bounces;
 mod bulk_mail;
 mod console_auth;
+mod disclosure;
 mod duplicates;
 mod groups;
 mod http_methods;
