@@ -25,6 +25,7 @@ mod postgres_restart;
 mod queue;
 mod resilience;
 mod security;
+mod smtp_door;
 mod threads;
 mod waits;
 mod webhook_receiver;
