@@ -6,6 +6,7 @@
 
 mod support;
 
+mod api_contract;
 mod ascii_forms;
 mod bounces;
 mod bulk_mail;
