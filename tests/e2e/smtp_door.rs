@@ -129,6 +129,12 @@ async fn open_incident(app: &TestApp) -> String {
     token
 }
 
+/// The end of a long log, where a stall shows.
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
 /// Connections the test hands its messages to Postfix on.
 const FEEDERS: usize = 4;
 
@@ -206,8 +212,8 @@ async fn every_message_postfix_relays_is_a_case_once_across_a_kill(engine: TestE
             Instant::now() < deadline,
             "{taken:?} of {count} taken in, {} still queued in Postfix:\n{}\n{}",
             postfix.queued(),
-            app.logs(),
-            postfix.log()
+            tail(&app.logs()),
+            tail(&postfix.log())
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
