@@ -6,9 +6,12 @@
 
 mod support;
 
+mod api_contract;
+mod ascii_forms;
 mod bounces;
 mod bulk_mail;
 mod console_auth;
+mod disclosure;
 mod duplicates;
 mod groups;
 mod http_methods;
