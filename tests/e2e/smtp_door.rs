@@ -129,6 +129,12 @@ async fn open_incident(app: &TestApp) -> String {
     token
 }
 
+/// The end of a long log, where a stall shows.
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
 /// Connections the test hands its messages to Postfix on.
 const FEEDERS: usize = 4;
 
@@ -206,8 +212,8 @@ async fn every_message_postfix_relays_is_a_case_once_across_a_kill(engine: TestE
             Instant::now() < deadline,
             "{taken:?} of {count} taken in, {} still queued in Postfix:\n{}\n{}",
             postfix.queued(),
-            app.logs(),
-            postfix.log()
+            tail(&app.logs()),
+            tail(&postfix.log())
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -266,7 +272,15 @@ async fn strangers_and_oversize_messages_are_refused_and_lmtp_answers_per_recipi
     ] {
         assert!(ehlo.contains(offered), "{offered} in {ehlo}");
     }
-    assert!(!ehlo.contains("CHUNKING"), "{ehlo}");
+    assert!(
+        !ehlo.contains("CHUNKING") && !ehlo.contains("STARTTLS"),
+        "{ehlo}"
+    );
+    let no_tls = client.command("STARTTLS").await;
+    assert!(
+        no_tls.starts_with("502"),
+        "no certificate, no TLS: {no_tls}"
+    );
     // No incident is open yet: the message is kept by the sender, to be sent again.
     let early = client
         .mail(
@@ -358,15 +372,48 @@ async fn strangers_and_oversize_messages_are_refused_and_lmtp_answers_per_recipi
     );
 }
 
+/// A self-signed certificate and its key for the door's STARTTLS, in `dir`.
+fn certificate(dir: &std::path::Path) -> (String, String) {
+    let (cert, key) = (dir.join("door.pem"), dir.join("door.key"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    (cert.display().to_string(), key.display().to_string())
+}
+
 async fn a_postfix_dsn_through_the_door_marks_the_delivery_bounced(engine: TestEngine) {
     let door = free_port();
-    let postfix = Postfix::start(door);
+    // Postfix hands mail to the door only over STARTTLS.
+    let postfix = Postfix::start_with(
+        door,
+        "smtp_tls_security_level = encrypt\nsmtp_tls_loglevel = 1\n",
+    );
     postfix.ready().await;
+    let (cert, key) = certificate(&postfix.dir);
     let bind = format!("127.0.0.1:{door}");
     let mail_url = format!("smtp://127.0.0.1:{}", postfix.port);
     let app = TestApp::spawn_with(
         engine,
         &[
+            ("MUSTER__INBOUND__SMTP_TLS_CERT_FILE", cert.as_str()),
+            ("MUSTER__INBOUND__SMTP_TLS_KEY_FILE", key.as_str()),
             ("MUSTER__INBOUND__SMTP_BIND", bind.as_str()),
             ("MUSTER__INBOUND__SMTP_RECIPIENTS", BOUNCE_DOMAIN),
             ("MUSTER__MAIL__URL", mail_url.as_str()),

@@ -94,6 +94,8 @@ pub struct InboundConfig {
     pub smtp_max_connections: u64,
     pub smtp_timeout_secs: u64,
     pub smtp_connection_secs: u64,
+    pub smtp_tls_cert_file: String,
+    pub smtp_tls_key_file: String,
 }
 
 /// Never print the secret, even in a debug dump of the configuration.
@@ -112,6 +114,8 @@ impl std::fmt::Debug for InboundConfig {
             .field("smtp_max_connections", &self.smtp_max_connections)
             .field("smtp_timeout_secs", &self.smtp_timeout_secs)
             .field("smtp_connection_secs", &self.smtp_connection_secs)
+            .field("smtp_tls_cert_file", &self.smtp_tls_cert_file)
+            .field("smtp_tls_key_file", &self.smtp_tls_key_file)
             .finish()
     }
 }

@@ -186,6 +186,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
             let listeners = crate::smtp_door::bind(&settings).await?;
             let door = crate::smtp_door::Door {
                 app: state.app.clone(),
+                tls: crate::smtp_door::acceptor(settings.tls_files())?,
                 settings,
             };
             Some(tokio::spawn(crate::smtp_door::serve(

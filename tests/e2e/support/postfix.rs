@@ -88,6 +88,8 @@ impl Postfix {
             "local unix - n n - - local",
             "anvil unix - - n - 1 anvil",
             "scache unix - - n - 1 scache",
+            // The TLS client's source of randomness, for a relay over STARTTLS.
+            "tlsmgr unix - - n 1000? 1 tlsmgr",
             "postlog unix-dgram n - n - 1 postlogd",
         ];
         let master = format!(

@@ -2,6 +2,7 @@
 //! (or an error naming the key). Off unless `smtp_bind` or `lmtp_bind` is set.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use url::Url;
@@ -25,6 +26,16 @@ pub struct SmtpDoorSettings {
     pub connection_time: Duration,
     /// The name the door greets with: the public address's host.
     pub hostname: String,
+    /// STARTTLS's certificate chain and key (PEM), when it is offered.
+    pub tls_files: Option<(PathBuf, PathBuf)>,
+}
+
+impl SmtpDoorSettings {
+    pub fn tls_files(&self) -> Option<(&Path, &Path)> {
+        self.tls_files
+            .as_ref()
+            .map(|(cert, key)| (cert.as_path(), key.as_path()))
+    }
 }
 
 fn bind(key: &str, raw: &str) -> Result<Option<SocketAddr>, ConfigError> {
@@ -75,6 +86,21 @@ impl Config {
                 "must be at least inbound.smtp_timeout_secs",
             ));
         }
+        let tls_files = match (
+            inbound.smtp_tls_cert_file.trim(),
+            inbound.smtp_tls_key_file.trim(),
+        ) {
+            ("", "") => None,
+            (cert, key) if !cert.is_empty() && !key.is_empty() => {
+                Some((PathBuf::from(cert), PathBuf::from(key)))
+            }
+            _ => {
+                return Err(key_error(
+                    "inbound.smtp_tls_cert_file",
+                    "set inbound.smtp_tls_cert_file and inbound.smtp_tls_key_file together, or neither",
+                ));
+            }
+        };
         let hostname = Url::parse(&self.public.base_url)
             .ok()
             .and_then(|url| url.host_str().map(str::to_owned))
@@ -89,6 +115,7 @@ impl Config {
             timeout: Duration::from_secs(inbound.smtp_timeout_secs),
             connection_time: Duration::from_secs(inbound.smtp_connection_secs),
             hostname,
+            tls_files,
         }))
     }
 }

@@ -10,6 +10,7 @@
 mod delivery;
 mod recipients;
 mod session;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,16 +20,21 @@ use muster_app::App;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::SmtpDoorSettings;
 pub use recipients::Recipients;
-use session::Session;
+use session::{Opening, Session};
+pub use tls::acceptor;
 
 /// What every session of the door shares.
 pub struct Door {
     pub app: App,
     pub settings: SmtpDoorSettings,
+    /// STARTTLS, when the door has a certificate.
+    pub tls: Option<TlsAcceptor>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,12 +134,36 @@ async fn accept(
         let door = door.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
-            if let Err(err) = Session::new(stream, &door, protocol).run(&stop).await {
+            if let Err(err) = converse(stream, &door, protocol, &stop).await {
                 tracing::debug!(error = %err, "SMTP door: connection ended");
             }
             drop(slot);
         });
     }
+}
+
+/// One connection's conversation, encrypted from STARTTLS on when the client asks.
+async fn converse(
+    stream: TcpStream,
+    door: &Door,
+    protocol: Protocol,
+    stop: &CancellationToken,
+) -> std::io::Result<()> {
+    let ends = Instant::now() + door.settings.connection_time;
+    let opening = Opening::Plain {
+        offer_tls: door.tls.is_some(),
+    };
+    let plain = Session::new(stream, door, protocol, opening, ends);
+    let (Some(stream), Some(acceptor)) = (plain.run(stop).await?, &door.tls) else {
+        return Ok(());
+    };
+    let encrypted = tokio::time::timeout(door.settings.timeout, acceptor.accept(stream))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    Session::new(encrypted, door, protocol, Opening::Encrypted, ends)
+        .run(stop)
+        .await
+        .map(|_| ())
 }
 
 /// A connection past the cap: told to come back later, at once.

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
 use smtp_proto::{
-    EXT_8BIT_MIME, EXT_ENHANCED_STATUS_CODES, EXT_PIPELINING, EXT_SIZE, EhloResponse, Error,
-    Request, Response,
+    EXT_8BIT_MIME, EXT_ENHANCED_STATUS_CODES, EXT_PIPELINING, EXT_SIZE, EXT_START_TLS,
+    EhloResponse, Error, Request, Response,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
@@ -46,40 +46,66 @@ enum Stage {
 enum Next {
     Go,
     Close,
+    StartTls,
+}
+
+/// Where a conversation stands when it starts.
+#[derive(Debug, Clone, Copy)]
+pub enum Opening {
+    /// A new connection: greeted, STARTTLS offered when the door has a certificate.
+    Plain { offer_tls: bool },
+    /// Just after STARTTLS: no greeting, and the client introduces itself again.
+    Encrypted,
 }
 
 pub struct Session<'a, S> {
     stream: S,
     door: &'a Door,
     protocol: Protocol,
+    offer_tls: bool,
+    /// When the connection must end, whatever is under way.
+    ends: Instant,
     stage: Stage,
     envelope: Envelope,
     out: Vec<u8>,
 }
 
 impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
-    pub fn new(stream: S, door: &'a Door, protocol: Protocol) -> Self {
+    pub fn new(
+        stream: S,
+        door: &'a Door,
+        protocol: Protocol,
+        opening: Opening,
+        ends: Instant,
+    ) -> Self {
+        let mut out = Vec::with_capacity(512);
+        if let Opening::Plain { .. } = opening {
+            let greeting = format!(
+                "220 {} {} Muster\r\n",
+                door.settings.hostname,
+                protocol.name()
+            );
+            out.extend_from_slice(greeting.as_bytes());
+        }
         Self {
             stream,
             door,
             protocol,
+            offer_tls: matches!(opening, Opening::Plain { offer_tls: true }),
+            ends,
             stage: Stage::Greeted,
             envelope: Envelope::default(),
-            out: Vec::with_capacity(512),
+            out,
         }
     }
 
-    /// Talks with the client until it quits, stops answering, or the door shuts down.
-    pub async fn run(mut self, stop: &CancellationToken) -> std::io::Result<()> {
+    /// Talks with the client until it quits, stops answering, or the door shuts down; or,
+    /// after STARTTLS, hands the connection back to be encrypted. Whatever the client
+    /// pipelined after STARTTLS is dropped unread (RFC 3207), never taken as encrypted.
+    pub async fn run(mut self, stop: &CancellationToken) -> std::io::Result<Option<S>> {
         let door = self.door;
         let settings = &door.settings;
-        let ends = Instant::now() + settings.connection_time;
-        let greeting = format!(
-            "220 {} {} Muster\r\n",
-            settings.hostname,
-            self.protocol.name()
-        );
-        self.out.extend_from_slice(greeting.as_bytes());
+        let ends = self.ends;
         let mut commands = RequestReceiver::default();
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
@@ -103,7 +129,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
                 Err(_) => return self.close(reply(421, [4, 4, 2], "Timed out waiting")).await,
             };
             if n == 0 {
-                return Ok(());
+                return Ok(None);
             }
             let mut bytes = buf[..n].iter();
             while !bytes.as_slice().is_empty() {
@@ -132,8 +158,13 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
                         continue;
                     }
                 };
-                if let Next::Close = self.command(request) {
-                    return self.flush().await;
+                match self.command(request) {
+                    Next::Go => {}
+                    Next::Close => return self.flush().await.map(|()| None),
+                    Next::StartTls => {
+                        self.flush().await?;
+                        return Ok(Some(self.stream));
+                    }
                 }
             }
         }
@@ -151,6 +182,9 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
                 let mut ehlo = EhloResponse::new(settings.hostname.as_str());
                 ehlo.capabilities =
                     EXT_PIPELINING | EXT_8BIT_MIME | EXT_SIZE | EXT_ENHANCED_STATUS_CODES;
+                if self.offer_tls {
+                    ehlo.capabilities |= EXT_START_TLS;
+                }
                 ehlo.size = settings.max_message_bytes;
                 let _ = ehlo.write(&mut self.out);
                 return Next::Go;
@@ -222,7 +256,14 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
                 self.write(reply(502, [5, 5, 1], "CHUNKING is not offered"));
                 return Next::Close;
             }
-            (Request::StartTls, _) => reply(502, [5, 5, 1], "STARTTLS is not offered"),
+            (Request::StartTls, _) if !self.offer_tls => {
+                reply(502, [5, 5, 1], "STARTTLS is not offered")
+            }
+            (Request::StartTls, _) if !introduced => reply(503, [5, 5, 1], "Say EHLO first"),
+            (Request::StartTls, _) => {
+                self.write(reply(220, [2, 0, 0], "Ready to start TLS"));
+                return Next::StartTls;
+            }
             (Request::Auth { .. }, _) => reply(502, [5, 5, 1], "AUTH is not offered"),
             (
                 Request::Expn { .. }
@@ -280,11 +321,12 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
         }
     }
 
-    async fn close(mut self, last: Reply) -> std::io::Result<()> {
+    /// Says `last` and ends the conversation.
+    async fn close(mut self, last: Reply) -> std::io::Result<Option<S>> {
         self.write(last);
         self.flush().await?;
         let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;
-        Ok(())
+        Ok(None)
     }
 }
 
