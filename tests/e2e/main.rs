@@ -8,6 +8,7 @@ mod support;
 
 mod bounces;
 mod bulk_mail;
+mod channels;
 mod console_auth;
 mod duplicates;
 mod groups;

@@ -12,6 +12,7 @@ pub mod campaigns;
 pub mod canned;
 pub mod case_link;
 pub mod case_work;
+pub mod channels;
 pub mod error;
 pub mod group_reply;
 pub mod groups;
@@ -69,6 +70,8 @@ pub struct AppSettings {
     pub booking_pattern: regex_lite::Regex,
     /// How long a group reply waits, to be undone, before it goes (60 s).
     pub group_reply_hold: time::Duration,
+    /// The channels besides email that replies can go out on.
+    pub channels: channels::ChannelSettings,
 }
 
 /// The use cases over one store; cheap to clone.

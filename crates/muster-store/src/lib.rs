@@ -24,6 +24,7 @@ pub mod mail_queue;
 pub mod mail_thread;
 pub mod mailboxes;
 pub mod merges;
+pub mod outbound;
 pub mod password;
 pub mod quarantine;
 pub mod queue;

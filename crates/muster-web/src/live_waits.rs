@@ -29,11 +29,14 @@ use time::{Date, Duration, OffsetDateTime};
 pub use muster_core::on_duty::{ON_DUTY_WINDOW, staffing_seen};
 
 /// Channels whose queue Muster sees, so their waits can be computed.
-pub const COMPUTED_CHANNELS: [ChannelKind; 4] = [
+pub const COMPUTED_CHANNELS: [ChannelKind; 7] = [
     ChannelKind::Form,
     ChannelKind::Email,
     ChannelKind::Chat,
     ChannelKind::Social,
+    ChannelKind::Sms,
+    ChannelKind::Whatsapp,
+    ChannelKind::Telegram,
 ];
 
 /// What the manager posted for a channel, as the estimator takes it.

@@ -26,6 +26,8 @@ pub struct WebConfig {
     /// Form submissions allowed per address within `intake_window`.
     pub intake_limit: u32,
     pub intake_window: std::time::Duration,
+    /// The channel connectors whose webhooks this server checks (Twilio, WhatsApp, Telegram).
+    pub channels: muster_channels::Connectors,
 }
 
 #[derive(Debug, thiserror::Error)]

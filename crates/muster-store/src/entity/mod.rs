@@ -22,6 +22,7 @@ pub mod mail_feedback;
 pub mod mail_queue;
 pub mod mail_suppression;
 pub mod mailbox;
+pub mod outbound_message;
 pub mod policy;
 pub mod session;
 pub mod team;

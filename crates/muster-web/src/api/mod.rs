@@ -3,6 +3,7 @@
 pub mod audience;
 pub mod auth;
 pub mod campaigns;
+pub mod channels;
 pub mod inbound;
 pub mod incidents;
 pub mod openapi;

@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpResponse, get, post};
+use muster_app::channels::ReplyChoice;
 use muster_app::{AppError, AppResult, FieldErrors};
 use muster_core::case::{Case, CaseStatus};
-use muster_core::incident::{Incident, local_time_label};
+use muster_core::incident::{ChannelKind, Incident, local_time_label};
 use muster_core::language::Lang;
 use muster_store::teams::Team;
 use serde::Serialize;
@@ -63,6 +64,26 @@ struct CasePage<'a> {
     duplicates: Vec<Duplicate<'a>>,
     /// Merges into this case that can still be undone.
     undoable: Vec<Undoable>,
+    /// The channels the reply can go out on, where the case came from first.
+    send_by: Vec<SendByRow>,
+    /// The approved WhatsApp template offered once the 24-hour window has closed.
+    whatsapp_template: Option<String>,
+    /// The reply was refused as several SMS: the agent may confirm it.
+    confirm_long_sms: bool,
+}
+
+#[derive(Serialize)]
+struct SendByRow {
+    channel: &'static str,
+    label: String,
+    selected: bool,
+    window_closed: bool,
+}
+
+#[derive(Serialize)]
+struct DeliveryRow {
+    status: &'static str,
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -85,6 +106,9 @@ struct TimelineRow {
     author: Option<String>,
     body: String,
     at: String,
+    /// Where a message on a channel other than email stands: queued, sent, delivered, read,
+    /// failed (with the provider's reason), or unknown (the sender stopped mid-send).
+    delivery: Option<DeliveryRow>,
 }
 
 #[derive(Serialize)]
@@ -133,7 +157,23 @@ async fn case_page(
         status,
         query,
     } = shown;
+    let confirm_long_sms = errors
+        .get("body")
+        .is_some_and(|p| p.key.starts_with("err_long_sms"));
     let errors = state.translations.messages(&Lang::english(), errors);
+    let chosen = typed.get("send_by").map(String::as_str);
+    let send_by = state
+        .app
+        .send_options(case)
+        .await?
+        .into_iter()
+        .map(|o| SendByRow {
+            channel: o.channel.as_str(),
+            label: format!("{} to {}", channel_label(o.channel), o.recipient),
+            selected: chosen.map_or(o.default, |c| c == o.channel.as_str()),
+            window_closed: o.window_closed,
+        })
+        .collect();
     let timeline = state
         .store
         .timeline(case.id)
@@ -145,6 +185,10 @@ async fn case_page(
             channel: e.channel,
             author: e.author,
             body: e.body,
+            delivery: e.delivery.map(|d| DeliveryRow {
+                status: d.status.as_str(),
+                error: d.error,
+            }),
         })
         .collect();
     let lang = incident.pick_language(Lang::parse(&case.language).ok().as_ref());
@@ -255,8 +299,31 @@ async fn case_page(
             })
             .collect(),
         undoable,
+        send_by,
+        whatsapp_template: state
+            .app
+            .settings
+            .channels
+            .whatsapp_template
+            .as_ref()
+            .map(|t| format!("{} ({})", t.name, t.language)),
+        confirm_long_sms,
     };
     render_with_status(state, "console_case", &context, status)
+}
+
+/// A channel as agents read it in the "Send by" choice.
+fn channel_label(channel: ChannelKind) -> &'static str {
+    match channel {
+        ChannelKind::Email => "Email",
+        ChannelKind::Sms => "SMS",
+        ChannelKind::Whatsapp => "WhatsApp",
+        ChannelKind::Telegram => "Telegram",
+        ChannelKind::Social => "Social media",
+        ChannelKind::Chat => "Chat",
+        ChannelKind::Form => "Online form",
+        ChannelKind::Phone => "Phone",
+    }
 }
 
 #[get("/console/cases/{reference}")]
@@ -380,9 +447,15 @@ pub async fn send_reply(
         .and_then(|key| state.app.fill_canned(&incident, &case, key));
     let body = canned.as_deref().unwrap_or(typed);
     let then = form.get("then").and_then(|s| CaseStatus::parse(s));
+    let checked = |name: &str| form.get(name).is_some_and(|v| !v.is_empty());
+    let choice = ReplyChoice {
+        via: form.get("send_by").and_then(|c| ChannelKind::parse(c)),
+        template: checked("template"),
+        long_sms_confirmed: checked("long_sms_ok"),
+    };
     let outcome = state
         .app
-        .reply(&user.actor(), &case, &incident, body, then)
+        .reply_by(&user.actor(), &case, &incident, body, choice, then)
         .await;
     match outcome {
         Ok(()) if form.get("next").is_some_and(|n| !n.is_empty()) => {
@@ -481,6 +554,10 @@ mod tests {
                 author: Some("agent@example.com".into()),
                 body: "Help".into(),
                 at: "1 Jan 10:00".into(),
+                delivery: Some(DeliveryRow {
+                    status: "failed",
+                    error: Some("HTTP 400 (Twilio error 21211) Invalid 'To' Phone Number".into()),
+                }),
             }],
             canned: vec![CannedRow {
                 key: "refund",
@@ -494,7 +571,15 @@ mod tests {
                 call_notes: "c",
                 into: "MU-DEF-456",
             },
-            errors: strict::errors_on(&["body", "note", "call_notes", "team", "into", "undo"]),
+            errors: strict::errors_on(&[
+                "body",
+                "note",
+                "call_notes",
+                "team",
+                "into",
+                "undo",
+                "send_by",
+            ]),
             teams: vec![Team {
                 id: 1,
                 key: "refunds".into(),
@@ -512,6 +597,14 @@ mod tests {
                 source: "MU-DEF-456".into(),
                 until: "1 Jan 10:10".into(),
             }],
+            send_by: vec![SendByRow {
+                channel: "whatsapp",
+                label: "WhatsApp to +4791234567".into(),
+                selected: true,
+                window_closed: true,
+            }],
+            whatsapp_template: Some("case_update (en)".into()),
+            confirm_long_sms: true,
         };
         strict::render("console_case", &context);
     }
