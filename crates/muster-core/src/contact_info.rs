@@ -67,32 +67,23 @@ impl fmt::Display for EmailAddress {
 }
 
 /// Digits only, with a leading `+` kept when given: `+47 22-00 00 00` becomes `+4722000000`.
-/// Persian (`۰`–`۹`) and Arabic-Indic (`٠`–`٩`) digits count as the digits they are, and the
-/// international prefix `00` is written `+`, so one number typed on a Persian keyboard, sent
-/// by Twilio (`+4722000000`) or by WhatsApp (`4722000000`, see [`PhoneNumber::international`])
-/// is one customer.
+/// Persian and Arabic-Indic digits are folded to ASCII (`ascii_forms`), and the international
+/// prefix `00` is written `+`, so one number typed on a Persian keyboard, sent by Twilio
+/// (`+4722000000`) or by WhatsApp (`4722000000`, see [`PhoneNumber::international`]) is one
+/// customer (E.164).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PhoneNumber(String);
 
-/// The ASCII digit a Persian, Arabic-Indic or ASCII digit stands for.
-fn ascii_digit(c: char) -> Option<char> {
-    match c {
-        '0'..='9' => Some(c),
-        '\u{06F0}'..='\u{06F9}' => char::from_u32(u32::from(c) - 0x06F0 + u32::from('0')),
-        '\u{0660}'..='\u{0669}' => char::from_u32(u32::from(c) - 0x0660 + u32::from('0')),
-        _ => None,
-    }
-}
-
 impl PhoneNumber {
     pub fn parse(raw: &str) -> Result<Self, ContactError> {
-        let trimmed = raw.trim();
+        let folded = crate::ascii_forms::fold(raw);
+        let trimmed = folded.trim();
         let plus = trimmed.starts_with('+');
         let allowed = trimmed
             .chars()
-            .all(|c| ascii_digit(c).is_some() || " -().+".contains(c));
-        let digits: String = trimmed.chars().filter_map(ascii_digit).collect();
+            .all(|c| c.is_ascii_digit() || " -().+".contains(c));
+        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
         let (plus, digits) = match digits.strip_prefix("00") {
             Some(rest) if !plus => (true, rest.to_owned()),
             _ => (plus, digits),
@@ -143,7 +134,8 @@ pub struct BookingRef(String);
 
 impl BookingRef {
     pub fn parse(raw: &str) -> Result<Self, ContactError> {
-        let trimmed = raw.trim();
+        let folded = crate::ascii_forms::fold(raw);
+        let trimmed = folded.trim();
         let allowed = trimmed
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || " -/".contains(c));

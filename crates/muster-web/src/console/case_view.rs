@@ -12,7 +12,7 @@ use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpResponse, get, post};
 use muster_app::channels::ReplyChoice;
 use muster_app::{AppError, AppResult, FieldErrors};
-use muster_core::case::{Case, CaseStatus};
+use muster_core::case::{Case, CaseStatus, Identifier};
 use muster_core::incident::{ChannelKind, Incident, local_time_label};
 use muster_core::language::Lang;
 use muster_store::teams::Team;
@@ -89,7 +89,7 @@ struct DeliveryRow {
 #[derive(Serialize)]
 struct Duplicate<'a> {
     case: CaseRow<'a>,
-    why: &'static str,
+    why: String,
 }
 
 #[derive(Serialize)]
@@ -109,6 +109,9 @@ struct TimelineRow {
     /// Where a message on a channel other than email stands: queued, sent, delivered, read,
     /// failed (with the provider's reason), or unknown (the sender stopped mid-send).
     delivery: Option<DeliveryRow>,
+    /// For a message from a writer who gave this case's identifier without its link:
+    /// what the agent is told about it.
+    unverified: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -188,6 +191,12 @@ async fn case_page(
             delivery: e.delivery.map(|d| DeliveryRow {
                 status: d.status.as_str(),
                 error: d.error,
+            }),
+            unverified: e.unverified.map(|(from, on)| {
+                format!(
+                    "on {from}, whose writer gave this case's {} without its case link",
+                    identifier_words(on)
+                )
             }),
         })
         .collect();
@@ -290,11 +299,7 @@ async fn case_page(
         duplicates: duplicates
             .iter()
             .map(|d| Duplicate {
-                why: if d.booking_ref.is_some() && d.booking_ref == case.booking_ref {
-                    "same booking"
-                } else {
-                    "same name and phone"
-                },
+                why: duplicate_reason(case, d),
                 case: case_row(state, incident, d, &duplicate_rows),
             })
             .collect(),
@@ -323,6 +328,41 @@ fn channel_label(channel: ChannelKind) -> &'static str {
         ChannelKind::Chat => "Chat",
         ChannelKind::Form => "Online form",
         ChannelKind::Phone => "Phone",
+    }
+}
+
+/// An identifier as the agent reads it.
+fn identifier_words(on: Identifier) -> &'static str {
+    match on {
+        Identifier::Email => "email address",
+        Identifier::Phone => "phone number",
+        Identifier::BookingRef => "booking reference",
+        Identifier::Handle => "account",
+    }
+}
+
+/// Why `other` is suggested as a duplicate of `case`.
+fn duplicate_reason(case: &Case, other: &Case) -> String {
+    let gave = |by: &Case, of: &Case| {
+        by.unverified_match
+            .as_ref()
+            .filter(|m| m.reference == of.reference)
+            .map(|m| m.on)
+    };
+    if let Some(on) = gave(other, case) {
+        format!(
+            "gave this case's {} without its link (unverified)",
+            identifier_words(on)
+        )
+    } else if let Some(on) = gave(case, other) {
+        format!(
+            "this case's writer gave its {} without its link (unverified)",
+            identifier_words(on)
+        )
+    } else if other.booking_ref.is_some() && other.booking_ref == case.booking_ref {
+        "same booking".to_owned()
+    } else {
+        "same name and phone".to_owned()
     }
 }
 
@@ -558,6 +598,7 @@ mod tests {
                     status: "failed",
                     error: Some("HTTP 400 (Twilio error 21211) Invalid 'To' Phone Number".into()),
                 }),
+                unverified: Some("on MU-XYZ-789, whose writer gave this case's email".into()),
             }],
             canned: vec![CannedRow {
                 key: "refund",
@@ -590,7 +631,7 @@ mod tests {
             others: vec!["Berit Agent".into()],
             duplicates: vec![Duplicate {
                 case: queue::sample::case_row(),
-                why: "same booking",
+                why: "same booking".into(),
             }],
             undoable: vec![Undoable {
                 id: 7,
