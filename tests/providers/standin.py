@@ -120,7 +120,8 @@ class Handler(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         if path.startswith("/_standin/"):
             return self.inbound(parts[1], raw)
-        if len(parts) == 5 and parts[0] == "2010-04-01" and parts[4] == "Messages.json":
+        if len(parts) == 4 and parts[:2] == ["2010-04-01", "Accounts"] \
+                and parts[3] == "Messages.json":
             return self.twilio_send(parts[2], raw)
         if len(parts) == 3 and parts[2] == "messages":
             return self.graph_send(parts[1], raw)
