@@ -18,6 +18,7 @@ mod m20261204_400000_case_merges;
 mod m20261204_500000_disruption_groups;
 mod m20261205_100000_outbound_messages;
 mod m20261205_500000_unverified_matches;
+mod m20261205_500001_rate_windows;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_400000_case_merges::Migration),
             Box::new(m20261204_500000_disruption_groups::Migration),
             Box::new(m20261205_500000_unverified_matches::Migration),
+            Box::new(m20261205_500001_rate_windows::Migration),
             Box::new(m20261205_100000_outbound_messages::Migration),
         ]
     }

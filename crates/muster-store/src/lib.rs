@@ -28,6 +28,7 @@ pub mod outbound;
 pub mod password;
 pub mod quarantine;
 pub mod queue;
+pub mod rate_windows;
 mod raw_sql;
 pub mod sessions;
 pub mod sla;
