@@ -9,12 +9,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use muster_core::webhook_signature::sign;
 use muster_store::on_both_engines;
 use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
-use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, browser, scratch_dir};
+use crate::support::{MANAGER_EMAIL, SmtpRecorder, TestApp, browser, scratch_dir};
 
 on_both_engines!(a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes);
 
@@ -150,13 +149,8 @@ impl Drop for Postfix {
 }
 
 async fn inbound_email(app: &TestApp, raw: &[u8]) -> Value {
-    let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let signature = sign(INBOUND_SECRET, timestamp, raw).unwrap_or_default();
-    let response = reqwest::Client::new()
-        .post(app.at(&format!("/api/v1/inbound/email?incident={SLUG}")))
-        .header("X-Muster-Timestamp", timestamp.to_string())
-        .header("X-Muster-Signature", signature)
-        .body(raw.to_vec())
+    let response = app
+        .inbound(&format!("/api/v1/inbound/email?incident={SLUG}"), raw)
         .send()
         .await
         .expect("the request reaches the server");

@@ -12,6 +12,7 @@ mod console_auth;
 mod duplicates;
 mod groups;
 mod http_methods;
+mod inbound_signatures;
 mod intake;
 mod journeys;
 mod landing;

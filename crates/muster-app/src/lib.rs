@@ -17,6 +17,7 @@ pub mod group_reply;
 pub mod groups;
 pub mod i18n;
 pub mod inbound_email;
+pub mod inbound_replay;
 pub mod incident_input;
 pub mod incidents;
 pub mod intake;

@@ -16,6 +16,7 @@ pub mod dispatch;
 pub mod error;
 pub mod group_replies;
 pub mod groups;
+pub mod inbound_signatures;
 pub mod incidents;
 mod intake_batch;
 pub mod login_throttle;
