@@ -10,8 +10,7 @@ use muster_store::on_both_engines;
 use muster_store::testing::TestEngine;
 
 use crate::support::{
-    AGENT_EMAIL, MANAGER_EMAIL, SmtpRecorder, TestApp, browser, csrf_of,
-    intake_form, text_of,
+    AGENT_EMAIL, MANAGER_EMAIL, SmtpRecorder, TestApp, browser, csrf_of, intake_form, text_of,
 };
 
 on_both_engines!(

@@ -39,7 +39,10 @@ async fn send(base: &str, target: &str, headers: &(String, String), body: &str) 
         .expect("the request reaches the server");
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 async fn inbound_ids(app: &TestApp) -> Vec<String> {
@@ -114,7 +117,10 @@ async fn a_request_that_took_nothing_may_be_sent_again(engine: TestEngine) {
     assert_eq!(status, 404, "{answer}");
     open(&app, "ferry-fire").await;
     let (status, answer) = send(&app.url, TARGET, &signed, &body).await;
-    assert_eq!(status, 201, "the same bytes, once the incident exists: {answer}");
+    assert_eq!(
+        status, 201,
+        "the same bytes, once the incident exists: {answer}"
+    );
     let (status, _) = send(&app.url, TARGET, &signed, &body).await;
     assert_eq!(status, 401, "taken now, so a replay");
     assert_eq!(inbound_ids(&app).await, vec!["social:77".to_owned()]);

@@ -25,6 +25,7 @@ mod queue;
 mod resilience;
 mod security;
 mod threads;
+mod voice;
 mod waits;
 mod webhook_receiver;
 mod webhooks;

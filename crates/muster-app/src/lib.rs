@@ -27,6 +27,7 @@ pub mod mail_job;
 pub mod mailboxes;
 pub mod merging;
 pub mod overdue;
+pub mod phone_line;
 pub mod publisher;
 pub mod staffing;
 pub mod subscriptions;

@@ -3,6 +3,7 @@
 
 pub mod audience;
 pub mod backoff;
+pub mod call_back_wait;
 pub mod campaign;
 pub mod case;
 pub mod case_ref;
@@ -29,6 +30,8 @@ pub mod simulation;
 pub mod slug;
 pub mod text_rule;
 pub mod trip;
+pub mod twilio_signature;
+pub mod voice_menu;
 pub mod wait;
 pub mod wait_estimator;
 pub mod wait_snapshot;

@@ -63,7 +63,9 @@ fn header_value(mac: Hmac<Sha256>) -> String {
 /// `None` without a secret.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> Option<String> {
     let timestamp = timestamp.to_string();
-    mac(secret, &[timestamp.as_bytes(), body]).ok().map(header_value)
+    mac(secret, &[timestamp.as_bytes(), body])
+        .ok()
+        .map(header_value)
 }
 
 fn request_mac(
@@ -175,7 +177,14 @@ mod tests {
             "sha256=9ec65fc252d7038250f99ba3b4c052329ee189273e44e9d652a96892010c9461"
         );
         let check = |line: RequestLine<'_>, body: &[u8]| {
-            verify_request("s3cret", "1795000000", &signature, line, body, 1_795_000_100)
+            verify_request(
+                "s3cret",
+                "1795000000",
+                &signature,
+                line,
+                body,
+                1_795_000_100,
+            )
         };
         assert_eq!(
             check(SOCIAL, body).map(|v| (v.timestamp, v.valid_until())),
@@ -205,7 +214,14 @@ mod tests {
         // An outbound signature of the same body is not an inbound one.
         let outbound = sign("s3cret", 1_795_000_000, body).unwrap_or_default();
         assert_eq!(
-            verify_request("s3cret", "1795000000", &outbound, SOCIAL, body, 1_795_000_000),
+            verify_request(
+                "s3cret",
+                "1795000000",
+                &outbound,
+                SOCIAL,
+                body,
+                1_795_000_000
+            ),
             Err(SignatureError::Mismatch)
         );
     }

@@ -6,6 +6,7 @@ pub mod audience;
 pub mod audit;
 #[cfg(feature = "testing")]
 mod benchmark_seed;
+pub mod call_backs;
 pub mod campaigns;
 pub mod case_work;
 pub mod cases;

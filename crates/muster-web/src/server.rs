@@ -180,6 +180,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(api::webhooks::delete)
     .service(api::webhooks::deliveries)
     .service(api::queue::next)
+    .service(api::voice::incoming)
+    .service(api::voice::menu)
+    .service(api::voice::call_back)
     .service(
         web::resource("/api/v1/inbound/{channel}")
             // Raw emails may carry attachments: a larger limit here only.

@@ -31,6 +31,8 @@ pub struct Model {
     pub claimed_at: Option<TimeDateTimeWithTimeZone>,
     pub handling_seconds: Option<i64>,
     pub trip: Option<String>,
+    /// The number a caller asked to be called back on, until an agent reached them.
+    pub call_back_to: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
