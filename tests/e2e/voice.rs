@@ -398,7 +398,7 @@ async fn a_forged_call_is_refused_and_stores_nothing(engine: TestEngine) {
     );
 }
 
-/// The phone figures on the landing page's wait times, per tier.
+/// The phone figure on the landing page's wait times (in the incident's Norwegian) for `tier`.
 async fn phone_wait(app: &TestApp, tier: &str) -> String {
     let times: Value = reqwest::get(app.at(&format!("/i/{SLUG}/wait-times.json")))
         .await
@@ -448,7 +448,7 @@ async fn a_call_back_keeps_its_place_and_counts_on_the_phone_wait(engine: TestEn
             .expect("the request reaches the server");
         assert_eq!(response.status(), 201);
     }
-    wait_for_phone_wait(&app, "normal", "10 to 20 minutes").await;
+    wait_for_phone_wait(&app, "normal", "10 til 20 minutter").await;
 
     // 2, then no date (#): queued behind the two.
     let menu = format!("/api/v1/voice/twilio/menu?incident={SLUG}&lang=en");
@@ -486,8 +486,8 @@ async fn a_call_back_keeps_its_place_and_counts_on_the_phone_wait(engine: TestEn
     // The posted phone wait counts it: one call of six minutes more at the end of the normal
     // tier, a caller without a date (no agent seen yet: one agent assumed); the critical
     // tier is ahead of it.
-    wait_for_phone_wait(&app, "normal", "10 to 30 minutes").await;
-    assert_eq!(phone_wait(&app, "critical").await, "10 to 20 minutes");
+    wait_for_phone_wait(&app, "normal", "10 til 30 minutter").await;
+    assert_eq!(phone_wait(&app, "critical").await, "10 til 20 minutter");
 
     // The agent takes the queue in order: the call back comes third, with its number.
     app.add_user_in(AGENT_EMAIL, "agent", "refunds,rebooking,general");
