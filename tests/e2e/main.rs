@@ -6,9 +6,12 @@
 
 mod support;
 
+mod api_contract;
+mod ascii_forms;
 mod bounces;
 mod bulk_mail;
 mod console_auth;
+mod disclosure;
 mod duplicates;
 mod groups;
 mod http_methods;
@@ -24,6 +27,7 @@ mod postgres_restart;
 mod queue;
 mod resilience;
 mod security;
+mod smtp_door;
 mod threads;
 mod voice;
 mod waits;

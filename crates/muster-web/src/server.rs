@@ -110,6 +110,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             }),
     )
     .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+    // An id in a path that is no id names nothing: 404, with its reason as JSON like
+    // every other refusal (actix's own answer is plain text).
+    .app_data(web::PathConfig::default().error_handler(|err, _| {
+        let message = format!("not found: {err}");
+        let response = HttpResponse::NotFound().json(json!({ "error": message }));
+        actix_web::error::InternalError::from_response(message, response).into()
+    }))
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|err, _| body_error(format!("the query string is not valid: {err}"))),
+    )
     .configure(public_routes)
     .service(console::login::login_form)
     .service(console::login::login)
