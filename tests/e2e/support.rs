@@ -20,9 +20,21 @@ pub const MANAGER_EMAIL: &str = "manager@example.com";
 pub const AGENT_EMAIL: &str = "agent@example.com";
 pub const PASSWORD: &str = "correct horse battery";
 
-/// The timestamp and signature headers of a `POST` of `body` to `target`, signed now.
+/// The timestamp and signature headers of a `POST` of `body` to `target`, signed now. Each
+/// call signs anew, as a sender's retry must (docs/inbound.md): its timestamp is later than
+/// the last one given, so the same request sent twice within a second is still two
+/// signatures.
 pub fn inbound_signature(secret: &str, target: &str, body: &[u8]) -> (String, String) {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let clock = time::OffsetDateTime::now_utc().unix_timestamp();
+    let previous = LAST
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |last| Some(clock.max(last + 1)),
+        )
+        .unwrap_or(clock);
+    let now = clock.max(previous + 1);
     let line = muster_core::webhook_signature::RequestLine {
         method: "POST",
         target,
