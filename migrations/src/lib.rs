@@ -19,6 +19,7 @@ mod m20261204_500000_disruption_groups;
 mod m20261205_200000_call_backs;
 mod m20261205_200000_inbound_signatures;
 mod m20261205_500000_unverified_matches;
+mod m20261205_500001_rate_windows;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_400000_case_merges::Migration),
             Box::new(m20261204_500000_disruption_groups::Migration),
             Box::new(m20261205_500000_unverified_matches::Migration),
+            Box::new(m20261205_500001_rate_windows::Migration),
             Box::new(m20261205_200000_inbound_signatures::Migration),
             Box::new(m20261205_200000_call_backs::Migration),
         ]

@@ -61,7 +61,7 @@ echo "==> schemathesis against $url ($examples examples per operation)"
 document_url="${MUSTER_API_DOCUMENT:-$url/api/v1/openapi.json}"
 # From the scratch folder: schemathesis and hypothesis keep their state in the working one.
 cd "$work"
-st run "$document_url" \
+python3 -m schemathesis.cli run "$document_url" \
   --url "$url" \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \

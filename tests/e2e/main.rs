@@ -27,6 +27,7 @@ mod postgres_restart;
 mod queue;
 mod resilience;
 mod security;
+mod shared_limits;
 mod smtp_door;
 mod threads;
 mod voice;

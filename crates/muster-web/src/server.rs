@@ -213,14 +213,18 @@ pub fn run(
     shutdown_timeout: Duration,
 ) -> std::io::Result<actix_web::dev::Server> {
     let proxies = Data::new(proxies);
-    let signups = Data::new(SignupLimiter(RateLimiter::new(
+    let signups = Data::new(SignupLimiter(RateLimiter::across_replicas(
+        "signup",
         state.config.intake_limit,
         state.config.intake_window,
+        &state.store,
     )));
     // Ten asks per client and intake window: enough for a family's cases, not for guessing.
-    let case_links = Data::new(CaseLinkLimiter(RateLimiter::new(
+    let case_links = Data::new(CaseLinkLimiter(RateLimiter::across_replicas(
+        "case_link",
         10,
         state.config.intake_window,
+        &state.store,
     )));
     let base_url = state.base_url.clone();
     let server = HttpServer::new(move || {
