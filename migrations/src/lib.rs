@@ -16,6 +16,8 @@ mod m20261204_100000_mailboxes;
 mod m20261204_200000_mail_feedback;
 mod m20261204_400000_case_merges;
 mod m20261204_500000_disruption_groups;
+mod m20261205_500000_unverified_matches;
+mod m20261205_500001_rate_windows;
 
 pub struct Migrator;
 
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_200000_mail_feedback::Migration),
             Box::new(m20261204_400000_case_merges::Migration),
             Box::new(m20261204_500000_disruption_groups::Migration),
+            Box::new(m20261205_500000_unverified_matches::Migration),
+            Box::new(m20261205_500001_rate_windows::Migration),
         ]
     }
 }

@@ -4,7 +4,8 @@
 # page they visit. Installs what is missing (Debian's chromium, the npm packages), builds the
 # binary, starts the demo on a free port in a temporary folder, runs `node --test`, stops it.
 # The group journey submits 50 forms from one address (the per-address limit is raised) and
-# waits out a group reply's hold (10 s here instead of 60).
+# waits out a group reply's hold (10 s here instead of 60); the surge journey has an agent
+# answer twenty cases by keyboard while a colleague's queue follows live.
 # Screenshots of every step go to tests/artifacts/browser/. The journeys read the mail the
 # server wrote from MUSTER_OUTBOX. Usage: tests/browser/run.sh
 set -euo pipefail

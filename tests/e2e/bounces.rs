@@ -5,8 +5,6 @@
 //! and the next campaign skips the address; an ARF complaint (RFC 5965) unsubscribes its
 //! address. Neither becomes a case.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use muster_core::webhook_signature::sign;
@@ -14,140 +12,13 @@ use muster_store::on_both_engines;
 use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
-use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, browser, scratch_dir};
+use crate::support::postfix::Postfix;
+use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, browser};
 
 on_both_engines!(a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes);
 
-const SLUG: &str = "ferry-fire";
-const BOUNCE_DOMAIN: &str = "bounces.muster.test";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A Postfix instance of the test's own: it takes mail on `port`, refuses `refused.test`
-/// outright (554), delivers `customers.test` locally (where no user exists, so it bounces
-/// later) and relays everything else, its DSNs included, to `relay_port`. Stopped when
-/// dropped.
-struct Postfix {
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Postfix {
-    fn start(relay_port: u16) -> Self {
-        let binary = "/usr/sbin/postfix";
-        assert!(
-            std::path::Path::new(binary).exists(),
-            "Postfix is needed for the bounce tests: apt-get install postfix (tests/run does)"
-        );
-        let dir = scratch_dir();
-        let port = free_port();
-        for sub in ["etc", "spool", "data"] {
-            std::fs::create_dir_all(dir.join(sub)).expect("a folder");
-        }
-        for file in ["dynamicmaps.cf", "postfix-files"] {
-            std::fs::copy(format!("/etc/postfix/{file}"), dir.join("etc").join(file))
-                .expect("Debian's Postfix files");
-        }
-        let owned = Command::new("chown")
-            .args(["postfix"])
-            .arg(dir.join("data"))
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            owned,
-            "the Postfix data folder must belong to postfix (run as root)"
-        );
-        let d = dir.display();
-        let main = format!(
-            "compatibility_level = 3.6\nqueue_directory = {d}/spool\ndata_directory = {d}/data\n\
-             meta_directory = {d}/etc\nmail_owner = postfix\nsetgid_group = postdrop\n\
-             myhostname = mx.muster.test\nmydomain = muster.test\nmydestination = customers.test\n\
-             inet_interfaces = 127.0.0.1\ninet_protocols = ipv4\nmynetworks = 127.0.0.0/8\n\
-             local_recipient_maps =\nalias_maps =\nalias_database =\n\
-             smtpd_recipient_restrictions = check_recipient_access inline:{{ {{ refused.test = REJECT no such mailbox }} }}, permit_mynetworks, reject_unauth_destination\n\
-             relayhost = [127.0.0.1]:{relay_port}\nsmtp_tls_security_level = none\n\
-             maillog_file = {d}/maillog\nmaillog_file_prefixes = /tmp, {d}\n\
-             queue_run_delay = 1s\nminimal_backoff_time = 1s\nmaximal_backoff_time = 2s\n\
-             smtputf8_enable = no\nbiff = no\n"
-        );
-        std::fs::write(dir.join("etc/main.cf"), main).expect("main.cf");
-        let services = [
-            "pickup unix n - n 60 1 pickup",
-            "cleanup unix n - n - 0 cleanup",
-            "qmgr unix n - n 300 1 qmgr",
-            "rewrite unix - - n - - trivial-rewrite",
-            "bounce unix - - n - 0 bounce",
-            "defer unix - - n - 0 bounce",
-            "trace unix - - n - 0 bounce",
-            "verify unix - - n - 1 verify",
-            "flush unix n - n 1000? 0 flush",
-            "proxymap unix - - n - - proxymap",
-            "smtp unix - - n - - smtp",
-            "relay unix - - n - - smtp",
-            "showq unix n - n - - showq",
-            "error unix - - n - - error",
-            "retry unix - - n - - error",
-            "discard unix - - n - - discard",
-            "local unix - n n - - local",
-            "anvil unix - - n - 1 anvil",
-            "scache unix - - n - 1 scache",
-            "postlog unix-dgram n - n - 1 postlogd",
-        ];
-        let master = format!(
-            "127.0.0.1:{port} inet n - n - - smtpd\n{}\n",
-            services.join("\n")
-        );
-        std::fs::write(dir.join("etc/master.cf"), master).expect("master.cf");
-        let started = Command::new(binary)
-            .arg("-c")
-            .arg(dir.join("etc"))
-            .arg("start")
-            .output()
-            .expect("postfix runs");
-        let postfix = Self { port, dir };
-        assert!(
-            started.status.success(),
-            "postfix start: {}{}",
-            String::from_utf8_lossy(&started.stderr),
-            postfix.log()
-        );
-        postfix
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("maillog")).unwrap_or_default()
-    }
-
-    /// Waits until Postfix answers on its port.
-    async fn ready(&self) {
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("Postfix did not listen on {}: {}", self.port, self.log());
-    }
-}
-
-impl Drop for Postfix {
-    fn drop(&mut self) {
-        let _ = Command::new("/usr/sbin/postfix")
-            .arg("-c")
-            .arg(self.dir.join("etc"))
-            .arg("stop")
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+pub const SLUG: &str = "ferry-fire";
+pub const BOUNCE_DOMAIN: &str = "bounces.muster.test";
 
 async fn inbound_email(app: &TestApp, raw: &[u8]) -> Value {
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -164,7 +35,7 @@ async fn inbound_email(app: &TestApp, raw: &[u8]) -> Value {
     response.json().await.expect("the answer is JSON")
 }
 
-async fn api(app: &TestApp, token: &str, path: &str, body: Option<Value>) -> Value {
+pub async fn api(app: &TestApp, token: &str, path: &str, body: Option<Value>) -> Value {
     let client = browser();
     let request = match body {
         Some(body) => client.post(app.at(path)).json(&body),
@@ -178,7 +49,7 @@ async fn api(app: &TestApp, token: &str, path: &str, body: Option<Value>) -> Val
     response.json().await.unwrap_or(Value::Null)
 }
 
-async fn campaign(app: &TestApp, token: &str) -> Value {
+pub async fn campaign(app: &TestApp, token: &str) -> Value {
     let created = api(
         app,
         token,

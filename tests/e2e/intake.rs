@@ -288,6 +288,9 @@ async fn a_double_submission_is_one_case(engine: TestEngine) {
     assert_eq!(sent, 1, "one acknowledgement");
 }
 
+/// One customer on three channels: the same sender on the same channel joins their case;
+/// a contact that only names the case's email or booking from elsewhere opens its own
+/// (finding 8 of issue 14), and the agent sees it on the first case, marked unverified.
 async fn one_customer_on_three_channels_is_one_case(engine: TestEngine) {
     let app = TestApp::spawn(engine).await;
     ready(&app).await;
@@ -304,10 +307,28 @@ async fn one_customer_on_three_channels_is_one_case(engine: TestEngine) {
         email("Kari <KARI@example.no>", "m1@example.no", "", "Any news?"),
     )
     .await;
-    assert_eq!(status, 200, "{by_email}");
+    assert_eq!(status, 201, "{by_email}");
+    assert_eq!(by_email["outcome"].as_str(), Some("created"), "{by_email}");
+    let email_case = by_email["reference"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(
+        email_case, reference,
+        "an email names the form's case only unverified"
+    );
+    let (status, again) = inbound(
+        &app,
+        "email",
+        "message/rfc822",
+        email("kari@example.no", "m2@example.no", "", "Still waiting."),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
     assert_eq!(
-        (by_email["reference"].as_str(), by_email["outcome"].as_str()),
-        (Some(reference.as_str()), Some("joined"))
+        (again["reference"].as_str(), again["outcome"].as_str()),
+        (Some(email_case.as_str()), Some("joined")),
+        "the same sender on the same channel joins"
     );
     let post = json!({"network": "x", "handle": "@kari_n", "text": "Booking AB1234: when do I get my refund?", "external_id": "tweet-1"});
     let (status, by_social) = inbound(
@@ -317,25 +338,37 @@ async fn one_customer_on_three_channels_is_one_case(engine: TestEngine) {
         post.to_string().into_bytes(),
     )
     .await;
-    assert_eq!(status, 200, "{by_social}");
-    assert_eq!(
-        (
-            by_social["reference"].as_str(),
-            by_social["outcome"].as_str()
-        ),
-        (Some(reference.as_str()), Some("joined"))
+    assert_eq!(status, 201, "{by_social}");
+    let social_case = by_social["reference"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        ![reference.as_str(), email_case.as_str()].contains(&social_case.as_str()),
+        "{by_social}"
     );
     assert!(
-        by_social["reply"]
+        !by_social["reply"]
             .as_str()
             .unwrap_or_default()
             .contains(&reference),
-        "the customer is told it is the same case"
+        "the writer is not told of another case"
     );
+    assert_eq!(conversation_len(&app, &app.at(&location)).await, 1);
+    let manager = app.login(MANAGER_EMAIL).await;
+    let console =
+        crate::support::text_of(&manager, &app.at(&format!("/console/cases/{reference}"))).await;
+    for text in [
+        "Any news?",
+        "Still waiting.",
+        "Booking AB1234: when do I get my refund?",
+    ] {
+        assert!(console.contains(text), "{text}: {console}");
+    }
     assert_eq!(
-        conversation_len(&app, &app.at(&location)).await,
+        console.matches("<li class=\"inbound unverified\"").count(),
         3,
-        "three contacts on one case"
+        "{console}"
     );
     let metrics = reqwest::get(app.at("/metrics"))
         .await
@@ -344,7 +377,7 @@ async fn one_customer_on_three_channels_is_one_case(engine: TestEngine) {
         .await
         .unwrap_or_default();
     assert!(
-        metrics.contains("muster_intake_total{channel=\"social\",outcome=\"joined\"} 1"),
+        metrics.contains("muster_intake_total{channel=\"email\",outcome=\"joined\"} 1"),
         "{metrics}"
     );
 }

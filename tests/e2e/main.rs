@@ -6,9 +6,12 @@
 
 mod support;
 
+mod api_contract;
+mod ascii_forms;
 mod bounces;
 mod bulk_mail;
 mod console_auth;
+mod disclosure;
 mod duplicates;
 mod groups;
 mod http_methods;
@@ -23,6 +26,8 @@ mod postgres_restart;
 mod queue;
 mod resilience;
 mod security;
+mod shared_limits;
+mod smtp_door;
 mod threads;
 mod waits;
 mod webhook_receiver;

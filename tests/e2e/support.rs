@@ -9,6 +9,8 @@ use muster_store::testing::{TestDb, TestEngine};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+pub mod postfix;
+
 /// The binary under test: the one cargo built, unless `MUSTER_TEST_BINARY` names a copy
 /// (useful when several checkouts share one target directory and its `debug/muster`).
 pub fn binary() -> String {

@@ -1,7 +1,10 @@
 //! The funnel's one use case: a contact arriving on any channel (the form, an email, a
 //! social post, a chat, a phone call) becomes a case or joins the customer's open one, its
 //! request type routed to the team that handles it, committed together with the
-//! acknowledgement mail before the door answers "received".
+//! acknowledgement mail before the door answers "received". It joins only a case it has
+//! proven is its own (its case link, or the same sender on the same channel); one that
+//! merely names another case's email or booking opens its own, shown on that case as
+//! unverified (docs/security.md).
 
 use muster_core::incident::{ChannelKind, Incident};
 use muster_core::language::Lang;
@@ -96,6 +99,11 @@ impl App {
             receipt.case.reference.as_str(),
             CaseChange::Arrived,
         );
+        if let Some(matched) = &receipt.case.unverified_match {
+            // The matched case's timeline shows the message too (marked unverified).
+            self.live
+                .announce(incident.id, matched.reference.as_str(), CaseChange::Arrived);
+        }
         Ok(receipt)
     }
 }

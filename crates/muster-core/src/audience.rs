@@ -88,7 +88,8 @@ fn variable_name(header: &str) -> String {
 }
 
 pub fn parse_date(raw: &str) -> Option<Date> {
-    Date::parse(raw.trim(), format_description!("[year]-[month]-[day]")).ok()
+    let folded = crate::ascii_forms::fold(raw);
+    Date::parse(folded.trim(), format_description!("[year]-[month]-[day]")).ok()
 }
 
 /// Reads a whole file. Duplicate addresses keep their first row; later ones are rejected.

@@ -84,9 +84,13 @@ pub struct Campaign {
     pub content: CampaignContent,
     pub segment: Segment,
     pub status: CampaignStatus,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub scheduled_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub finished_at: Option<OffsetDateTime>,
 }
 
@@ -104,6 +108,7 @@ pub struct Progress {
     pub pending: u64,
     /// Messages per second since the campaign started.
     pub rate_per_second: f64,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub estimated_finish: Option<OffsetDateTime>,
 }
 

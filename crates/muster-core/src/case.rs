@@ -63,6 +63,7 @@ pub struct Contact {
     pub direction: Direction,
     pub channel: ChannelKind,
     pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
@@ -85,14 +86,71 @@ pub struct Case {
     pub status: CaseStatus,
     pub channel: ChannelKind,
     pub contact_count: i32,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub first_response_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub resolved_at: Option<OffsetDateTime>,
     /// The agent holding the case, while their lease runs.
     pub claimed_by: Option<i64>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub lease_until: Option<OffsetDateTime>,
     /// When the case first missed its first-response target.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub overdue_at: Option<OffsetDateTime>,
     /// The case this one was merged into, if any.
     pub merged_into: Option<String>,
+    /// The open case whose identifier this one's writer gave without proving it was theirs.
+    pub unverified_match: Option<UnverifiedMatch>,
+}
+
+/// A way of telling customers apart that two cases can share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identifier {
+    Email,
+    Phone,
+    BookingRef,
+    Handle,
+}
+
+impl Identifier {
+    pub const ALL: [Identifier; 4] = [Self::Email, Self::Phone, Self::BookingRef, Self::Handle];
+
+    /// Also the name of the case's column that holds it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::BookingRef => "booking_ref",
+            Self::Handle => "handle",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|i| i.as_str() == raw)
+    }
+
+    /// The identifier a channel itself vouches for: the sender as the channel knows them
+    /// (the address an email came from, the caller's number, the network's handle). The
+    /// form vouches for nothing: everything on it is typed.
+    pub fn vouched_by(channel: ChannelKind) -> Option<Self> {
+        match channel {
+            ChannelKind::Form => None,
+            ChannelKind::Email => Some(Self::Email),
+            ChannelKind::Phone => Some(Self::Phone),
+            ChannelKind::Chat | ChannelKind::Social => Some(Self::Handle),
+        }
+    }
+}
+
+/// A case opened by a writer who gave the identifier of another open case without its
+/// case link: maybe the same customer, maybe a stranger. The writer got a case of their
+/// own; the matched case shows the message, marked unverified, for an agent to merge or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnverifiedMatch {
+    /// The matched case.
+    pub reference: CaseRef,
+    pub on: Identifier,
 }

@@ -73,7 +73,8 @@ pub struct PhoneNumber(String);
 
 impl PhoneNumber {
     pub fn parse(raw: &str) -> Result<Self, ContactError> {
-        let trimmed = raw.trim();
+        let folded = crate::ascii_forms::fold(raw);
+        let trimmed = folded.trim();
         let plus = trimmed.starts_with('+');
         let allowed = trimmed
             .chars()
@@ -109,7 +110,8 @@ pub struct BookingRef(String);
 
 impl BookingRef {
     pub fn parse(raw: &str) -> Result<Self, ContactError> {
-        let trimmed = raw.trim();
+        let folded = crate::ascii_forms::fold(raw);
+        let trimmed = folded.trim();
         let allowed = trimmed
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || " -/".contains(c));

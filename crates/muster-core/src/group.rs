@@ -61,8 +61,10 @@ pub struct Group {
     pub incident_id: i64,
     pub name: String,
     pub filter: GroupFilter,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When its problem was closed (its cases resolved).
+    #[serde(with = "time::serde::rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
 }
 

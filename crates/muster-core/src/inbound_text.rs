@@ -12,7 +12,8 @@ pub const DEFAULT_BOOKING_PATTERN: &str = r"(?i)\b(?:booking|reservation|ref(?:e
 
 /// The first booking reference the pattern finds (its first group, else the whole match).
 pub fn find_booking_ref(pattern: &Regex, text: &str) -> Option<BookingRef> {
-    pattern.captures_iter(text).find_map(|caps| {
+    let text = crate::ascii_forms::fold(text);
+    pattern.captures_iter(&text).find_map(|caps| {
         let found = caps.get(1).or_else(|| caps.get(0))?;
         let candidate = found.as_str();
         // A reference has digits; "reference number" followed by a plain word is not one.
@@ -27,6 +28,8 @@ pub fn find_booking_ref(pattern: &Regex, text: &str) -> Option<BookingRef> {
 /// The first plausible departure date written as 2026-11-27, 27.11.2026 or 27/11/2026,
 /// within the departure rule (`intake::check_departure`) of `today`.
 pub fn find_departure_date(text: &str, today: Date) -> Option<Date> {
+    let text = crate::ascii_forms::fold(text);
+    let text = text.as_ref();
     let iso = Regex::new(r"\b(20\d\d-\d\d-\d\d)\b").ok()?;
     let european = Regex::new(r"\b(\d{1,2})[./](\d{1,2})[./](20\d\d)\b").ok()?;
     let from_iso = iso

@@ -166,6 +166,7 @@ pub struct Update {
     pub id: i64,
     /// Markdown.
     pub body: Localized,
+    #[serde(with = "time::serde::rfc3339")]
     pub published_at: OffsetDateTime,
 }
 
@@ -301,7 +302,9 @@ pub struct Incident {
     pub channels: Vec<Channel>,
     /// Newest first.
     pub updates: Vec<Update>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub opened_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// Bumped on every change that alters public content; replicas compare it to re-render.
     pub content_version: i64,

@@ -68,7 +68,8 @@ pub type IntakeErrors = BTreeMap<&'static str, Problem>;
 
 /// Parses `YYYY-MM-DD` strictly: 2026-02-30 is not a date.
 pub fn parse_date(raw: &str) -> Option<Date> {
-    Date::parse(raw.trim(), format_description!("[year]-[month]-[day]")).ok()
+    let folded = crate::ascii_forms::fold(raw);
+    Date::parse(folded.trim(), format_description!("[year]-[month]-[day]")).ok()
 }
 
 fn required<'a>(errors: &mut IntakeErrors, field: &'static str, value: &'a str) -> Option<&'a str> {

@@ -1,6 +1,7 @@
 //! Muster's domain: the types and rules of an incident, its audience and its cases.
 //! No I/O lives here: no database, no HTTP, no SMTP.
 
+pub mod ascii_forms;
 pub mod audience;
 pub mod backoff;
 pub mod campaign;

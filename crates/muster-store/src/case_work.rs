@@ -1,13 +1,13 @@
 //! What agents do to a case: notes, replies, status, team, merging. Every action is
 //! audited in the transaction that does it.
 
-use muster_core::case::{Case, CaseStatus, Direction};
+use muster_core::case::{Case, CaseStatus, Direction, Identifier};
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::ChannelKind;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
+    TransactionTrait, Value,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -30,6 +30,9 @@ pub struct TimelineEntry {
     pub author: Option<String>,
     pub body: String,
     pub created_at: OffsetDateTime,
+    /// A message from a writer who gave this case's identifier without its case link: the
+    /// case they were given and what matched. Never shown to the customer.
+    pub unverified: Option<(String, Identifier)>,
 }
 
 impl Store {
@@ -42,15 +45,43 @@ impl Store {
             .transpose()
     }
 
+    /// The case's contacts and notes, oldest first, with the messages of writers who gave
+    /// its identifiers without its link (marked unverified) among them.
     pub async fn timeline(&self, case_id: i64) -> StoreResult<Vec<TimelineEntry>> {
-        let contacts = contact::Entity::find()
+        let own = contact::Entity::find()
             .filter(contact::Column::CaseId.eq(case_id))
-            .order_by_asc(contact::Column::CreatedAt)
-            .order_by_asc(contact::Column::Id)
             .all(&self.db)
             .await?;
+        let mut contacts: Vec<(contact::Model, Option<(String, Identifier)>)> =
+            own.into_iter().map(|c| (c, None)).collect();
+        let reference = self.case_model(case_id).await?.reference;
+        let claimants = case::Entity::find()
+            .filter(case::Column::UnverifiedMatch.eq(reference.as_str()))
+            .filter(case::Column::MergedInto.is_null())
+            .all(&self.db)
+            .await?;
+        for claimant in claimants {
+            let Some(on) = claimant
+                .unverified_match_on
+                .as_deref()
+                .and_then(Identifier::parse)
+            else {
+                continue;
+            };
+            let theirs = contact::Entity::find()
+                .filter(contact::Column::CaseId.eq(claimant.id))
+                .filter(contact::Column::Direction.eq(Direction::Inbound.as_str()))
+                .all(&self.db)
+                .await?;
+            contacts.extend(
+                theirs
+                    .into_iter()
+                    .map(|c| (c, Some((claimant.reference.clone(), on)))),
+            );
+        }
+        contacts.sort_by_key(|(c, _)| (c.created_at, c.id));
         let mut entries = Vec::with_capacity(contacts.len());
-        for c in contacts {
+        for (c, unverified) in contacts {
             let author = match c.author_id {
                 Some(id) => user::Entity::find_by_id(id)
                     .one(&self.db)
@@ -65,6 +96,7 @@ impl Store {
                 author,
                 body: c.body,
                 created_at: c.created_at,
+                unverified,
             });
         }
         Ok(entries)

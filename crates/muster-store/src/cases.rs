@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use muster_core::case::{Case, CaseStatus, Contact, Direction};
+use muster_core::case::{Case, CaseStatus, Contact, Direction, Identifier, UnverifiedMatch};
 use muster_core::case_ref::CaseRef;
 use muster_core::incident::ChannelKind;
 use sea_orm::{
@@ -128,6 +128,14 @@ pub(crate) fn to_case(m: case::Model) -> StoreResult<Case> {
         lease_until: m.lease_until,
         overdue_at: m.overdue_at,
         merged_into: m.merged_into,
+        unverified_match: match (m.unverified_match, m.unverified_match_on) {
+            (Some(reference), Some(on)) => Some(UnverifiedMatch {
+                reference: CaseRef::parse(&reference)
+                    .map_err(|_| corrupt("unverified match", &reference))?,
+                on: Identifier::parse(&on).ok_or_else(|| corrupt("unverified match", &on))?,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -146,13 +154,30 @@ fn to_contact(m: contact::Model) -> StoreResult<Contact> {
 /// The identifiers a contact can be matched on, as `(column, value)`.
 pub(crate) fn identifiers(intake: &Intake) -> impl Iterator<Item = (&'static str, &str)> {
     [
-        ("email", &intake.email),
-        ("phone", &intake.phone),
-        ("booking_ref", &intake.booking_ref),
-        ("handle", &intake.handle),
+        (Identifier::Email, &intake.email),
+        (Identifier::Phone, &intake.phone),
+        (Identifier::BookingRef, &intake.booking_ref),
+        (Identifier::Handle, &intake.handle),
     ]
     .into_iter()
-    .filter_map(|(column, value)| value.as_deref().map(|v| (column, v)))
+    .filter_map(|(identifier, value)| value.as_deref().map(|v| (identifier.as_str(), v)))
+}
+
+/// The first identifier `intake` shares with `case`, most telling first.
+fn shared_identifier(case: &case::Model, intake: &Intake) -> Option<Identifier> {
+    [
+        (Identifier::Email, &case.email, &intake.email),
+        (
+            Identifier::BookingRef,
+            &case.booking_ref,
+            &intake.booking_ref,
+        ),
+        (Identifier::Phone, &case.phone, &intake.phone),
+        (Identifier::Handle, &case.handle, &intake.handle),
+    ]
+    .into_iter()
+    .find(|(_, theirs, given)| theirs.is_some() && theirs == given)
+    .map(|(identifier, _, _)| identifier)
 }
 
 /// `SELECT *` of the cases not resolved that share an identifier with any of `intakes`,
@@ -202,19 +227,54 @@ pub(crate) fn open_cases_sharing_identifiers<'a>(
     Some(statement(backend, &sql, values))
 }
 
-/// The customer's open case on this incident, matched by any identifier they gave.
-async fn matching_open_case(
+/// The case a contact joins: the one its case link names, else the open case of the same
+/// sender on the same channel (the identifier the channel vouches for, on a case that
+/// channel opened). A match on anything the writer typed joins nothing: that would tell a
+/// stranger who gave someone's email or booking reference that they have a case, and put
+/// the stranger's text in it (docs/security.md, "No case disclosure").
+async fn case_to_join(
     tx: &DatabaseTransaction,
     intake: &Intake,
 ) -> Result<Option<case::Model>, DbErr> {
     if let Some(id) = intake.into_case {
         return case::Entity::find_by_id(id).one(tx).await;
     }
+    let Some(vouched) = Identifier::vouched_by(intake.channel) else {
+        return Ok(None);
+    };
+    let Some((column, value)) = identifiers(intake).find(|(c, _)| *c == vouched.as_str()) else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT * FROM cases WHERE incident_id = ? AND {column} = ? AND channel = ? \
+         AND status <> ? ORDER BY created_at LIMIT 1"
+    );
+    let query = statement(
+        tx.get_database_backend(),
+        &sql,
+        vec![
+            intake.incident_id.into(),
+            value.into(),
+            intake.channel.as_str().into(),
+            CaseStatus::Resolved.as_str().into(),
+        ],
+    );
+    case::Entity::find().from_raw_sql(query).one(tx).await
+}
+
+/// The oldest open case that shares an identifier with `intake`, and which: the case a
+/// new case from an unproven writer names as its unverified match.
+async fn unverified_match(
+    tx: &DatabaseTransaction,
+    intake: &Intake,
+) -> Result<Option<(case::Model, Identifier)>, DbErr> {
     let backend = tx.get_database_backend();
-    match open_cases_sharing_identifiers(backend, std::iter::once(intake), Some(1)) {
-        Some(query) => case::Entity::find().from_raw_sql(query).one(tx).await,
-        None => Ok(None),
-    }
+    let Some(query) = open_cases_sharing_identifiers(backend, std::iter::once(intake), Some(1))
+    else {
+        return Ok(None);
+    };
+    let found = case::Entity::find().from_raw_sql(query).one(tx).await?;
+    Ok(found.and_then(|case| shared_identifier(&case, intake).map(|on| (case, on))))
 }
 
 /// A new case for a customer not seen before, as first stored.
@@ -448,6 +508,7 @@ impl Store {
             lease_until: None,
             overdue_at: None,
             merged_into: None,
+            unverified_match: None,
         };
         let job = ack(&planned, IntakeOutcome::Created);
         let stored = self
@@ -495,16 +556,22 @@ impl Store {
         ack: &impl Fn(&Case, IntakeOutcome) -> Option<MailJob>,
     ) -> StoreResult<Receipt> {
         let tx = begin_planned_for_values(&self.db).await?;
-        let (model, outcome) = match matching_open_case(&tx, intake).await? {
+        let mut stranger_to_address = false;
+        let (model, outcome) = match case_to_join(&tx, intake).await? {
             Some(existing) => (
                 merge_into(existing, intake).update(&tx).await?,
                 IntakeOutcome::Joined,
             ),
             None => {
-                let model = new_case_row(intake, CaseRef::generate().as_str(), now())
-                    .insert(&tx)
-                    .await?;
-                (model, IntakeOutcome::Created)
+                let mut row = new_case_row(intake, CaseRef::generate().as_str(), now());
+                if let Some((matched, on)) = unverified_match(&tx, intake).await? {
+                    // An email is answered at the address it came from, the sender's own.
+                    stranger_to_address = on == Identifier::Email
+                        && Identifier::vouched_by(intake.channel) != Some(Identifier::Email);
+                    row.unverified_match = Set(Some(matched.reference));
+                    row.unverified_match_on = Set(Some(on.as_str().to_owned()));
+                }
+                (row.insert(&tx).await?, IntakeOutcome::Created)
             }
         };
         insert_contact(&tx, model.id, intake).await?;
@@ -521,7 +588,9 @@ impl Store {
         )
         .await?;
         let case = to_case(model)?;
-        if let Some(job) = ack(&case, outcome) {
+        // The address belongs to a case whose owner did not write this (or cannot be told
+        // apart from someone who did): they are not mailed a stranger's case.
+        if !stranger_to_address && let Some(job) = ack(&case, outcome) {
             enqueue(&tx, case.id, job).await?;
         }
         tx.commit().await?;

@@ -83,6 +83,7 @@ pub struct IncidentSummary {
     pub title: Localized,
     pub status: IncidentStatus,
     pub severity: Severity,
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     pub content_version: i64,
 }

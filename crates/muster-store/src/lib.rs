@@ -27,6 +27,7 @@ pub mod merges;
 pub mod password;
 pub mod quarantine;
 pub mod queue;
+pub mod rate_windows;
 mod raw_sql;
 pub mod sessions;
 pub mod sla;

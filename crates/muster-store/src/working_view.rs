@@ -182,8 +182,9 @@ impl Store {
     }
 
     /// Cases of the same incident that are likely the same customer's request as `case`:
-    /// the same booking reference, or the same name and phone number. Merged-away cases
-    /// are left out.
+    /// those that gave its identifiers without its link (or whose identifiers it gave), the
+    /// same booking reference, or the same name and phone number. Merged-away cases are
+    /// left out.
     pub async fn likely_duplicates(&self, case: &Case) -> StoreResult<Vec<Case>> {
         let same_incident = || {
             case::Entity::find()
@@ -193,14 +194,28 @@ impl Store {
                 .order_by_asc(case::Column::CreatedAt)
                 .limit(10)
         };
-        let mut found: Vec<case::Model> = Vec::new();
-        if let Some(booking) = &case.booking_ref {
+        let mut found: Vec<case::Model> = same_incident()
+            .filter(case::Column::UnverifiedMatch.eq(case.reference.as_str()))
+            .all(&self.db)
+            .await?;
+        if let Some(matched) = &case.unverified_match {
             found.extend(
                 same_incident()
-                    .filter(case::Column::BookingRef.eq(booking.as_str()))
+                    .filter(case::Column::Reference.eq(matched.reference.as_str()))
                     .all(&self.db)
                     .await?,
             );
+        }
+        if let Some(booking) = &case.booking_ref {
+            for model in same_incident()
+                .filter(case::Column::BookingRef.eq(booking.as_str()))
+                .all(&self.db)
+                .await?
+            {
+                if !found.iter().any(|f| f.id == model.id) {
+                    found.push(model);
+                }
+            }
         }
         if let Some(phone) = &case.phone {
             for model in same_incident()

@@ -4,6 +4,7 @@
 // these helpers are test code too).
 #![allow(clippy::expect_used)]
 
+use muster_core::case::Identifier;
 use muster_core::contact_info::EmailAddress;
 use muster_core::incident::{ChannelKind, IncidentStatus};
 use muster_core::language::Lang;
@@ -291,7 +292,8 @@ async fn one_customer_one_case(engine: TestEngine) {
         (replay.outcome, replay.case.id, replay.full_access),
         (IntakeOutcome::Replayed, first.case.id, true)
     );
-    // The same booking reference on another channel, without an email, joins the case.
+    // The same booking reference on another channel only names the case: a case of its
+    // own, marked as an unverified match of the first.
     let social = store
         .take_in(
             intake(incident.id, ChannelKind::Social, None, "tweet-9"),
@@ -300,18 +302,57 @@ async fn one_customer_one_case(engine: TestEngine) {
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(social.outcome, IntakeOutcome::Created);
+    assert_ne!(social.case.id, first.case.id);
     assert_eq!(
-        (social.outcome, social.case.id, social.full_access),
-        (IntakeOutcome::Joined, first.case.id, false)
+        social
+            .case
+            .unverified_match
+            .as_ref()
+            .map(|m| (m.reference.clone(), m.on)),
+        Some((first.case.reference.clone(), Identifier::BookingRef))
     );
-    assert_eq!(social.case.contact_count, 2);
-    let reference = first.case.reference.clone();
+    let timeline = store
+        .timeline(first.case.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        timeline
+            .iter()
+            .map(|e| (e.body.as_str(), e.unverified.as_ref().map(|u| u.1)))
+            .collect::<Vec<_>>(),
+        vec![
+            ("message form-1", None),
+            ("message tweet-9", Some(Identifier::BookingRef))
+        ]
+    );
+    // The same sender on the same channel joins their case.
+    let mut again = intake(incident.id, ChannelKind::Social, None, "tweet-10");
+    again.handle = Some("x:kari".into());
+    let mut first_post = intake(incident.id, ChannelKind::Social, None, "tweet-11");
+    first_post.handle = Some("x:kari".into());
+    first_post.booking_ref = Some("CD5678".into());
+    again.booking_ref = Some("CD5678".into());
+    let opened = store
+        .take_in(first_post, "token-3", ack)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let joined = store
+        .take_in(again, "token-4", ack)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (joined.outcome, joined.case.id, joined.full_access),
+        (IntakeOutcome::Joined, opened.case.id, false)
+    );
+    assert_eq!(joined.case.contact_count, 2);
+    let reference = opened.case.reference.clone();
     let (_, scope) = store
-        .case_by_token(&reference, "token-2")
+        .case_by_token(&reference, "token-4")
         .await
         .ok()
         .flatten()
-        .unwrap_or_else(|| panic!("token-2"));
+        .unwrap_or_else(|| panic!("token-4"));
     assert_eq!(scope, TokenScope::Receipt);
     assert!(
         store
@@ -322,7 +363,7 @@ async fn one_customer_one_case(engine: TestEngine) {
             .is_none()
     );
     let conversation = store
-        .customer_conversation(first.case.id)
+        .customer_conversation(opened.case.id)
         .await
         .expect("customer conversation succeeds");
     assert_eq!(conversation.len(), 2);
@@ -332,7 +373,7 @@ async fn one_customer_one_case(engine: TestEngine) {
     );
     assert_eq!(
         store.unsent_mail_count().await.ok(),
-        Some(2),
+        Some(4),
         "one acknowledgement per stored contact, none for the replay"
     );
 }
@@ -359,7 +400,7 @@ async fn mail_is_claimed_once_and_retried(engine: TestEngine) {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    // Distinct booking references would be needed for distinct cases; these all joined one.
+    // One booking reference on three addresses: three cases, each acknowledged.
     let lease = time::Duration::seconds(60);
     let claimed = store
         .claim_mail(10, lease)
@@ -431,7 +472,8 @@ async fn a_burst_of_contacts_is_one_case_per_customer(engine: TestEngine) {
     for (n, external_id) in contacts {
         let store = store.clone();
         let email = format!("customer{n}@example.no");
-        let mut contact = intake(incident.id, ChannelKind::Form, Some(&email), &external_id);
+        // By email: the sender the channel vouches for, so a second message joins.
+        let mut contact = intake(incident.id, ChannelKind::Email, Some(&email), &external_id);
         contact.booking_ref = Some(format!("BK{n:04}"));
         burst.spawn(async move {
             let receipt = store
@@ -493,11 +535,11 @@ async fn waves_of_contacts_written_in_parallel_are_one_case_per_customer(engine:
         for n in 0..80 {
             let store = store.clone();
             let email = format!("wave{n}@example.no");
-            // The third wave gives only the booking reference.
+            // By email, the sender the channel vouches for: each wave joins the first.
             let mut contact = intake(
                 incident.id,
-                ChannelKind::Form,
-                (wave < 2).then_some(email.as_str()),
+                ChannelKind::Email,
+                Some(email.as_str()),
                 &format!("wave-{wave}-{n}"),
             );
             contact.booking_ref = Some(format!("WV{n:04}"));

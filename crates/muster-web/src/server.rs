@@ -110,6 +110,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             }),
     )
     .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+    // An id in a path that is no id names nothing: 404, with its reason as JSON like
+    // every other refusal (actix's own answer is plain text).
+    .app_data(web::PathConfig::default().error_handler(|err, _| {
+        let message = format!("not found: {err}");
+        let response = HttpResponse::NotFound().json(json!({ "error": message }));
+        actix_web::error::InternalError::from_response(message, response).into()
+    }))
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|err, _| body_error(format!("the query string is not valid: {err}"))),
+    )
     .configure(public_routes)
     .service(console::login::login_form)
     .service(console::login::login)
@@ -199,14 +210,18 @@ pub fn run(
     shutdown_timeout: Duration,
 ) -> std::io::Result<actix_web::dev::Server> {
     let proxies = Data::new(proxies);
-    let signups = Data::new(SignupLimiter(RateLimiter::new(
+    let signups = Data::new(SignupLimiter(RateLimiter::across_replicas(
+        "signup",
         state.config.intake_limit,
         state.config.intake_window,
+        &state.store,
     )));
     // Ten asks per client and intake window: enough for a family's cases, not for guessing.
-    let case_links = Data::new(CaseLinkLimiter(RateLimiter::new(
+    let case_links = Data::new(CaseLinkLimiter(RateLimiter::across_replicas(
+        "case_link",
         10,
         state.config.intake_window,
+        &state.store,
     )));
     let base_url = state.base_url.clone();
     let server = HttpServer::new(move || {

@@ -64,7 +64,12 @@ impl AppState {
             settings.base_url.clone(),
             settings.clock_offset,
         ));
-        let intake_limiter = RateLimiter::new(config.intake_limit, config.intake_window);
+        let intake_limiter = RateLimiter::across_replicas(
+            "intake",
+            config.intake_limit,
+            config.intake_window,
+            &store,
+        );
         Ok(Self {
             base_url: settings.base_url.clone(),
             app: App::new(store.clone(), settings, publication.clone()),

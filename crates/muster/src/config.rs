@@ -12,8 +12,10 @@ use toml::{Table, Value};
 use url::Url;
 
 mod mailboxes;
+mod smtp_door;
 
 pub use mailboxes::{AfterIntake, MailboxAuth, MailboxConfig, MailboxSettings};
+pub use smtp_door::SmtpDoorSettings;
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 const ENV_PREFIX: &str = "MUSTER__";
@@ -84,6 +86,16 @@ pub struct InboundConfig {
     pub booking_ref_pattern: String,
     pub mailboxes: Vec<MailboxConfig>,
     pub mailbox_lease_secs: u64,
+    pub smtp_bind: String,
+    pub lmtp_bind: String,
+    pub smtp_recipients: Vec<String>,
+    pub smtp_incident: String,
+    pub smtp_max_message_bytes: u64,
+    pub smtp_max_connections: u64,
+    pub smtp_timeout_secs: u64,
+    pub smtp_connection_secs: u64,
+    pub smtp_tls_cert_file: String,
+    pub smtp_tls_key_file: String,
 }
 
 /// Never print the secret, even in a debug dump of the configuration.
@@ -94,6 +106,16 @@ impl std::fmt::Debug for InboundConfig {
             .field("booking_ref_pattern", &self.booking_ref_pattern)
             .field("mailboxes", &self.mailboxes)
             .field("mailbox_lease_secs", &self.mailbox_lease_secs)
+            .field("smtp_bind", &self.smtp_bind)
+            .field("lmtp_bind", &self.lmtp_bind)
+            .field("smtp_recipients", &self.smtp_recipients)
+            .field("smtp_incident", &self.smtp_incident)
+            .field("smtp_max_message_bytes", &self.smtp_max_message_bytes)
+            .field("smtp_max_connections", &self.smtp_max_connections)
+            .field("smtp_timeout_secs", &self.smtp_timeout_secs)
+            .field("smtp_connection_secs", &self.smtp_connection_secs)
+            .field("smtp_tls_cert_file", &self.smtp_tls_cert_file)
+            .field("smtp_tls_key_file", &self.smtp_tls_key_file)
             .finish()
     }
 }
@@ -355,6 +377,7 @@ impl Config {
         }
         self.booking_pattern()?;
         self.mailboxes()?;
+        self.smtp_door()?;
         if !(3..=3600).contains(&self.inbound.mailbox_lease_secs) {
             return Err(key_error(
                 "inbound.mailbox_lease_secs",

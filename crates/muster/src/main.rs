@@ -13,6 +13,7 @@ mod mailbox;
 mod serve;
 mod simulate;
 mod sla_worker;
+mod smtp_door;
 mod webhook_worker;
 mod worker;
 

@@ -180,6 +180,24 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
             )
         })
         .collect();
+    // The SMTP door is bound before the server says it listens, so it takes mail from then.
+    let door = match config.smtp_door()? {
+        Some(settings) => {
+            let listeners = crate::smtp_door::bind(&settings).await?;
+            let door = crate::smtp_door::Door {
+                app: state.app.clone(),
+                tls: crate::smtp_door::acceptor(settings.tls_files())?,
+                settings,
+            };
+            Some(tokio::spawn(crate::smtp_door::serve(
+                door,
+                listeners,
+                stop.clone(),
+                Duration::from_secs(config.server.shutdown_timeout_secs),
+            )))
+        }
+        None => None,
+    };
 
     let shutdown = shutdown_signal().context("installing the signal handlers")?;
     // Tests and scripts read this line to find the port.
@@ -214,6 +232,10 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     for fetcher in fetchers {
         // Each gives its mailbox's lease up, so another replica takes it at once.
         let _ = fetcher.await;
+    }
+    if let Some(door) = door {
+        // Messages under way are committed and answered before the store closes.
+        let _ = door.await;
     }
     // In-flight sends finish and every outcome is written before the store closes.
     let _ = dispatch.await;

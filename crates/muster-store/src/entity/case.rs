@@ -31,6 +31,8 @@ pub struct Model {
     pub claimed_at: Option<TimeDateTimeWithTimeZone>,
     pub handling_seconds: Option<i64>,
     pub trip: Option<String>,
+    pub unverified_match: Option<String>,
+    pub unverified_match_on: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

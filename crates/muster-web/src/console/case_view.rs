@@ -11,7 +11,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpResponse, get, post};
 use muster_app::{AppError, AppResult, FieldErrors};
-use muster_core::case::{Case, CaseStatus};
+use muster_core::case::{Case, CaseStatus, Identifier};
 use muster_core::incident::{Incident, local_time_label};
 use muster_core::language::Lang;
 use muster_store::teams::Team;
@@ -68,7 +68,7 @@ struct CasePage<'a> {
 #[derive(Serialize)]
 struct Duplicate<'a> {
     case: CaseRow<'a>,
-    why: &'static str,
+    why: String,
 }
 
 #[derive(Serialize)]
@@ -85,6 +85,9 @@ struct TimelineRow {
     author: Option<String>,
     body: String,
     at: String,
+    /// For a message from a writer who gave this case's identifier without its link:
+    /// what the agent is told about it.
+    unverified: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -145,6 +148,12 @@ async fn case_page(
             channel: e.channel,
             author: e.author,
             body: e.body,
+            unverified: e.unverified.map(|(from, on)| {
+                format!(
+                    "on {from}, whose writer gave this case's {} without its case link",
+                    identifier_words(on)
+                )
+            }),
         })
         .collect();
     let lang = incident.pick_language(Lang::parse(&case.language).ok().as_ref());
@@ -246,17 +255,48 @@ async fn case_page(
         duplicates: duplicates
             .iter()
             .map(|d| Duplicate {
-                why: if d.booking_ref.is_some() && d.booking_ref == case.booking_ref {
-                    "same booking"
-                } else {
-                    "same name and phone"
-                },
+                why: duplicate_reason(case, d),
                 case: case_row(state, incident, d, &duplicate_rows),
             })
             .collect(),
         undoable,
     };
     render_with_status(state, "console_case", &context, status)
+}
+
+/// An identifier as the agent reads it.
+fn identifier_words(on: Identifier) -> &'static str {
+    match on {
+        Identifier::Email => "email address",
+        Identifier::Phone => "phone number",
+        Identifier::BookingRef => "booking reference",
+        Identifier::Handle => "account",
+    }
+}
+
+/// Why `other` is suggested as a duplicate of `case`.
+fn duplicate_reason(case: &Case, other: &Case) -> String {
+    let gave = |by: &Case, of: &Case| {
+        by.unverified_match
+            .as_ref()
+            .filter(|m| m.reference == of.reference)
+            .map(|m| m.on)
+    };
+    if let Some(on) = gave(other, case) {
+        format!(
+            "gave this case's {} without its link (unverified)",
+            identifier_words(on)
+        )
+    } else if let Some(on) = gave(case, other) {
+        format!(
+            "this case's writer gave its {} without its link (unverified)",
+            identifier_words(on)
+        )
+    } else if other.booking_ref.is_some() && other.booking_ref == case.booking_ref {
+        "same booking".to_owned()
+    } else {
+        "same name and phone".to_owned()
+    }
 }
 
 #[get("/console/cases/{reference}")]
@@ -481,6 +521,7 @@ mod tests {
                 author: Some("agent@example.com".into()),
                 body: "Help".into(),
                 at: "1 Jan 10:00".into(),
+                unverified: Some("on MU-XYZ-789, whose writer gave this case's email".into()),
             }],
             canned: vec![CannedRow {
                 key: "refund",
@@ -505,7 +546,7 @@ mod tests {
             others: vec!["Berit Agent".into()],
             duplicates: vec![Duplicate {
                 case: queue::sample::case_row(),
-                why: "same booking",
+                why: "same booking".into(),
             }],
             undoable: vec![Undoable {
                 id: 7,

@@ -2,8 +2,6 @@
 //! email address and gets the link emailed again. The answer never says whether the case
 //! exists (see `App::resend_case_link`), and a client may ask only a few times a window.
 
-use std::time::Instant;
-
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form};
 use actix_web::{HttpRequest, HttpResponse};
@@ -87,10 +85,13 @@ pub async fn resend(
     form: Form<CaseLinkForm>,
 ) -> WebResult<HttpResponse> {
     let lang = visitor_language(&req);
-    let limited = req
+    let limited = match req
         .app_data::<Data<CaseLinkLimiter>>()
         .zip(client_address(&req))
-        .and_then(|(limiter, address)| limiter.0.check(address, Instant::now()).err());
+    {
+        Some((limiter, address)) => limiter.0.admit(address).await.err(),
+        None => None,
+    };
     if let Some(seconds) = limited {
         let wait = state
             .translations

@@ -301,9 +301,7 @@ pub async fn submit(
             .finish());
     }
     if let Some(address) = client_address(&req)
-        && let Err(seconds) = state
-            .intake_limiter
-            .check(address, std::time::Instant::now())
+        && let Err(seconds) = state.intake_limiter.admit(address).await
     {
         let banner = state
             .translations

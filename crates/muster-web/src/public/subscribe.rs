@@ -1,8 +1,6 @@
 //! `GET|POST /i/{slug}/subscribe`: signing up for updates from the landing page, with
 //! double opt-in: the address joins the audience only once the emailed link is opened.
 
-use std::time::Instant;
-
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
@@ -118,10 +116,13 @@ pub async fn subscribe(
     let asked = input.lang.as_deref().and_then(|l| Lang::parse(l).ok());
     let lang = incident.pick_language(asked.as_ref());
     let back = Some(format!("/i/{}?lang={}", slug.as_str(), lang.as_str()));
-    let limited = req
+    let limited = match req
         .app_data::<Data<SignupLimiter>>()
         .zip(client_address(&req))
-        .and_then(|(limiter, address)| limiter.0.check(address, Instant::now()).err());
+    {
+        Some((limiter, address)) => limiter.0.admit(address).await.err(),
+        None => None,
+    };
     if let Some(seconds) = limited {
         let wait = state
             .translations
