@@ -4,6 +4,7 @@
 pub mod ascii_forms;
 pub mod audience;
 pub mod backoff;
+pub mod call_back_wait;
 pub mod campaign;
 pub mod case;
 pub mod case_ref;
@@ -32,6 +33,8 @@ pub mod slug;
 pub mod sms;
 pub mod text_rule;
 pub mod trip;
+pub mod twilio_signature;
+pub mod voice_menu;
 pub mod wait;
 pub mod wait_estimator;
 pub mod wait_snapshot;

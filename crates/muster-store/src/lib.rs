@@ -6,6 +6,7 @@ pub mod audience;
 pub mod audit;
 #[cfg(feature = "testing")]
 mod benchmark_seed;
+pub mod call_backs;
 pub mod campaigns;
 pub mod case_work;
 pub mod cases;
@@ -16,6 +17,7 @@ pub mod dispatch;
 pub mod error;
 pub mod group_replies;
 pub mod groups;
+pub mod inbound_signatures;
 pub mod incidents;
 mod intake_batch;
 pub mod login_throttle;

@@ -191,6 +191,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(api::webhooks::delete)
     .service(api::webhooks::deliveries)
     .service(api::queue::next)
+    .service(api::voice::incoming)
+    .service(api::voice::menu)
+    .service(api::voice::call_back)
     .service(
         web::resource("/api/v1/channels/twilio/sms")
             .route(web::post().to(api::channels::twilio_sms)),

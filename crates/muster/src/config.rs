@@ -37,6 +37,22 @@ pub struct Config {
     pub queue: QueueConfig,
     pub webhooks: WebhooksConfig,
     pub channels: ChannelsConfig,
+    pub voice: VoiceConfig,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceConfig {
+    pub twilio_auth_token: String,
+}
+
+/// Never print the token, even in a debug dump of the configuration.
+impl std::fmt::Debug for VoiceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VoiceConfig")
+            .field("twilio_auth_token", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

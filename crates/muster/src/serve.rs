@@ -71,6 +71,7 @@ fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<AppS
         login_max_failures: config.security.login_max_failures,
         login_window: time::Duration::minutes(config.security.login_window_minutes),
         inbound_secret: config.inbound.secret.clone(),
+        twilio_auth_token: config.voice.twilio_auth_token.clone(),
         mail_from: config.mail.from.clone(),
         intake_limit: config.intake.max_per_address,
         intake_window: Duration::from_secs(config.intake.window_secs),

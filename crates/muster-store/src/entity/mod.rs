@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod email_quarantine;
 pub mod group_reply;
 pub mod group_reply_target;
+pub mod inbound_signature;
 pub mod incident;
 pub mod incident_update;
 pub mod login_attempt;

@@ -9,4 +9,5 @@ pub mod incidents;
 pub mod openapi;
 pub mod queue;
 pub mod signature;
+pub mod voice;
 pub mod webhooks;

@@ -43,6 +43,9 @@ struct CasePage<'a> {
     rtl: bool,
     email: Option<&'a str>,
     phone: Option<&'a str>,
+    /// The number the customer asked on the phone line to be called back on, until an agent
+    /// logs that they reached them.
+    call_back: Option<String>,
     booking_ref: Option<&'a str>,
     handle: Option<&'a str>,
     merged_into: Option<&'a str>,
@@ -272,6 +275,7 @@ async fn case_page(
         rtl: case_lang.as_ref().is_some_and(Lang::is_rtl),
         email: case.email.as_deref(),
         phone: case.phone.as_deref(),
+        call_back: state.app.call_back_of(case).await?,
         booking_ref: case.booking_ref.as_deref(),
         handle: case.handle.as_deref(),
         merged_into: case.merged_into.as_deref(),
@@ -553,15 +557,28 @@ pub async fn log_call(
     form: Fields,
 ) -> WebResult<HttpResponse> {
     let loaded = prepare(&state, &user, &reference, &form).await?;
-    let outcome = state
-        .app
-        .log_call(
-            &user.actor(),
-            &loaded.0,
-            &loaded.1,
-            field(&form, "call_notes"),
-        )
-        .await;
+    let (actor, notes) = (user.actor(), field(&form, "call_notes"));
+    // A case waiting for a call back offers what came of the call.
+    let outcome = match field(&form, "call_back") {
+        "" => {
+            state
+                .app
+                .log_call(&actor, &loaded.0, &loaded.1, notes)
+                .await
+        }
+        "reached" | "no_answer" => {
+            let reached = field(&form, "call_back") == "reached";
+            state
+                .app
+                .log_call_back(&actor, &loaded.0, &loaded.1, notes, reached)
+                .await
+        }
+        _ => {
+            return Err(WebError::BadRequest(
+                "call_back must be reached or no_answer".into(),
+            ));
+        }
+    };
     done_or_shown(&state, &user, loaded, &form, outcome, "call").await
 }
 
@@ -583,6 +600,7 @@ mod tests {
             rtl: true,
             email: Some("ada@example.com"),
             phone: Some("+4712345678"),
+            call_back: Some("+4712345678".into()),
             booking_ref: Some("BK1"),
             handle: Some("@ada"),
             merged_into: Some("MU-DEF-456"),
