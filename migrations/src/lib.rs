@@ -16,6 +16,9 @@ mod m20261204_100000_mailboxes;
 mod m20261204_200000_mail_feedback;
 mod m20261204_400000_case_merges;
 mod m20261204_500000_disruption_groups;
+mod m20261205_100000_outbound_messages;
+mod m20261205_200000_call_backs;
+mod m20261205_200000_inbound_signatures;
 mod m20261205_500000_unverified_matches;
 mod m20261205_500001_rate_windows;
 
@@ -41,6 +44,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_500000_disruption_groups::Migration),
             Box::new(m20261205_500000_unverified_matches::Migration),
             Box::new(m20261205_500001_rate_windows::Migration),
+            Box::new(m20261205_200000_inbound_signatures::Migration),
+            Box::new(m20261205_200000_call_backs::Migration),
+            Box::new(m20261205_100000_outbound_messages::Migration),
         ]
     }
 }

@@ -3,28 +3,20 @@
 //! forms on every door (the form, the telephony webhook, free text in an email, the
 //! audience file), so they match the same customer and booking.
 
-use muster_core::webhook_signature::sign;
 use muster_store::on_both_engines;
 use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
-use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, TestApp, browser, text_of};
+use crate::support::{MANAGER_EMAIL, TestApp, browser, text_of};
 
 on_both_engines!(persian_and_full_width_identifiers_become_ascii_on_every_door);
 
 const SLUG: &str = "squall";
 
 async fn signed(app: &TestApp, channel: &str, content_type: &str, body: Vec<u8>) -> Value {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let response = reqwest::Client::new()
-        .post(app.at(&format!("/api/v1/inbound/{channel}?incident={SLUG}")))
+    let response = app
+        .inbound(&format!("/api/v1/inbound/{channel}?incident={SLUG}"), body)
         .header("Content-Type", content_type)
-        .header("X-Muster-Timestamp", now.to_string())
-        .header(
-            "X-Muster-Signature",
-            sign(INBOUND_SECRET, now, &body).unwrap_or_default(),
-        )
-        .body(body)
         .send()
         .await
         .expect("the request reaches the server");

@@ -7,13 +7,12 @@
 
 use std::time::Duration;
 
-use muster_core::webhook_signature::sign;
 use muster_store::on_both_engines;
 use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
 use crate::support::postfix::Postfix;
-use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, browser};
+use crate::support::{MANAGER_EMAIL, SmtpRecorder, TestApp, browser};
 
 on_both_engines!(a_postfix_bounce_suppresses_the_address_and_a_complaint_unsubscribes);
 
@@ -21,13 +20,8 @@ pub const SLUG: &str = "ferry-fire";
 pub const BOUNCE_DOMAIN: &str = "bounces.muster.test";
 
 async fn inbound_email(app: &TestApp, raw: &[u8]) -> Value {
-    let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let signature = sign(INBOUND_SECRET, timestamp, raw).unwrap_or_default();
-    let response = reqwest::Client::new()
-        .post(app.at(&format!("/api/v1/inbound/email?incident={SLUG}")))
-        .header("X-Muster-Timestamp", timestamp.to_string())
-        .header("X-Muster-Signature", signature)
-        .body(raw.to_vec())
+    let response = app
+        .inbound(&format!("/api/v1/inbound/email?incident={SLUG}"), raw)
         .send()
         .await
         .expect("the request reaches the server");

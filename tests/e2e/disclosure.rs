@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
-use muster_core::webhook_signature::sign;
 use muster_store::on_both_engines;
 use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
-use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, TestApp, browser, text_of};
+use crate::support::{MANAGER_EMAIL, TestApp, browser, text_of};
 
 on_both_engines!(a_stranger_learns_nothing_and_the_agent_sees_it_unverified);
 
@@ -103,16 +102,9 @@ fn addressed_to(mails: &[String], address: &str) -> usize {
 async fn social(app: &TestApp, text: &str) -> (u16, Value) {
     let body = json!({"network": "x", "handle": "@eve", "text": text, "external_id": "post-1"})
         .to_string();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let response = reqwest::Client::new()
-        .post(app.at(&format!("/api/v1/inbound/social?incident={SLUG}")))
+    let response = app
+        .inbound(&format!("/api/v1/inbound/social?incident={SLUG}"), body)
         .header("Content-Type", "application/json")
-        .header("X-Muster-Timestamp", now.to_string())
-        .header(
-            "X-Muster-Signature",
-            sign(INBOUND_SECRET, now, body.as_bytes()).unwrap_or_default(),
-        )
-        .body(body)
         .send()
         .await
         .expect("the request reaches the server");

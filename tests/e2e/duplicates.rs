@@ -3,12 +3,11 @@
 //! remaining case, sends the merged-away customer's link to the remaining case, and can be
 //! undone, which puts everything back.
 
-use muster_core::webhook_signature::sign;
 use muster_store::on_both_engines;
 use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
-use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, TestApp, browser, csrf_of, text_of};
+use crate::support::{MANAGER_EMAIL, TestApp, browser, csrf_of, text_of};
 
 on_both_engines!(a_duplicate_is_suggested_merged_and_the_merge_undone);
 
@@ -42,16 +41,9 @@ async fn call(app: &TestApp, n: usize, notes: &str) -> String {
         body["email"] = json!("kari@example.com");
     }
     let body = body.to_string();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let response = reqwest::Client::new()
-        .post(app.at(&format!("/api/v1/inbound/phone?incident={SLUG}")))
+    let response = app
+        .inbound(&format!("/api/v1/inbound/phone?incident={SLUG}"), body)
         .header("Content-Type", "application/json")
-        .header("X-Muster-Timestamp", now.to_string())
-        .header(
-            "X-Muster-Signature",
-            sign(INBOUND_SECRET, now, body.as_bytes()).unwrap_or_default(),
-        )
-        .body(body)
         .send()
         .await
         .expect("the request reaches the server");

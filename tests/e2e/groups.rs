@@ -6,13 +6,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use muster_core::webhook_signature::sign;
 use muster_store::on_both_engines;
 use muster_store::testing::TestEngine;
 
 use crate::support::{
-    AGENT_EMAIL, INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, browser, csrf_of,
-    intake_form, text_of,
+    AGENT_EMAIL, MANAGER_EMAIL, SmtpRecorder, TestApp, browser, csrf_of, intake_form, text_of,
 };
 
 on_both_engines!(
@@ -289,16 +287,9 @@ async fn inbound_email(app: &TestApp, from: &str, subject: &str, body: &str) {
         "From: {from}\r\nTo: crisis@example.com\r\nSubject: {subject}\r\nMessage-ID: <{}@example.net>\r\n\r\n{body}\r\n",
         uuid::Uuid::new_v4().simple()
     );
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let response = reqwest::Client::new()
-        .post(app.at(&format!("/api/v1/inbound/email?incident={SLUG}")))
+    let response = app
+        .inbound(&format!("/api/v1/inbound/email?incident={SLUG}"), raw)
         .header("Content-Type", "message/rfc822")
-        .header("X-Muster-Timestamp", now.to_string())
-        .header(
-            "X-Muster-Signature",
-            sign(INBOUND_SECRET, now, raw.as_bytes()).unwrap_or_default(),
-        )
-        .body(raw)
         .send()
         .await
         .expect("the request reaches the server");

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use muster_core::webhook_signature::sign;
+use muster_core::webhook_signature::{RequestLine, sign_request};
 use muster_store::testing::TestEngine;
 use reqwest::Response;
 use serde_json::{Value, json};
@@ -118,14 +118,9 @@ fn reference_in(location: &str) -> String {
 }
 
 async fn inbound(app: &TestApp, channel: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
-    let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let signature = sign(INBOUND_SECRET, timestamp, &body).unwrap_or_default();
-    let response = reqwest::Client::new()
-        .post(app.at(&format!("/api/v1/inbound/{channel}?incident={SLUG}")))
+    let response = app
+        .inbound(&format!("/api/v1/inbound/{channel}?incident={SLUG}"), body)
         .header("Content-Type", content_type)
-        .header("X-Muster-Timestamp", timestamp.to_string())
-        .header("X-Muster-Signature", signature)
-        .body(body)
         .send()
         .await
         .expect("the request reaches the server");
@@ -462,36 +457,38 @@ async fn signatures_are_checked(engine: TestEngine) {
     ready(&app).await;
     let body = json!({"network": "x", "handle": "a", "text": "hi", "external_id": "1"}).to_string();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let target = format!("/api/v1/inbound/social?incident={SLUG}");
+    let signed = |secret: &str, timestamp: i64, body: &[u8]| {
+        let line = RequestLine {
+            method: "POST",
+            target: &target,
+        };
+        sign_request(secret, timestamp, line, body).unwrap_or_default()
+    };
     let client = reqwest::Client::new();
     let attempt = |timestamp: i64, signature: String| {
         client
-            .post(app.at(&format!("/api/v1/inbound/social?incident={SLUG}")))
+            .post(app.at(&target))
             .header("Content-Type", "application/json")
             .header("X-Muster-Timestamp", timestamp.to_string())
             .header("X-Muster-Signature", signature)
             .body(body.clone())
             .send()
     };
-    let forged = attempt(
-        now,
-        sign("wrong secret", now, body.as_bytes()).unwrap_or_default(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let forged = attempt(now, signed("wrong secret", now, body.as_bytes()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(forged.status(), 401);
     let stale = attempt(
         now - 3600,
-        sign(INBOUND_SECRET, now - 3600, body.as_bytes()).unwrap_or_default(),
+        signed(INBOUND_SECRET, now - 3600, body.as_bytes()),
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stale.status(), 401);
-    let tampered = attempt(
-        now,
-        sign(INBOUND_SECRET, now, b"other body").unwrap_or_default(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let tampered = attempt(now, signed(INBOUND_SECRET, now, b"other body"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(tampered.status(), 401);
     let missing = client
         .post(app.at("/api/v1/inbound/social"))
@@ -500,12 +497,9 @@ async fn signatures_are_checked(engine: TestEngine) {
         .await
         .expect("the request reaches the server");
     assert_eq!(missing.status(), 401);
-    let good = attempt(
-        now,
-        sign(INBOUND_SECRET, now, body.as_bytes()).unwrap_or_default(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let good = attempt(now, signed(INBOUND_SECRET, now, body.as_bytes()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(good.status(), 201);
 }
 

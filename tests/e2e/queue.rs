@@ -4,11 +4,10 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use muster_core::webhook_signature::sign;
 use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
-use crate::support::{AGENT_EMAIL, INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, csrf_of};
+use crate::support::{AGENT_EMAIL, MANAGER_EMAIL, SmtpRecorder, TestApp, csrf_of};
 use muster_store::on_both_engines;
 
 on_both_engines!(
@@ -60,16 +59,9 @@ async fn call(app: &TestApp, n: usize, departure: Option<i64>, email: Option<&st
         record["email"] = json!(email);
     }
     let body = record.to_string();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let response = reqwest::Client::new()
-        .post(app.at(&format!("/api/v1/inbound/phone?incident={SLUG}")))
+    let response = app
+        .inbound(&format!("/api/v1/inbound/phone?incident={SLUG}"), body)
         .header("Content-Type", "application/json")
-        .header("X-Muster-Timestamp", now.to_string())
-        .header(
-            "X-Muster-Signature",
-            sign(INBOUND_SECRET, now, body.as_bytes()).unwrap_or_default(),
-        )
-        .body(body)
         .send()
         .await
         .expect("the request reaches the server");
@@ -346,15 +338,8 @@ async fn a_reply_goes_out_and_the_answer_threads_back() {
     let answer = format!(
         "From: Kari <kari.private@example.org>\r\nTo: crisis@example.com\r\nSubject: Re: refund\r\nMessage-ID: <answer-1@example.org>\r\nIn-Reply-To: <{message_id}>\r\n\r\nThank you, received!\r\n"
     );
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let response = reqwest::Client::new()
-        .post(app.at(&format!("/api/v1/inbound/email?incident={SLUG}")))
-        .header("X-Muster-Timestamp", now.to_string())
-        .header(
-            "X-Muster-Signature",
-            sign(INBOUND_SECRET, now, answer.as_bytes()).unwrap_or_default(),
-        )
-        .body(answer)
+    let response = app
+        .inbound(&format!("/api/v1/inbound/email?incident={SLUG}"), answer)
         .send()
         .await
         .expect("the request reaches the server");

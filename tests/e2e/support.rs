@@ -20,6 +20,29 @@ pub const MANAGER_EMAIL: &str = "manager@example.com";
 pub const AGENT_EMAIL: &str = "agent@example.com";
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The timestamp and signature headers of a `POST` of `body` to `target`, signed now. Each
+/// call signs anew, as a sender's retry must (docs/inbound.md): its timestamp is later than
+/// the last one given, so the same request sent twice within a second is still two
+/// signatures.
+pub fn inbound_signature(secret: &str, target: &str, body: &[u8]) -> (String, String) {
+    static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let clock = time::OffsetDateTime::now_utc().unix_timestamp();
+    let previous = LAST
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |last| Some(clock.max(last + 1)),
+        )
+        .unwrap_or(clock);
+    let now = clock.max(previous + 1);
+    let line = muster_core::webhook_signature::RequestLine {
+        method: "POST",
+        target,
+    };
+    let signature = muster_core::webhook_signature::sign_request(secret, now, line, body);
+    (now.to_string(), signature.unwrap_or_default())
+}
+
 /// A folder of the test's own: working directory, outbox and logs.
 pub fn scratch_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("muster-e2e-{}", uuid::Uuid::new_v4().simple()));
@@ -174,6 +197,18 @@ impl TestApp {
 
     pub fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)
+    }
+
+    /// A `POST` of `body` to the inbound webhook at `target` (path and query), signed now
+    /// with `INBOUND_SECRET` as docs/inbound.md says; the caller adds its content type.
+    pub fn inbound(&self, target: &str, body: impl Into<Vec<u8>>) -> reqwest::RequestBuilder {
+        let body = body.into();
+        let (timestamp, signature) = inbound_signature(INBOUND_SECRET, target, &body);
+        reqwest::Client::new()
+            .post(self.at(target))
+            .header("X-Muster-Timestamp", timestamp)
+            .header("X-Muster-Signature", signature)
+            .body(body)
     }
 
     /// Signs in through the login form and returns the signed-in client.

@@ -7,25 +7,19 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use muster_core::webhook_signature::sign;
 use muster_store::on_both_engines;
 use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
-use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, SmtpRecorder, TestApp, csrf_of};
+use crate::support::{MANAGER_EMAIL, SmtpRecorder, TestApp, csrf_of};
 
 on_both_engines!(a_case_is_one_thread_from_any_of_the_customers_addresses);
 
 const SLUG: &str = "ferry-fire";
 
 async fn email(app: &TestApp, raw: String) -> Value {
-    let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let signature = sign(INBOUND_SECRET, timestamp, raw.as_bytes()).unwrap_or_default();
-    let response = reqwest::Client::new()
-        .post(app.at(&format!("/api/v1/inbound/email?incident={SLUG}")))
-        .header("X-Muster-Timestamp", timestamp.to_string())
-        .header("X-Muster-Signature", signature)
-        .body(raw)
+    let response = app
+        .inbound(&format!("/api/v1/inbound/email?incident={SLUG}"), raw)
         .send()
         .await
         .expect("the request reaches the server");

@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
-use muster_core::webhook_signature::sign;
 use muster_store::on_both_engines;
 use muster_store::testing::TestEngine;
 use serde_json::{Value, json};
 
-use crate::support::{INBOUND_SECRET, MANAGER_EMAIL, TestApp, csrf_of, text_of};
+use crate::support::{MANAGER_EMAIL, TestApp, csrf_of, text_of};
 
 on_both_engines!(
     an_agent_clears_cases_with_send_and_take_next,
@@ -54,16 +53,9 @@ async fn call(app: &TestApp, n: usize, days: i64, language: &str, notes: &str) -
         "notes": notes,
     })
     .to_string();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let response = reqwest::Client::new()
-        .post(app.at(&format!("/api/v1/inbound/phone?incident={SLUG}")))
+    let response = app
+        .inbound(&format!("/api/v1/inbound/phone?incident={SLUG}"), body)
         .header("Content-Type", "application/json")
-        .header("X-Muster-Timestamp", now.to_string())
-        .header(
-            "X-Muster-Signature",
-            sign(INBOUND_SECRET, now, body.as_bytes()).unwrap_or_default(),
-        )
-        .body(body)
         .send()
         .await
         .expect("the request reaches the server");

@@ -12,12 +12,14 @@ pub mod campaigns;
 pub mod canned;
 pub mod case_link;
 pub mod case_work;
+pub mod channels;
 pub mod error;
 pub mod form_fields;
 pub mod group_reply;
 pub mod groups;
 pub mod i18n;
 pub mod inbound_email;
+pub mod inbound_replay;
 pub mod incident_input;
 pub mod incidents;
 pub mod intake;
@@ -27,6 +29,7 @@ pub mod mail_job;
 pub mod mailboxes;
 pub mod merging;
 pub mod overdue;
+pub mod phone_line;
 pub mod publisher;
 pub mod staffing;
 pub mod subscriptions;
@@ -70,6 +73,8 @@ pub struct AppSettings {
     pub booking_pattern: regex_lite::Regex,
     /// How long a group reply waits, to be undone, before it goes (60 s).
     pub group_reply_hold: time::Duration,
+    /// The channels besides email that replies can go out on.
+    pub channels: channels::ChannelSettings,
 }
 
 /// The use cases over one store; cheap to clone.

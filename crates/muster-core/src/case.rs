@@ -139,9 +139,20 @@ impl Identifier {
         match channel {
             ChannelKind::Form => None,
             ChannelKind::Email => Some(Self::Email),
-            ChannelKind::Phone => Some(Self::Phone),
-            ChannelKind::Chat | ChannelKind::Social => Some(Self::Handle),
+            // The carrier, or Meta, delivers the message from the number it names.
+            ChannelKind::Phone | ChannelKind::Sms | ChannelKind::Whatsapp => Some(Self::Phone),
+            // The network's own handle; a Telegram chat is `telegram:{chat_id}`.
+            ChannelKind::Chat | ChannelKind::Social | ChannelKind::Telegram => Some(Self::Handle),
         }
+    }
+
+    /// The channels that vouch for this identifier: a contact joins a case any of them
+    /// opened, so the same number by SMS, WhatsApp or a call is one customer.
+    pub fn vouched_on(self) -> Vec<ChannelKind> {
+        ChannelKind::ALL
+            .into_iter()
+            .filter(|c| Self::vouched_by(*c) == Some(self))
+            .collect()
     }
 }
 

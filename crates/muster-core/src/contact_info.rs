@@ -67,6 +67,10 @@ impl fmt::Display for EmailAddress {
 }
 
 /// Digits only, with a leading `+` kept when given: `+47 22-00 00 00` becomes `+4722000000`.
+/// Persian and Arabic-Indic digits are folded to ASCII (`ascii_forms`), and the international
+/// prefix `00` is written `+`, so one number typed on a Persian keyboard, sent by Twilio
+/// (`+4722000000`) or by WhatsApp (`4722000000`, see [`PhoneNumber::international`]) is one
+/// customer (E.164).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PhoneNumber(String);
@@ -80,10 +84,30 @@ impl PhoneNumber {
             .chars()
             .all(|c| c.is_ascii_digit() || " -().+".contains(c));
         let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        let (plus, digits) = match digits.strip_prefix("00") {
+            Some(rest) if !plus => (true, rest.to_owned()),
+            _ => (plus, digits),
+        };
         if !allowed || !(7..=15).contains(&digits.len()) {
             return Err(ContactError::Phone);
         }
         Ok(Self(if plus { format!("+{digits}") } else { digits }))
+    }
+
+    /// A number that is international by contract though written without `+` (WhatsApp's
+    /// `wa_id`, `4722000000`), in E.164: `+4722000000`.
+    pub fn international(raw: &str) -> Result<Self, ContactError> {
+        let trimmed = raw.trim();
+        if trimmed.starts_with('+') {
+            Self::parse(trimmed)
+        } else {
+            Self::parse(&format!("+{trimmed}"))
+        }
+    }
+
+    /// The digits without the `+`, as WhatsApp's Cloud API takes a recipient.
+    pub fn digits(&self) -> &str {
+        self.0.trim_start_matches('+')
     }
 
     pub fn as_str(&self) -> &str {
@@ -161,6 +185,25 @@ mod tests {
         assert_eq!(
             BookingRef::parse(" ab-12 cd ").map(|b| b.0),
             Ok("AB12CD".into())
+        );
+    }
+
+    #[test]
+    fn reads_persian_and_arabic_indic_digits_and_the_00_prefix() {
+        let expected = Ok("+4722000000".to_owned());
+        assert_eq!(PhoneNumber::parse("+۴۷ ۲۲ ۰۰ ۰۰ ۰۰").map(|p| p.0), expected);
+        assert_eq!(PhoneNumber::parse("+٤٧٢٢٠٠٠٠٠٠").map(|p| p.0), expected);
+        assert_eq!(
+            PhoneNumber::parse("0047 22 00 00 00").map(|p| p.0),
+            expected
+        );
+        assert_eq!(
+            PhoneNumber::international("4722000000").map(|p| p.0),
+            expected
+        );
+        assert_eq!(
+            PhoneNumber::international("+4722000000").map(|p| p.digits().to_owned()),
+            Ok("4722000000".to_owned())
         );
     }
 

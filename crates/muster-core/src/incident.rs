@@ -120,15 +120,24 @@ pub enum ChannelKind {
     Phone,
     Chat,
     Social,
+    /// Text messages to and from a phone number (Twilio).
+    Sms,
+    /// The WhatsApp Business number (Cloud API).
+    Whatsapp,
+    /// The Telegram bot.
+    Telegram,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 5] = [
+    pub const ALL: [ChannelKind; 8] = [
         Self::Form,
         Self::Email,
         Self::Phone,
         Self::Chat,
         Self::Social,
+        Self::Sms,
+        Self::Whatsapp,
+        Self::Telegram,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -138,6 +147,9 @@ impl ChannelKind {
             Self::Phone => "phone",
             Self::Chat => "chat",
             Self::Social => "social",
+            Self::Sms => "sms",
+            Self::Whatsapp => "whatsapp",
+            Self::Telegram => "telegram",
         }
     }
 

@@ -84,6 +84,22 @@ pub fn render(source: &str) -> String {
     out
 }
 
+/// The first paragraph (or heading) as plain text, Markdown removed: a line to say aloud.
+pub fn first_paragraph_text(source: &str) -> String {
+    let mut text = String::new();
+    for event in Parser::new(source) {
+        match event {
+            Event::Text(t) | Event::Code(t) => text.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_)) if !text.trim().is_empty() => {
+                break;
+            }
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +152,22 @@ mod tests {
             let html = render(&format!("{source}<script>x</script>{source}"));
             prop_assert!(!html.to_ascii_lowercase().contains("<script"));
         }
+    }
+
+    #[test]
+    fn the_first_paragraph_is_said_without_its_markdown() {
+        assert_eq!(
+            first_paragraph_text(
+                "## Update\n\nAll *passengers* are [safe](https://x.example).\nMore\n\nLater."
+            ),
+            "Update"
+        );
+        assert_eq!(
+            first_paragraph_text(
+                "All *passengers* are [safe](https://x.example).\nBuses at `10:00`.\n\nLater."
+            ),
+            "All passengers are safe. Buses at 10:00."
+        );
+        assert_eq!(first_paragraph_text(""), "");
     }
 }

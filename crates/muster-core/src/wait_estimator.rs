@@ -10,8 +10,10 @@
 //!   recent mean handling time, or, when staffing is unknown, the observed rate of first
 //!   responses over a sliding window;
 //! * the cases that will overtake it, projected from their arrival rate over the last window
-//!   and its trend against the window before: a fall continues, a rise is not extrapolated,
-//!   and a load beyond capacity is assumed to ease the way a crisis's volume does;
+//!   and its trend against the window before: a fall continues, a rise is not extrapolated
+//!   (the range's upper end allows for one more window of a rise beyond noise, and a rise
+//!   that would outrun the desk makes the range "rising"), and a load beyond capacity is
+//!   assumed to ease the way a crisis's volume does;
 //! * when nobody is ahead, the wait for an agent to come free, if all are likely busy;
 //! * its own answer, from the recent handling times of the same kind of request.
 //!
@@ -410,6 +412,12 @@ fn computed(
     let to_serve = ahead + 0.5 * all_busy;
     let served = time_to_serve(to_serve, &capacity, &overtaking)?;
     let queue_wait = served.minutes;
+    // The point does not extrapolate a rise, but the range allows for it: if the overtaking
+    // cases go on climbing for another window, the wait is this long, or has no end.
+    let climbing = overtaking.climbing(window_minutes, capacity.rate_at(0.0));
+    let climbing_wait = climbing
+        .as_ref()
+        .map(|climbing| time_to_serve(to_serve, &capacity, climbing).map(|s| s.minutes));
 
     // Uncertainty of the queue wait, on a log scale: the randomness of taking that many cases
     // (those ahead and those overtaking), the noise in rates measured from a window's worth
@@ -423,18 +431,24 @@ fn computed(
 
     let own = pace.own_handling;
     let low = queue_wait / spread + own.p10;
-    let high = queue_wait * spread + own.p90;
+    let high = climbing_wait
+        .flatten()
+        .unwrap_or(queue_wait)
+        .max(queue_wait)
+        * spread
+        + own.p90;
     let point = median_wait(to_serve, &served, &own);
     let range = WaitRange::new(
         low.floor() as i64,
         (high.ceil() as i64).min(MAX_RANGE_MINUTES),
     )
     .ok()?;
-    let range = if outrunning(&capacity, &overtaking, window_minutes) {
-        range.rising()
-    } else {
-        range
+    let outrun = match (&climbing, climbing_wait) {
+        (Some(_), Some(None)) => true,
+        (Some(climbing), _) => outrunning(&capacity, climbing, window_minutes),
+        (None, _) => outrunning(&capacity, &overtaking, window_minutes),
     };
+    let range = if outrun { range.rising() } else { range };
     Some(Estimate {
         range,
         point_minutes: point.clamp(range.low_minutes as f64, range.high_minutes as f64),
@@ -570,6 +584,10 @@ struct ArrivalProjection {
     per_minute: f64,
     /// Exponential decay per minute.
     decay: f64,
+    /// Exponential growth per minute, for the first `rise_minutes` (none in the central
+    /// projection; see [`ArrivalProjection::climbing`]).
+    rise: f64,
+    rise_minutes: f64,
 }
 
 /// Overtaking load, as a share of capacity, from which the crisis decay is assumed.
@@ -599,17 +617,57 @@ impl ArrivalProjection {
         } else {
             f64::INFINITY
         };
-        let unsustainable = ((load - SUSTAINABLE_LOAD) / (1.0 - SUSTAINABLE_LOAD)).clamp(0.0, 1.0);
         Self {
             per_minute,
-            decay: falling.max(unsustainable / CRISIS_DECAY_MINUTES),
+            decay: falling.max(crisis_decay(load)),
+            rise: if beyond_noise(last, before) {
+                trend
+            } else {
+                0.0
+            },
+            rise_minutes: 0.0,
         }
+    }
+
+    /// The same arrivals if they go on rising as fast as between the last two windows for
+    /// one more window, then ease as a load that high would; `None` when they are not rising.
+    fn climbing(&self, window_minutes: f64, capacity_now: f64) -> Option<Self> {
+        if self.rise <= 0.0 {
+            return None;
+        }
+        let top = self.per_minute * (self.rise * window_minutes).exp();
+        let load = if capacity_now > 0.0 {
+            top / capacity_now
+        } else {
+            f64::INFINITY
+        };
+        Some(Self {
+            per_minute: self.per_minute,
+            decay: crisis_decay(load),
+            rise: self.rise,
+            rise_minutes: window_minutes,
+        })
     }
 
     /// Overtaking arrivals per minute, `t` minutes from now.
     fn rate_at(&self, t: f64) -> f64 {
-        self.per_minute * (-self.decay * t).exp()
+        let risen = self.rise * t.min(self.rise_minutes);
+        let eased = self.decay * (t - self.rise_minutes).max(0.0);
+        self.per_minute * (risen - eased).exp()
     }
+}
+
+/// The last window's count is above the one before by more than two standard deviations
+/// of the difference of two Poisson counts: a rise, not chance.
+fn beyond_noise(last: f64, before: f64) -> bool {
+    last - before > 2.0 * (last + before).sqrt()
+}
+
+/// How fast a load of overtaking cases (as a share of capacity) is assumed to ease: not at
+/// all while sustainable, by e every [`CRISIS_DECAY_MINUTES`] from capacity up.
+fn crisis_decay(load: f64) -> f64 {
+    let unsustainable = ((load - SUSTAINABLE_LOAD) / (1.0 - SUSTAINABLE_LOAD)).clamp(0.0, 1.0);
+    unsustainable / CRISIS_DECAY_MINUTES
 }
 
 /// How long until the new case's turn comes, how many cases agents take meanwhile, and for
@@ -891,6 +949,36 @@ mod tests {
             None,
         );
         assert_eq!(posted.map(|e| e.range.rising), Some(false));
+    }
+
+    #[test]
+    fn a_rise_beyond_noise_widens_the_upper_end_but_not_the_point() {
+        // 60 answers an hour; 30 cases ahead; 40 overtaking in the last hour.
+        let answers = window_with(60, 6);
+        let overtaken = |last_window, window_before| {
+            let snapshot = QueueSnapshot {
+                overtaking: Overtaking {
+                    last_window,
+                    window_before,
+                },
+                ..queue(30)
+            };
+            normal(&snapshot, &answers).unwrap_or_else(|| panic!("no estimate"))
+        };
+        let flat = overtaken(40, 40);
+        let climbing = overtaken(40, 20);
+        assert!(
+            climbing.range.high_minutes > flat.range.high_minutes,
+            "{flat:?} {climbing:?}"
+        );
+        assert_eq!(climbing.range.low_minutes, flat.range.low_minutes);
+        assert_eq!(climbing.point_minutes, flat.point_minutes);
+        assert!(!climbing.range.rising);
+        // 40 after 30 is within chance of the same rate: no wider than flat.
+        assert_eq!(overtaken(40, 30), flat);
+        // 50 an hour keeps below the desk's 60, but 50 after 20, going on, outruns it.
+        assert!(!overtaken(50, 50).range.rising);
+        assert!(overtaken(50, 20).range.rising);
     }
 
     #[test]

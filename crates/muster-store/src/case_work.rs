@@ -18,6 +18,7 @@ use crate::cases::{MailJob, enqueue, to_case};
 use crate::convert::now;
 use crate::entity::{case, case_token, contact, team, team_member, user};
 use crate::error::{StoreError, StoreResult};
+use crate::outbound::{Delivery, QueuedMessage};
 use crate::raw_sql::statement;
 use crate::tokens::{hash_token, random_token};
 
@@ -33,6 +34,24 @@ pub struct TimelineEntry {
     /// A message from a writer who gave this case's identifier without its case link: the
     /// case they were given and what matched. Never shown to the customer.
     pub unverified: Option<(String, Identifier)>,
+    /// Where an outbound message on a channel other than email stands.
+    pub delivery: Option<Delivery>,
+}
+
+/// A contact written to the customer, as [`Store::write_outbound_contact`] takes it.
+pub(crate) struct OutboundContact<'a> {
+    pub case_id: i64,
+    /// The agent who wrote it; `None` for a message Muster sends by itself.
+    pub author_id: Option<i64>,
+    pub channel: ChannelKind,
+    pub body: &'a str,
+    pub actor: &'a str,
+}
+
+/// What carries an outbound contact to the customer.
+pub(crate) enum Outgoing {
+    Mail(MailJob),
+    Message(QueuedMessage),
 }
 
 impl Store {
@@ -43,6 +62,10 @@ impl Store {
             .await?
             .map(to_case)
             .transpose()
+    }
+
+    pub async fn case_by_id(&self, case_id: i64) -> StoreResult<Case> {
+        to_case(self.case_model(case_id).await?)
     }
 
     /// The case's contacts and notes, oldest first, with the messages of writers who gave
@@ -80,6 +103,7 @@ impl Store {
             );
         }
         contacts.sort_by_key(|(c, _)| (c.created_at, c.id));
+        let mut deliveries = self.deliveries(case_id).await?;
         let mut entries = Vec::with_capacity(contacts.len());
         for (c, unverified) in contacts {
             let author = match c.author_id {
@@ -96,6 +120,7 @@ impl Store {
                 author,
                 body: c.body,
                 created_at: c.created_at,
+                delivery: deliveries.remove(&c.id),
                 unverified,
             });
         }
@@ -185,15 +210,42 @@ impl Store {
         actor: &str,
         mail: impl FnOnce(i64) -> Option<MailJob>,
     ) -> StoreResult<()> {
+        let reply = OutboundContact {
+            case_id,
+            author_id: Some(author_id),
+            channel: ChannelKind::Email,
+            body,
+            actor,
+        };
+        self.write_outbound_contact(reply, |id| mail(id).map(Outgoing::Mail))
+            .await
+            .map(|_| ())
+    }
+
+    /// An outbound contact and what carries it (a queued mail or channel message), with the
+    /// first-response time when an agent wrote it, and its audit entry: one transaction, so
+    /// what the timeline shows is what goes out. Returns the contact's id.
+    pub(crate) async fn write_outbound_contact(
+        &self,
+        reply: OutboundContact<'_>,
+        outgoing: impl FnOnce(i64) -> Option<Outgoing>,
+    ) -> StoreResult<i64> {
+        let OutboundContact {
+            case_id,
+            author_id,
+            channel,
+            body,
+            actor,
+        } = reply;
         let model = self.case_model(case_id).await?;
         let tx = self.db.begin().await?;
         let created = now();
         let saved = contact::ActiveModel {
             case_id: Set(case_id),
             direction: Set(Direction::Outbound.as_str().to_owned()),
-            channel: Set(ChannelKind::Email.as_str().to_owned()),
+            channel: Set(channel.as_str().to_owned()),
             external_id: Set(None),
-            author_id: Set(Some(author_id)),
+            author_id: Set(author_id),
             body: Set(body.to_owned()),
             meta: Set(serde_json::json!({})),
             created_at: Set(created),
@@ -201,10 +253,14 @@ impl Store {
         }
         .insert(&tx)
         .await?;
-        if let Some(job) = mail(saved.id) {
-            enqueue(&tx, case_id, job).await?;
+        match outgoing(saved.id) {
+            Some(Outgoing::Mail(job)) => enqueue(&tx, case_id, job).await?,
+            Some(Outgoing::Message(message)) => {
+                crate::outbound::enqueue(&tx, case_id, Some(saved.id), message).await?
+            }
+            None => {}
         }
-        if model.first_response_at.is_none() {
+        if author_id.is_some() && model.first_response_at.is_none() {
             // How long the first answer took its agent: what the wait estimator learns from.
             let handling = model
                 .claimed_at
@@ -216,16 +272,21 @@ impl Store {
                 .exec(&tx)
                 .await?;
         }
+        let action = if author_id.is_some() {
+            "case.reply"
+        } else {
+            "case.message"
+        };
         record_on(
             &tx,
             actor,
-            "case.reply",
+            action,
             &model.reference,
-            serde_json::json!({ "contact_id": saved.id }),
+            serde_json::json!({ "contact_id": saved.id, "channel": channel.as_str() }),
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(saved.id)
     }
 
     /// Sets the status; resolving records the time and releases the claim.

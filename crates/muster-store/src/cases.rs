@@ -228,8 +228,8 @@ pub(crate) fn open_cases_sharing_identifiers<'a>(
 }
 
 /// The case a contact joins: the one its case link names, else the open case of the same
-/// sender on the same channel (the identifier the channel vouches for, on a case that
-/// channel opened). A match on anything the writer typed joins nothing: that would tell a
+/// sender (the identifier the channel vouches for, on a case opened by a channel that vouches
+/// for it too: the same number by call, SMS or WhatsApp). A match on anything the writer typed joins nothing: that would tell a
 /// stranger who gave someone's email or booking reference that they have a case, and put
 /// the stranger's text in it (docs/security.md, "No case disclosure").
 async fn case_to_join(
@@ -245,20 +245,18 @@ async fn case_to_join(
     let Some((column, value)) = identifiers(intake).find(|(c, _)| *c == vouched.as_str()) else {
         return Ok(None);
     };
+    // Any channel that vouches for the same identifier proves the same sender: an SMS and a
+    // WhatsApp message from one number are one customer.
+    let channels = vouched.vouched_on();
     let sql = format!(
-        "SELECT * FROM cases WHERE incident_id = ? AND {column} = ? AND channel = ? \
-         AND status <> ? ORDER BY created_at LIMIT 1"
+        "SELECT * FROM cases WHERE incident_id = ? AND {column} = ? AND channel IN ({}) \
+         AND status <> ? ORDER BY created_at LIMIT 1",
+        vec!["?"; channels.len()].join(", ")
     );
-    let query = statement(
-        tx.get_database_backend(),
-        &sql,
-        vec![
-            intake.incident_id.into(),
-            value.into(),
-            intake.channel.as_str().into(),
-            CaseStatus::Resolved.as_str().into(),
-        ],
-    );
+    let mut values: Vec<Value> = vec![intake.incident_id.into(), value.into()];
+    values.extend(channels.iter().map(|c| Value::from(c.as_str())));
+    values.push(CaseStatus::Resolved.as_str().into());
+    let query = statement(tx.get_database_backend(), &sql, values);
     case::Entity::find().from_raw_sql(query).one(tx).await
 }
 

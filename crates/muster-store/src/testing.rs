@@ -218,10 +218,18 @@ impl Store {
     /// The external ids of every email contact, one per row: a message taken in twice
     /// shows twice.
     pub async fn inbound_email_ids(&self) -> crate::error::StoreResult<Vec<String>> {
+        self.inbound_external_ids("email").await
+    }
+
+    /// The external ids of every inbound contact on `channel`, one per row.
+    pub async fn inbound_external_ids(
+        &self,
+        channel: &str,
+    ) -> crate::error::StoreResult<Vec<String>> {
         use crate::entity::contact;
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         Ok(contact::Entity::find()
-            .filter(contact::Column::Channel.eq("email"))
+            .filter(contact::Column::Channel.eq(channel))
             .filter(contact::Column::Direction.eq("inbound"))
             .all(&self.db)
             .await?

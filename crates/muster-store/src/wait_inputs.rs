@@ -76,11 +76,21 @@ impl Store {
         incident_id: i64,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<Waiting>> {
+        self.waiting_where(incident_id, now, "").await
+    }
+
+    /// The waiting cases that also meet `condition` (SQL, `AND …`), per departure date.
+    pub(crate) async fn waiting_where(
+        &self,
+        incident_id: i64,
+        now: OffsetDateTime,
+        condition: &'static str,
+    ) -> StoreResult<Vec<Waiting>> {
         // The status literal, not bound: the partial case indexes are for this predicate.
         let sql = format!(
             "SELECT departure_date, COUNT(*) AS cases, \
              SUM(CASE WHEN overdue_at IS NULL THEN 0 ELSE 1 END) AS overdue \
-             FROM cases WHERE incident_id = ? AND status = '{}' \
+             FROM cases WHERE incident_id = ? AND status = '{}' {condition} \
              AND (claimed_by IS NULL OR lease_until < ?) GROUP BY departure_date",
             CaseStatus::Open.as_str()
         );

@@ -18,6 +18,7 @@ mod security_headers;
 pub mod server;
 pub mod state;
 mod templates;
+pub mod twiml;
 
 pub use server::{configure, run};
 pub use state::{AppState, WebConfig};

@@ -1,6 +1,7 @@
 //! Wait times computed from the live queue with the core estimator, kept in memory for every
 //! page and refreshed by a worker. The phone queue is invisible to Muster: its wait is the
-//! one posted by hand or by the telephony system.
+//! one posted by hand or by the telephony system, with the call-backs waiting in Muster's
+//! queue added (`muster_core::call_back_wait`).
 //!
 //! Agents take cases from one queue per incident, whatever channel a case came in on (the
 //! take-next order is tier, overdue first, departure, age; the channel plays no part), so the
@@ -14,6 +15,7 @@
 
 use std::collections::HashMap;
 
+use muster_core::call_back_wait::{CallBackQueue, minutes_per_call};
 use muster_core::incident::{Channel, ChannelKind, Incident};
 use muster_core::language::Lang;
 use muster_core::priority::Tier;
@@ -29,11 +31,14 @@ use time::{Date, Duration, OffsetDateTime};
 pub use muster_core::on_duty::{ON_DUTY_WINDOW, staffing_seen};
 
 /// Channels whose queue Muster sees, so their waits can be computed.
-pub const COMPUTED_CHANNELS: [ChannelKind; 4] = [
+pub const COMPUTED_CHANNELS: [ChannelKind; 7] = [
     ChannelKind::Form,
     ChannelKind::Email,
     ChannelKind::Chat,
     ChannelKind::Social,
+    ChannelKind::Sms,
+    ChannelKind::Whatsapp,
+    ChannelKind::Telegram,
 ];
 
 /// What the manager posted for a channel, as the estimator takes it.
@@ -66,6 +71,13 @@ impl Posted {
     }
 }
 
+/// Where a new caller stands on the phone line: one caller's departure, or a whole tier.
+#[derive(Debug, Clone, Copy)]
+enum PhonePlace {
+    Case(Option<Date>),
+    Tier(Tier),
+}
+
 /// When an answer's agent time is unknown (a reply without a take), assume this.
 const DEFAULT_HANDLING: Duration = Duration::minutes(6);
 
@@ -91,6 +103,8 @@ pub struct LiveWaits {
     pub computed_at: OffsetDateTime,
     pub channels: Vec<ChannelWaits>,
     snapshot: WaitSnapshot,
+    /// The call-backs waiting, added to the phone line's posted wait.
+    call_backs: Option<CallBackQueue>,
 }
 
 impl TierWait {
@@ -139,6 +153,7 @@ impl LiveWaits {
             computed_at,
             channels: Vec::new(),
             snapshot: WaitSnapshot::new(computed_at, queue, answers, staffing),
+            call_backs: None,
         };
         waits.channels = ChannelKind::ALL
             .into_iter()
@@ -148,6 +163,33 @@ impl LiveWaits {
             })
             .collect();
         waits
+    }
+
+    /// The same waits with `call_backs` counted on the phone line: its figures are the
+    /// posted ones plus the call-backs the queue puts ahead of a new caller.
+    pub fn with_call_backs(mut self, call_backs: CallBackQueue, posted: Posted) -> Self {
+        self.call_backs = Some(call_backs);
+        let tiers = Tier::ALL.map(|tier| self.tier_figure(ChannelKind::Phone, tier, posted));
+        if let Some(phone) = self
+            .channels
+            .iter_mut()
+            .find(|c| c.channel == ChannelKind::Phone)
+        {
+            phone.tiers = tiers;
+        }
+        self
+    }
+
+    /// The posted phone wait with the call-backs counted, for a caller departing on
+    /// `departure`, or for a whole `tier`.
+    fn phone_figure(&self, posted: Posted, place: PhonePlace) -> Option<TierWait> {
+        let range = posted.either()?;
+        let range = match (&self.call_backs, place) {
+            (Some(queue), PhonePlace::Case(departure)) => queue.for_case(range, departure),
+            (Some(queue), PhonePlace::Tier(tier)) => queue.for_tier(range, tier),
+            (None, _) => range,
+        };
+        Some(TierWait::posted(range))
     }
 
     /// The tier's figure on `channel`, as the landing page posts it.
@@ -168,6 +210,9 @@ impl LiveWaits {
         request_type: &str,
         posted: Posted,
     ) -> Option<TierWait> {
+        if channel == ChannelKind::Phone {
+            return self.phone_figure(posted, PhonePlace::Case(departure));
+        }
         if !COMPUTED_CHANNELS.contains(&channel) {
             return posted.either().map(TierWait::posted);
         }
@@ -184,6 +229,9 @@ impl LiveWaits {
     /// The tier's figure on `channel`: the range a new case of the tier is told, from its
     /// soonest departure to its latest.
     fn tier_figure(&self, channel: ChannelKind, tier: Tier, posted: Posted) -> Option<TierWait> {
+        if channel == ChannelKind::Phone {
+            return self.phone_figure(posted, PhonePlace::Tier(tier));
+        }
         if !COMPUTED_CHANNELS.contains(&channel) {
             return posted.either().map(TierWait::posted);
         }
@@ -262,13 +310,22 @@ pub async fn compute(
     let agents = store
         .agents_seen_since(incident.id, now - ON_DUTY_WINDOW)
         .await?;
-    Ok(LiveWaits::new(
-        now,
-        queue,
-        answers,
-        staffing_seen(agents.len(), &incident.settings.staffing, now),
-        |channel| Posted::of(incident.channel(channel)),
-    ))
+    let staffing = staffing_seen(agents.len(), &incident.settings.staffing, now);
+    let call_backs = CallBackQueue::new(
+        QueueProfile::new(
+            incident.today(now),
+            incident.settings.windows,
+            store.waiting_call_backs(incident.id, now).await?,
+            Vec::new(),
+        ),
+        minutes_per_call(
+            answers.pace(now, None).as_ref(),
+            staffing.as_ref().map(|s| s.on_duty),
+        ),
+    );
+    let posted = |channel| Posted::of(incident.channel(channel));
+    Ok(LiveWaits::new(now, queue, answers, staffing, posted)
+        .with_call_backs(call_backs, posted(ChannelKind::Phone)))
 }
 
 /// Waits per incident slug, as last computed.
@@ -406,6 +463,57 @@ mod tests {
                 .tier_figure(ChannelKind::Email, Tier::High, overriding)
                 .map(|w| (w.range, w.source)),
             posted.map(|r| (r, "override"))
+        );
+    }
+
+    #[test]
+    fn the_phone_wait_counts_the_call_backs_waiting() {
+        let posted = Posted {
+            fallback: WaitRange::new(60, 120).ok(),
+            overriding: None,
+        };
+        // Four callers without a date wait to be called back, five minutes of desk each.
+        let call_backs = CallBackQueue::new(
+            QueueProfile::new(
+                NOW.date(),
+                muster_core::priority::PriorityWindows::default(),
+                vec![muster_core::queue_profile::Waiting {
+                    departure: None,
+                    cases: 4,
+                    overdue: 0,
+                }],
+                Vec::new(),
+            ),
+            5.0,
+        );
+        let waits = busy_queue().with_call_backs(call_backs, posted);
+        let minutes = |w: Option<TierWait>| w.map(|w| (w.range.low_minutes, w.range.high_minutes));
+        // A caller without a date is behind all four.
+        assert_eq!(
+            minutes(waits.for_case(ChannelKind::Phone, None, "refund", posted)),
+            Some((80, 140))
+        );
+        // One travelling tomorrow is ahead of them all.
+        let tomorrow = NOW.date() + Duration::days(1);
+        assert_eq!(
+            minutes(waits.for_case(ChannelKind::Phone, Some(tomorrow), "refund", posted)),
+            Some((60, 120))
+        );
+        // The landing page's normal tier runs from its soonest departure to no date.
+        assert_eq!(
+            minutes(waits.for_channel(ChannelKind::Phone, Tier::Normal)),
+            Some((60, 140))
+        );
+        assert_eq!(
+            minutes(waits.for_channel(ChannelKind::Phone, Tier::Critical)),
+            Some((60, 120))
+        );
+        // Computed channels are not touched.
+        assert_eq!(
+            waits
+                .for_channel(ChannelKind::Form, Tier::Normal)
+                .map(|w| w.source),
+            Some("computed")
         );
     }
 

@@ -192,6 +192,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(api::webhooks::delete)
     .service(api::webhooks::deliveries)
     .service(api::queue::next)
+    .service(api::voice::incoming)
+    .service(api::voice::menu)
+    .service(api::voice::call_back)
+    .service(
+        web::resource("/api/v1/channels/twilio/sms")
+            .route(web::post().to(api::channels::twilio_sms)),
+    )
+    .service(
+        web::resource("/api/v1/channels/twilio/status")
+            .route(web::post().to(api::channels::twilio_status)),
+    )
+    .service(
+        web::resource("/api/v1/channels/whatsapp")
+            .route(web::get().to(api::channels::whatsapp_verify))
+            .route(web::post().to(api::channels::whatsapp_notification)),
+    )
+    .service(
+        web::resource("/api/v1/channels/telegram")
+            .route(web::post().to(api::channels::telegram_update)),
+    )
     .service(
         web::resource("/api/v1/inbound/{channel}")
             // Raw emails may carry attachments: a larger limit here only.

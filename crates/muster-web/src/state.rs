@@ -21,11 +21,16 @@ pub struct WebConfig {
     pub login_window: Duration,
     /// Shared HMAC-SHA256 secret of inbound webhooks; empty refuses them all.
     pub inbound_secret: String,
+    /// The Twilio account's auth token, the key of `X-Twilio-Signature`; empty refuses the
+    /// phone line's requests.
+    pub twilio_auth_token: String,
     /// `Name <address>` that customer mail comes from.
     pub mail_from: String,
     /// Form submissions allowed per address within `intake_window`.
     pub intake_limit: u32,
     pub intake_window: std::time::Duration,
+    /// The channel connectors whose webhooks this server checks (Twilio, WhatsApp, Telegram).
+    pub channels: muster_channels::Connectors,
 }
 
 #[derive(Debug, thiserror::Error)]

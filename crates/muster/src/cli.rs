@@ -44,6 +44,22 @@ pub enum Command {
         dir: std::path::PathBuf,
     },
     Simulate(crate::simulate::SimulateArgs),
+    /// The channel connectors (docs/channels.md).
+    #[command(subcommand)]
+    Channels(ChannelsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelsCommand {
+    /// The Telegram bot.
+    #[command(subcommand)]
+    Telegram(TelegramCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TelegramCommand {
+    /// Point the bot's webhook at this server (public.base_url), with the secret token.
+    SetWebhook,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,7 +13,9 @@ use muster_core::language::Lang;
 use muster_core::role::Role;
 use muster_store::Store;
 
-use crate::cli::{Command, IncidentCommand, TokenCommand, UserCommand};
+use crate::cli::{
+    ChannelsCommand, Command, IncidentCommand, TelegramCommand, TokenCommand, UserCommand,
+};
 use crate::config::Config;
 use crate::{demo, serve};
 
@@ -40,6 +42,7 @@ pub fn app_settings(
     config: &Config,
     mail: Option<muster_app::MailSettings>,
 ) -> anyhow::Result<AppSettings> {
+    let connectors = config.channels.connectors()?;
     Ok(AppSettings {
         base_url: config.base_url(),
         id_domain: config.mail_domain(),
@@ -50,6 +53,10 @@ pub fn app_settings(
         clock_offset: time::Duration::hours(config.clock.offset_hours),
         booking_pattern: config.booking_pattern()?,
         group_reply_hold: time::Duration::seconds(config.queue.group_reply_hold_secs),
+        channels: muster_app::channels::ChannelSettings {
+            sending: connectors.sending(),
+            whatsapp_template: connectors.whatsapp.and_then(|w| w.template),
+        },
     })
 }
 
@@ -104,6 +111,9 @@ fn read_password() -> anyhow::Result<String> {
 pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve::serve(config, None).await,
+        Command::Channels(ChannelsCommand::Telegram(TelegramCommand::SetWebhook)) => {
+            crate::channels_cli::run(config).await
+        }
         Command::Migrate => {
             connect(&config).await?;
             println!("database is up to date");

@@ -11,9 +11,11 @@ use serde::Deserialize;
 use toml::{Table, Value};
 use url::Url;
 
+mod channels;
 mod mailboxes;
 mod smtp_door;
 
+pub use channels::ChannelsConfig;
 pub use mailboxes::{AfterIntake, MailboxAuth, MailboxConfig, MailboxSettings};
 pub use smtp_door::SmtpDoorSettings;
 
@@ -34,6 +36,23 @@ pub struct Config {
     pub clock: ClockConfig,
     pub queue: QueueConfig,
     pub webhooks: WebhooksConfig,
+    pub channels: ChannelsConfig,
+    pub voice: VoiceConfig,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceConfig {
+    pub twilio_auth_token: String,
+}
+
+/// Never print the token, even in a debug dump of the configuration.
+impl std::fmt::Debug for VoiceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VoiceConfig")
+            .field("twilio_auth_token", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -253,15 +272,24 @@ fn apply_env(
         };
         let parts: Vec<String> = path.split("__").map(str::to_lowercase).collect();
         let key = parts.join(".");
-        let [section, field] = parts.as_slice() else {
-            return Err(key_error(
-                &key,
-                format!("set by {name}: use MUSTER__SECTION__KEY"),
-            ));
+        // MUSTER__SECTION__KEY, or MUSTER__SECTION__SUBSECTION__KEY for a nested table
+        // (`[channels.twilio]`).
+        let (sections, field) = match parts.as_slice() {
+            [sections @ .., field] if (1..=2).contains(&sections.len()) => (sections, field),
+            _ => {
+                return Err(key_error(
+                    &key,
+                    format!("set by {name}: use MUSTER__SECTION__KEY"),
+                ));
+            }
         };
-        let Some(Value::Table(section_table)) = table.get_mut(section) else {
-            return Err(key_error(&key, format!("unknown section (set by {name})")));
-        };
+        let mut section_table = &mut *table;
+        for section in sections {
+            let Some(Value::Table(inner)) = section_table.get_mut(section) else {
+                return Err(key_error(&key, format!("unknown section (set by {name})")));
+            };
+            section_table = inner;
+        }
         let Some(current) = section_table.get(field) else {
             return Err(key_error(&key, format!("unknown key (set by {name})")));
         };
@@ -423,6 +451,7 @@ impl Config {
         if self.webhooks.max_attempts < 1 {
             return Err(key_error("webhooks.max_attempts", "must be at least 1"));
         }
+        self.channels.connectors()?;
         if self.security.session_hours < 1 {
             return Err(key_error("security.session_hours", "must be at least 1"));
         }

@@ -1,6 +1,8 @@
 //! `muster`: the one binary. Serves, migrates, seeds a demo, and runs manager commands.
 
 mod bulk;
+mod channel_worker;
+mod channels_cli;
 mod cli;
 mod commands;
 mod config;

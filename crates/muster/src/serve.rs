@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::commands::connect;
 use crate::config::Config;
 use crate::worker::{Pace, Round, Worker, runner};
-use crate::{group_reply_worker, mail_worker, sla_worker, webhook_worker};
+use crate::{channel_worker, group_reply_worker, mail_worker, sla_worker, webhook_worker};
 use muster_mail::Mailer;
 
 /// SMTP connections the transactional mail worker keeps open.
@@ -71,9 +71,11 @@ fn app_state(store: muster_store::Store, config: &Config) -> anyhow::Result<AppS
         login_max_failures: config.security.login_max_failures,
         login_window: time::Duration::minutes(config.security.login_window_minutes),
         inbound_secret: config.inbound.secret.clone(),
+        twilio_auth_token: config.voice.twilio_auth_token.clone(),
         mail_from: config.mail.from.clone(),
         intake_limit: config.intake.max_per_address,
         intake_window: Duration::from_secs(config.intake.window_secs),
+        channels: config.channels.connectors()?,
     };
     let mail = muster_app::MailSettings {
         mailer: crate::mail::mailer(config)?,
@@ -165,6 +167,26 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
         )
         .run(stop.clone()),
     );
+    let connectors = config.channels.connectors()?;
+    let channel_client = muster_channels::client().context("building the channels' HTTP client")?;
+    if config.channels.telegram.set_webhook_at_start
+        && let Some(bot) = &connectors.telegram
+    {
+        crate::channels_cli::set_telegram_webhook(bot, &channel_client, &config).await?;
+    }
+    let channels = tokio::spawn(
+        channel_worker::worker(
+            state.store.clone(),
+            channel_client,
+            channel_worker::SenderSettings {
+                connectors,
+                base_url: config.base_url(),
+                lease: config.channels.lease(),
+                retries: config.channels.retries(),
+            },
+        )
+        .run(stop.clone()),
+    );
     let dispatcher = crate::mail::dispatcher(state.store.clone(), &config)?;
     let dispatch = tokio::spawn(dispatcher.run(stop.clone()));
     // Each mailbox's lease names this replica, so a restarted one waits like any other.
@@ -229,6 +251,7 @@ pub async fn serve(config: Config, banner: Option<String>) -> anyhow::Result<()>
     let _ = sla.await;
     let _ = group_replies.await;
     let _ = webhooks.await;
+    let _ = channels.await;
     for fetcher in fetchers {
         // Each gives its mailbox's lease up, so another replica takes it at once.
         let _ = fetcher.await;

@@ -54,13 +54,18 @@ pub struct SimulateArgs {
     /// `muster_core::simulation::family`) and run each once.
     #[arg(long, conflicts_with_all = ["scenarios", "runs"], value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub family: Option<u64>,
+    /// With `--family`: draw handling-time spreads (lognormal sigma) from 0.2 up to this
+    /// instead of up to 0.7; the crises are otherwise the same (docs/waits.md).
+    #[arg(long, requires = "family")]
+    pub max_sigma: Option<f64>,
 }
 
 /// Exits with an error when a target is missed: a scenario's judged tier, or, for a family,
 /// fewer than [`FAMILY_TARGET`] of its crises meeting every target.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     if let Some(count) = args.family {
-        return run_family(count, args.seed, args.csv.as_deref());
+        let max_sigma = args.max_sigma.unwrap_or(family::SIGMA_RANGE[1]);
+        return run_family(count, args.seed, max_sigma, args.csv.as_deref());
     }
     let scenarios = load_scenarios(&args.scenarios)?;
     let runs: Vec<Report> = scenarios
@@ -101,14 +106,23 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
 }
 
 /// Runs a generated family and prints its figures per regime.
-fn run_family(count: u64, seed: u64, csv_path: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let members = family::family(usize::try_from(count)?, seed);
+fn run_family(
+    count: u64,
+    seed: u64,
+    max_sigma: f64,
+    csv_path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let [lowest, highest] = family::SIGMA_RANGE;
+    if !(lowest..=highest).contains(&max_sigma) {
+        anyhow::bail!("--max-sigma must be from {lowest} to {highest}, not {max_sigma}");
+    }
+    let members = family::family_up_to_sigma(usize::try_from(count)?, seed, max_sigma);
     let reports: Vec<Report> = members
         .iter()
         .map(|m| simulation::run(&m.scenario, m.seed))
         .collect();
     println!(
-        "family of {count} generated crises, seed {seed} (regimes in turn: steady, surge, overload, unannounced)"
+        "family of {count} generated crises, seed {seed}, sigma {lowest}-{max_sigma} (regimes in turn: steady, surge, overload, unannounced)"
     );
     print!("{}", family_table(&members, &reports));
     if let Some(path) = csv_path {
@@ -537,10 +551,21 @@ mod tests {
     fn a_missed_target_is_an_error_and_so_a_non_zero_exit() {
         // The first crisis of family 7 has handling times spread at sigma 0.43: its critical
         // tier cannot be within 25% (docs/benchmark-history.md), so the family of one misses.
-        let missed = run_family(1, 7, None);
+        let missed = run_family(1, 7, family::SIGMA_RANGE[1], None);
         assert!(
             missed.is_err_and(|e| e.to_string().contains("meets every target")),
             "a missed family target must be an error"
+        );
+    }
+
+    #[test]
+    fn a_sigma_ceiling_outside_the_generator_range_is_refused() {
+        let refused = run_family(1, 7, 0.9, None);
+        assert!(
+            refused.is_err_and(|e| e
+                .to_string()
+                .contains("--max-sigma must be from 0.2 to 0.7")),
+            "a ceiling above 0.7 must be refused"
         );
     }
 }

@@ -33,6 +33,8 @@ pub struct Model {
     pub trip: Option<String>,
     pub unverified_match: Option<String>,
     pub unverified_match_on: Option<String>,
+    /// The number a caller asked to be called back on, until an agent reached them.
+    pub call_back_to: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -269,13 +269,26 @@ pub async fn receive(
     req: HttpRequest,
     body: Bytes,
 ) -> WebResult<HttpResponse> {
-    signature::verify(
-        &req,
-        &state.config.inbound_secret,
-        &body,
-        state.app.now().unix_timestamp(),
-    )?;
-    let channel = match channel.as_str() {
+    let signature = signature::admit(&state, &req, &body).await?;
+    let answer = handle(&state, &channel, &query, &req, &body).await;
+    if answer.is_err() {
+        // Nothing was taken: the very same request may be sent again. When even this fails,
+        // the sender's retry signed anew (as documented) still goes through.
+        if let Err(err) = state.app.release_inbound_signature(&signature).await {
+            tracing::warn!(error = %err, "an unhandled inbound signature stays recorded");
+        }
+    }
+    answer
+}
+
+async fn handle(
+    state: &AppState,
+    channel: &str,
+    query: &InboundQuery,
+    req: &HttpRequest,
+    body: &[u8],
+) -> WebResult<HttpResponse> {
+    let channel = match channel {
         "email" => ChannelKind::Email,
         "social" => ChannelKind::Social,
         "chat" => ChannelKind::Chat,
@@ -292,9 +305,9 @@ pub async fn receive(
             WebError::Unprocessable("no incident is active; name one with ?incident=".into())
         })?,
     };
-    let incident = public_incident(&state, &slug).await?;
+    let incident = public_incident(state, &slug).await?;
     let taken = match channel {
-        ChannelKind::Email => match state.app.take_in_email(&incident, &body).await? {
+        ChannelKind::Email => match state.app.take_in_email(&incident, body).await? {
             EmailOutcome::Taken(taken) => *taken,
             EmailOutcome::Report(report, outcome) => {
                 return Ok(HttpResponse::Ok().json(json!({
@@ -307,16 +320,16 @@ pub async fn receive(
             }
         },
         ChannelKind::Phone => {
-            let intake = parse_call(&state, &incident, json_body(&req, &body)?)?;
-            take_in(&state, &incident, channel, intake).await?
+            let intake = parse_call(state, &incident, json_body(req, body)?)?;
+            take_in(state, &incident, channel, intake).await?
         }
         _ => {
-            let intake = parse_social(&state, &incident, channel, json_body(&req, &body)?)?;
-            take_in(&state, &incident, channel, intake).await?
+            let intake = parse_social(state, &incident, channel, json_body(req, body)?)?;
+            take_in(state, &incident, channel, intake).await?
         }
     };
     state.metrics.count_intake(channel, taken.receipt.outcome);
-    Ok(answer(&state, &incident, &taken))
+    Ok(answer(state, &incident, &taken))
 }
 
 /// A post, chat message or call: its reply text goes back to the integration to post.

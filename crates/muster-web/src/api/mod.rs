@@ -3,9 +3,11 @@
 pub mod audience;
 pub mod auth;
 pub mod campaigns;
+pub mod channels;
 pub mod inbound;
 pub mod incidents;
 pub mod openapi;
 pub mod queue;
 pub mod signature;
+pub mod voice;
 pub mod webhooks;

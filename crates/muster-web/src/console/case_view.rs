@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{HttpResponse, get, post};
+use muster_app::channels::ReplyChoice;
 use muster_app::{AppError, AppResult, FieldErrors};
 use muster_core::case::{Case, CaseStatus, Identifier};
-use muster_core::incident::{Incident, local_time_label};
+use muster_core::incident::{ChannelKind, Incident, local_time_label};
 use muster_core::language::Lang;
 use muster_store::teams::Team;
 use serde::Serialize;
@@ -42,6 +43,9 @@ struct CasePage<'a> {
     rtl: bool,
     email: Option<&'a str>,
     phone: Option<&'a str>,
+    /// The number the customer asked on the phone line to be called back on, until an agent
+    /// logs that they reached them.
+    call_back: Option<String>,
     booking_ref: Option<&'a str>,
     handle: Option<&'a str>,
     merged_into: Option<&'a str>,
@@ -63,6 +67,26 @@ struct CasePage<'a> {
     duplicates: Vec<Duplicate<'a>>,
     /// Merges into this case that can still be undone.
     undoable: Vec<Undoable>,
+    /// The channels the reply can go out on, where the case came from first.
+    send_by: Vec<SendByRow>,
+    /// The approved WhatsApp template offered once the 24-hour window has closed.
+    whatsapp_template: Option<String>,
+    /// The reply was refused as several SMS: the agent may confirm it.
+    confirm_long_sms: bool,
+}
+
+#[derive(Serialize)]
+struct SendByRow {
+    channel: &'static str,
+    label: String,
+    selected: bool,
+    window_closed: bool,
+}
+
+#[derive(Serialize)]
+struct DeliveryRow {
+    status: &'static str,
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -85,6 +109,9 @@ struct TimelineRow {
     author: Option<String>,
     body: String,
     at: String,
+    /// Where a message on a channel other than email stands: queued, sent, delivered, read,
+    /// failed (with the provider's reason), or unknown (the sender stopped mid-send).
+    delivery: Option<DeliveryRow>,
     /// For a message from a writer who gave this case's identifier without its link:
     /// what the agent is told about it.
     unverified: Option<String>,
@@ -136,7 +163,23 @@ async fn case_page(
         status,
         query,
     } = shown;
+    let confirm_long_sms = errors
+        .get("body")
+        .is_some_and(|p| p.key.starts_with("err_long_sms"));
     let errors = state.translations.messages(&Lang::english(), errors);
+    let chosen = typed.get("send_by").map(String::as_str);
+    let send_by = state
+        .app
+        .send_options(case)
+        .await?
+        .into_iter()
+        .map(|o| SendByRow {
+            channel: o.channel.as_str(),
+            label: format!("{} to {}", channel_label(o.channel), o.recipient),
+            selected: chosen.map_or(o.default, |c| c == o.channel.as_str()),
+            window_closed: o.window_closed,
+        })
+        .collect();
     let timeline = state
         .store
         .timeline(case.id)
@@ -148,6 +191,10 @@ async fn case_page(
             channel: e.channel,
             author: e.author,
             body: e.body,
+            delivery: e.delivery.map(|d| DeliveryRow {
+                status: d.status.as_str(),
+                error: d.error,
+            }),
             unverified: e.unverified.map(|(from, on)| {
                 format!(
                     "on {from}, whose writer gave this case's {} without its case link",
@@ -228,6 +275,7 @@ async fn case_page(
         rtl: case_lang.as_ref().is_some_and(Lang::is_rtl),
         email: case.email.as_deref(),
         phone: case.phone.as_deref(),
+        call_back: state.app.call_back_of(case).await?,
         booking_ref: case.booking_ref.as_deref(),
         handle: case.handle.as_deref(),
         merged_into: case.merged_into.as_deref(),
@@ -260,8 +308,31 @@ async fn case_page(
             })
             .collect(),
         undoable,
+        send_by,
+        whatsapp_template: state
+            .app
+            .settings
+            .channels
+            .whatsapp_template
+            .as_ref()
+            .map(|t| format!("{} ({})", t.name, t.language)),
+        confirm_long_sms,
     };
     render_with_status(state, "console_case", &context, status)
+}
+
+/// A channel as agents read it in the "Send by" choice.
+fn channel_label(channel: ChannelKind) -> &'static str {
+    match channel {
+        ChannelKind::Email => "Email",
+        ChannelKind::Sms => "SMS",
+        ChannelKind::Whatsapp => "WhatsApp",
+        ChannelKind::Telegram => "Telegram",
+        ChannelKind::Social => "Social media",
+        ChannelKind::Chat => "Chat",
+        ChannelKind::Form => "Online form",
+        ChannelKind::Phone => "Phone",
+    }
 }
 
 /// An identifier as the agent reads it.
@@ -420,9 +491,15 @@ pub async fn send_reply(
         .and_then(|key| state.app.fill_canned(&incident, &case, key));
     let body = canned.as_deref().unwrap_or(typed);
     let then = form.get("then").and_then(|s| CaseStatus::parse(s));
+    let checked = |name: &str| form.get(name).is_some_and(|v| !v.is_empty());
+    let choice = ReplyChoice {
+        via: form.get("send_by").and_then(|c| ChannelKind::parse(c)),
+        template: checked("template"),
+        long_sms_confirmed: checked("long_sms_ok"),
+    };
     let outcome = state
         .app
-        .reply(&user.actor(), &case, &incident, body, then)
+        .reply_by(&user.actor(), &case, &incident, body, choice, then)
         .await;
     match outcome {
         Ok(()) if form.get("next").is_some_and(|n| !n.is_empty()) => {
@@ -480,15 +557,28 @@ pub async fn log_call(
     form: Fields,
 ) -> WebResult<HttpResponse> {
     let loaded = prepare(&state, &user, &reference, &form).await?;
-    let outcome = state
-        .app
-        .log_call(
-            &user.actor(),
-            &loaded.0,
-            &loaded.1,
-            field(&form, "call_notes"),
-        )
-        .await;
+    let (actor, notes) = (user.actor(), field(&form, "call_notes"));
+    // A case waiting for a call back offers what came of the call.
+    let outcome = match field(&form, "call_back") {
+        "" => {
+            state
+                .app
+                .log_call(&actor, &loaded.0, &loaded.1, notes)
+                .await
+        }
+        "reached" | "no_answer" => {
+            let reached = field(&form, "call_back") == "reached";
+            state
+                .app
+                .log_call_back(&actor, &loaded.0, &loaded.1, notes, reached)
+                .await
+        }
+        _ => {
+            return Err(WebError::BadRequest(
+                "call_back must be reached or no_answer".into(),
+            ));
+        }
+    };
     done_or_shown(&state, &user, loaded, &form, outcome, "call").await
 }
 
@@ -510,6 +600,7 @@ mod tests {
             rtl: true,
             email: Some("ada@example.com"),
             phone: Some("+4712345678"),
+            call_back: Some("+4712345678".into()),
             booking_ref: Some("BK1"),
             handle: Some("@ada"),
             merged_into: Some("MU-DEF-456"),
@@ -521,6 +612,10 @@ mod tests {
                 author: Some("agent@example.com".into()),
                 body: "Help".into(),
                 at: "1 Jan 10:00".into(),
+                delivery: Some(DeliveryRow {
+                    status: "failed",
+                    error: Some("HTTP 400 (Twilio error 21211) Invalid 'To' Phone Number".into()),
+                }),
                 unverified: Some("on MU-XYZ-789, whose writer gave this case's email".into()),
             }],
             canned: vec![CannedRow {
@@ -535,7 +630,15 @@ mod tests {
                 call_notes: "c",
                 into: "MU-DEF-456",
             },
-            errors: strict::errors_on(&["body", "note", "call_notes", "team", "into", "undo"]),
+            errors: strict::errors_on(&[
+                "body",
+                "note",
+                "call_notes",
+                "team",
+                "into",
+                "undo",
+                "send_by",
+            ]),
             teams: vec![Team {
                 id: 1,
                 key: "refunds".into(),
@@ -553,6 +656,14 @@ mod tests {
                 source: "MU-DEF-456".into(),
                 until: "1 Jan 10:10".into(),
             }],
+            send_by: vec![SendByRow {
+                channel: "whatsapp",
+                label: "WhatsApp to +4791234567".into(),
+                selected: true,
+                window_closed: true,
+            }],
+            whatsapp_template: Some("case_update (en)".into()),
+            confirm_long_sms: true,
         };
         strict::render("console_case", &context);
     }

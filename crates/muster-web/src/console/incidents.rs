@@ -280,6 +280,9 @@ fn channel_name(kind: ChannelKind) -> &'static str {
         ChannelKind::Phone => "Phone",
         ChannelKind::Chat => "Chat",
         ChannelKind::Social => "Social media",
+        ChannelKind::Sms => "SMS",
+        ChannelKind::Whatsapp => "WhatsApp",
+        ChannelKind::Telegram => "Telegram",
     }
 }
 

@@ -32,6 +32,21 @@ fn channel_href(kind: ChannelKind, address: &str) -> String {
                 .collect();
             format!("tel:{dial}")
         }
+        ChannelKind::Sms => {
+            let dial: String = address
+                .chars()
+                .filter(|c| c.is_ascii_digit() || *c == '+')
+                .collect();
+            format!("sms:{dial}")
+        }
+        // WhatsApp's click-to-chat link takes the number's digits alone.
+        ChannelKind::Whatsapp if !address.starts_with("https://") => {
+            let digits: String = address.chars().filter(char::is_ascii_digit).collect();
+            format!("https://wa.me/{digits}")
+        }
+        ChannelKind::Telegram if is_telegram_bot(address) => {
+            format!("https://t.me/{}", address.trim_start_matches('@'))
+        }
         ChannelKind::Email if address.contains('@') => format!("mailto:{address}"),
         _ if address.starts_with("https://") => address.to_owned(),
         // The form's own page, `/i/{slug}/form`: a path on this site.
@@ -42,6 +57,14 @@ fn channel_href(kind: ChannelKind, address: &str) -> String {
         }
         _ => String::new(),
     }
+}
+
+/// `@name_bot`: 5 to 32 letters, digits and underscores, as Telegram allows in a username.
+fn is_telegram_bot(address: &str) -> bool {
+    address.strip_prefix('@').is_some_and(|name| {
+        (5..=32).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
 }
 
 /// `@name`: letters, digits and underscores, as X allows in a handle.
@@ -494,6 +517,19 @@ mod tests {
             "https://x.com/MSAurora"
         );
         assert_eq!(channel_href(ChannelKind::Social, "@not a handle"), "");
+        assert_eq!(
+            channel_href(ChannelKind::Sms, "+47 59 44 00 00"),
+            "sms:+4759440000"
+        );
+        assert_eq!(
+            channel_href(ChannelKind::Whatsapp, "+47 59 44 00 00"),
+            "https://wa.me/4759440000"
+        );
+        assert_eq!(
+            channel_href(ChannelKind::Telegram, "@ExampleFerriesBot"),
+            "https://t.me/ExampleFerriesBot"
+        );
+        assert_eq!(channel_href(ChannelKind::Telegram, "@x y"), "");
         assert_eq!(channel_href(ChannelKind::Chat, "//evil.example"), "");
         assert_eq!(channel_href(ChannelKind::Phone, "+47 22 00"), "tel:+472200");
     }
