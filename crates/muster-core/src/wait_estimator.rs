@@ -431,12 +431,14 @@ fn computed(
 
     let own = pace.own_handling;
     let low = queue_wait / spread + own.p10;
-    let high = climbing_wait
-        .flatten()
-        .unwrap_or(queue_wait)
-        .max(queue_wait)
-        * spread
-        + own.p90;
+    let high = match climbing_wait {
+        // A climb the desk never catches within the horizon: the range has no upper end the
+        // rates can tell (it is said as "rising"). Falling back to the flat wait here would
+        // give a longer queue a shorter range than a shorter one.
+        Some(None) => MAX_RANGE_MINUTES as f64,
+        Some(Some(climbing)) => climbing.max(queue_wait) * spread + own.p90,
+        None => queue_wait * spread + own.p90,
+    };
     let point = median_wait(to_serve, &served, &own);
     let range = WaitRange::new(
         low.floor() as i64,
