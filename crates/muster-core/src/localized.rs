@@ -46,6 +46,11 @@ impl Localized {
             .unwrap_or("")
     }
 
+    /// The text written in exactly `lang`, with no fallback.
+    pub fn exactly(&self, lang: &Lang) -> Option<&str> {
+        self.0.get(lang).map(String::as_str)
+    }
+
     /// The language [`Localized::get`] reads its text from, so a page can mark text shown
     /// in another language than its own (`lang="en"` on a Persian page).
     pub fn language_of<'a>(&'a self, lang: &Lang, fallback: &Lang) -> Option<&'a Lang> {

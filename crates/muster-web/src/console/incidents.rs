@@ -469,10 +469,7 @@ fn incident_page(
     .map(|(key, name, stored, label)| {
         let chosen = value(&format!("form_{key}"), stored.as_str().to_owned());
         // Only the label written in this language: another language's would be saved here.
-        let own_label = match label.language_of(lang, lang) {
-            Some(written) if written == lang => label.get(lang, lang).to_owned(),
-            _ => String::new(),
-        };
+        let own_label = label.exactly(lang).unwrap_or_default().to_owned();
         FormFieldRow {
             key,
             name,

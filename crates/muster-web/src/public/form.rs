@@ -155,9 +155,8 @@ fn form_page(
     let fields = &incident.settings.form;
     // The manager's label where it is written in the page's language; else the standard
     // one, which is translated.
-    let own = |label: &'_ muster_core::localized::Localized| match label.language_of(lang, lang) {
-        Some(written) if written == lang => label.get(lang, lang).to_owned(),
-        _ => String::new(),
+    let own = |label: &muster_core::localized::Localized| {
+        label.exactly(lang).unwrap_or_default().to_owned()
     };
     let booking_ref = AskedField::new(
         fields.booking_ref,
